@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs every tool the build and the tests need, idempotently: each step checks first and skips
+# what is already there. Both `make run` and `make test` call it, so a fresh machine needs nothing by
+# hand. See ../shared/TOOLCHAIN.md for why each pin and work-around exists.
+set -euo pipefail
+
+CARGO_LEPTOS_VERSION=0.3.11
+WASM_OPT_NPM_VERSION=132
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '[install-tools] %s\n' "$*"; }
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate exactly; Cargo.lock is the source of truth.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock"
+}
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# `cargo install NAME --locked` fails on this toolchain for both CLIs (their lockfiles pin crates that
+# need a newer rustc or are missing from the registry). The failed attempt still unpacks the source
+# into the registry cache; we copy it, move one pin down, and install from the copy.
+install_from_registry_source() {
+  local name=$1 version=$2 pin_pkg=$3 pin_version=$4
+  local src
+  src=$(ls -d "$HOME"/.cargo/registry/src/*/"$name-$version" 2>/dev/null | head -n 1 || true)
+  if [ -z "$src" ]; then
+    log "fetching $name $version source (an expected build failure may follow)"
+    cargo install "$name" --version "$version" --locked --root "$(mktemp -d)" >/dev/null 2>&1 || true
+    src=$(ls -d "$HOME"/.cargo/registry/src/*/"$name-$version" 2>/dev/null | head -n 1 || true)
+  fi
+  [ -n "$src" ] || { log "could not fetch $name $version"; exit 1; }
+  local work
+  work=$(mktemp -d)
+  cp -r "$src" "$work/$name"
+  (cd "$work/$name" && cargo update -p "$pin_pkg" --precise "$pin_version" &&
+    CARGO_TARGET_DIR="$work/target" cargo install --path . --locked)
+  rm -rf "$work"
+}
+
+# 1. The wasm target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. Debian's Chromium for Playwright (Playwright cannot download its own browser here).
+#    Debian's binaryen (wasm-opt 108) produces wasm that fails to hydrate: make sure it is absent.
+apt_updated=0
+if ! [ -x /usr/bin/chromium ]; then
+  log "installing chromium"
+  sudo_if_needed apt-get update -qq && apt_updated=1
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq chromium >/dev/null
+fi
+if dpkg -s binaryen >/dev/null 2>&1; then
+  log "removing Debian's binaryen (its wasm-opt breaks hydration)"
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get remove -y -qq binaryen >/dev/null
+fi
+: "$apt_updated"
+
+# 3. wasm-opt from npm (a recent binaryen).
+if ! wasm-opt --version 2>/dev/null | grep -q "version $WASM_OPT_NPM_VERSION"; then
+  log "installing wasm-opt $WASM_OPT_NPM_VERSION from npm"
+  npm install -g --silent "binaryen@$WASM_OPT_NPM_VERSION" >/dev/null
+fi
+
+# 4. cargo-leptos.
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  log "building cargo-leptos $CARGO_LEPTOS_VERSION (about 16 minutes on 2 cores)"
+  install_from_registry_source cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
+fi
+
+# 5. wasm-bindgen-cli, matching Cargo.lock.
+wb=$(wasm_bindgen_version)
+[ -n "$wb" ] || { log "no wasm-bindgen in Cargo.lock"; exit 1; }
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$wb"; then
+  log "building wasm-bindgen-cli $wb (about 5 minutes)"
+  install_from_registry_source wasm-bindgen-cli "$wb" webpki-roots 1.0.10
+fi
+
+# 6. Playwright and its TypeScript, from the committed lockfile.
+if [ -f "$root/end2end/package-lock.json" ] && ! [ -d "$root/end2end/node_modules/@playwright/test" ]; then
+  log "installing end2end npm packages"
+  (cd "$root/end2end" && npm ci --silent --no-audit --no-fund)
+fi
+
+log "all tools present"

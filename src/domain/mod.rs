@@ -1,0 +1,18 @@
+//! Pure domain types and rules. No I/O: this module builds for the server and for the browser.
+//!
+//! Raw input is parsed into these types at the edge (HTTP handler, server function, WebSocket
+//! frame); everything past the edge works with values that are valid by construction.
+
+mod message;
+mod password;
+mod room;
+mod time;
+mod user;
+mod username;
+
+pub use message::{ChatMessage, ClientId, MessageText, MessageTextError, DEFAULT_MAX_MESSAGE_CHARS};
+pub use password::{Password, PasswordError};
+pub use room::RoomId;
+pub use time::rfc3339_millis;
+pub use user::{ConversationSummary, User, UserId};
+pub use username::{Username, UsernameError};

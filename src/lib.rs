@@ -1,0 +1,19 @@
+//! Parley: private one-to-one messaging. One crate, two builds: `ssr` (the server binary) and
+//! `hydrate` (the wasm that makes server-rendered pages live).
+
+pub mod api;
+pub mod app;
+pub mod domain;
+pub mod error;
+pub mod protocol;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

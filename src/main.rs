@@ -1,0 +1,26 @@
+//! The server binary: read the configuration, open (and migrate) the database, serve.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    use clap::Parser;
+    use parley::server::config::{Cli, Command};
+    use parley::server::{auth, router, state::AppState};
+    use tracing_subscriber::EnvFilter;
+
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            auth::prepare();
+            router::serve(AppState::open(cli.config).await?).await
+        }
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The binary is only built with `ssr`; the browser build enters through `lib.rs`'s `hydrate`.
+}

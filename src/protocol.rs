@@ -1,0 +1,162 @@
+//! The WebSocket wire protocol (docs/PROTOCOL.md), shared by the server and the browser client.
+//!
+//! Every frame is a JSON text frame with a `type`. Parsing a client frame is pure, so every
+//! malformed-input case is unit-tested here rather than only over a socket.
+
+use crate::domain::{ChatMessage, ClientId, RoomId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Largest WebSocket message the server accepts; a larger one closes the socket with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Close code for a connection whose outgoing queue overflowed (it read too slowly).
+/// 1013 is "try again later": the client should reconnect and reload history, which is intact.
+pub const CLOSE_SLOW_CONSUMER: u16 = 1013;
+/// Close code for a frame over [`MAX_FRAME_BYTES`] ("message too big").
+pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// Frames a client sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Message {
+        to: UserId,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+    },
+}
+
+/// Frames the server sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    ConnectionStatus {
+        status: ConnectionState,
+        user_id: UserId,
+        room: RoomId,
+    },
+    Message {
+        message: ChatMessage,
+    },
+    Error {
+        code: String,
+        message: String,
+        /// Echoed from the offending frame when it had one, so a client can match the failure
+        /// to what it sent. Kept as text: the offending value may not be a valid UUID.
+        client_id: Option<String>,
+    },
+    /// Server-originated notices that are not chat messages (reserved; see docs/PROTOCOL.md).
+    Event {
+        event: String,
+        data: serde_json::Value,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    Connected,
+}
+
+/// Why a client frame was refused. Sent back as an `error` frame; the connection stays open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: &'static str,
+    pub message: String,
+    pub client_id: Option<String>,
+}
+
+impl FrameError {
+    pub fn new(code: &'static str, message: impl Into<String>, client_id: Option<String>) -> Self {
+        Self { code, message: message.into(), client_id }
+    }
+
+    pub fn into_frame(self) -> ServerFrame {
+        ServerFrame::Error { code: self.code.to_owned(), message: self.message, client_id: self.client_id }
+    }
+}
+
+const KNOWN_TYPES: &[&str] = &["message"];
+
+/// Parses a text frame from a client, telling malformed JSON, unknown types and bad fields apart.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| FrameError::new("malformed_json", format!("frame is not valid JSON: {e}"), None))?;
+    let client_id = value.get("client_id").and_then(|v| v.as_str()).map(str::to_owned);
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err(FrameError::new(
+            "invalid_frame",
+            "frame must be a JSON object with a string \"type\"",
+            client_id,
+        ));
+    };
+    if !KNOWN_TYPES.contains(&kind) {
+        return Err(FrameError::new("unknown_type", format!("unknown frame type {kind:?}"), client_id));
+    }
+    serde_json::from_value(value).map_err(|e| FrameError::new("invalid_frame", e.to_string(), client_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_message_frame() {
+        let frame = parse_client_frame(r#"{"type":"message","to":9,"message":"hi"}"#).unwrap();
+        assert_eq!(frame, ClientFrame::Message { to: UserId::new(9), message: "hi".into(), client_id: None });
+    }
+
+    #[test]
+    fn parses_client_id() {
+        let id = "6f1c2c1e-8d4a-4d1e-9a39-0b2b8c4f6a11";
+        let text = format!(r#"{{"type":"message","to":9,"message":"hi","client_id":"{id}"}}"#);
+        let ClientFrame::Message { client_id, .. } = parse_client_frame(&text).unwrap();
+        assert_eq!(client_id.unwrap().to_string(), id);
+    }
+
+    #[test]
+    fn tells_malformed_json_apart() {
+        assert_eq!(parse_client_frame("{nope").unwrap_err().code, "malformed_json");
+    }
+
+    #[test]
+    fn tells_unknown_type_apart_and_echoes_client_id() {
+        let err = parse_client_frame(r#"{"type":"dance","client_id":"abc"}"#).unwrap_err();
+        assert_eq!(err.code, "unknown_type");
+        assert_eq!(err.client_id.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn missing_or_ill_typed_fields_are_invalid_frames() {
+        for text in [
+            r#"{"type":"message","message":"hi"}"#,
+            r#"{"type":"message","to":9}"#,
+            r#"{"type":"message","to":"nine","message":"hi"}"#,
+            r#"{"type":"message","to":9,"message":"hi","client_id":"not-a-uuid"}"#,
+            r#"[1,2]"#,
+            r#"{"to":9}"#,
+        ] {
+            assert_eq!(parse_client_frame(text).unwrap_err().code, "invalid_frame", "{text}");
+        }
+    }
+
+    #[test]
+    fn server_frames_have_the_documented_shape() {
+        let frame = ServerFrame::ConnectionStatus {
+            status: ConnectionState::Connected,
+            user_id: UserId::new(7),
+            room: RoomId::for_user(UserId::new(7)),
+        };
+        assert_eq!(
+            serde_json::to_value(&frame).unwrap(),
+            serde_json::json!({"type":"connection_status","status":"connected","user_id":7,
+                               "room":"8f14e45fceea167a5a36dedd4bea2543"})
+        );
+        let err = FrameError::new("empty_message", "message is empty", None).into_frame();
+        assert_eq!(
+            serde_json::to_value(&err).unwrap(),
+            serde_json::json!({"type":"error","code":"empty_message","message":"message is empty","client_id":null})
+        );
+    }
+}

@@ -1,0 +1,46 @@
+use super::json::JsonBody;
+use crate::domain::User;
+use crate::error::AppError;
+use crate::server::accounts;
+use crate::server::auth::{end_session, start_session, CurrentUser};
+use crate::server::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+#[derive(Deserialize)]
+pub struct CredentialsBody {
+    username: String,
+    password: String,
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(body): JsonBody<CredentialsBody>,
+) -> Result<(StatusCode, Json<User>), AppError> {
+    let user = accounts::sign_up(&state, &body.username, body.password).await?;
+    start_session(&session, &user).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(body): JsonBody<CredentialsBody>,
+) -> Result<Json<User>, AppError> {
+    let user = accounts::authenticate(&state, &body.username, body.password).await?;
+    start_session(&session, &user).await?;
+    Ok(Json(user))
+}
+
+pub async fn logout(session: Session) -> Result<StatusCode, AppError> {
+    end_session(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
+    Json(user)
+}

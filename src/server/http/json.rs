@@ -1,0 +1,39 @@
+//! Request-body and query extraction whose failures are JSON errors like every other.
+
+use crate::error::AppError;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// `axum::Json`, but a malformed body is 400 and a body of the wrong shape is 422, as JSON.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::unprocessable("invalid_input", e.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(AppError::UnsupportedMediaType { message: "expected Content-Type: application/json".into() })
+            }
+            Err(e) => Err(AppError::bad_request("malformed_json", e.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Query`, but a bad query string is 422, as JSON.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e: QueryRejection| AppError::unprocessable("invalid_query", e.body_text()))
+    }
+}

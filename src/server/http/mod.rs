@@ -1,0 +1,25 @@
+//! The JSON API for other clients (docs/API.md), nested under `/api`. Thin adapters: extract, call the service in
+//! `accounts` / `messaging`, shape the response. Every error is `{"error":{"code","message"}}`.
+
+mod auth;
+mod conversations;
+mod json;
+
+use super::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/signup", post(auth::signup))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/users", get(conversations::find_people))
+        .route("/conversations", get(conversations::list))
+        .route(
+            "/conversations/{peer_id}/messages",
+            get(conversations::history).post(conversations::send),
+        )
+        .fallback(|| async { crate::error::AppError::not_found("no such API route") })
+}

@@ -1,0 +1,12 @@
+//! Everything that runs only on the server. Compiled with the `ssr` feature, never into the wasm.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod csrf;
+pub mod http;
+pub mod messaging;
+pub mod realtime;
+pub mod router;
+pub mod state;
+pub mod store;

@@ -1,0 +1,185 @@
+//! Rooms and fan-out. Knows nothing of sockets or axum: a member is a bounded queue.
+//!
+//! Publishing never waits. Each member has a bounded queue; a member whose queue is full is
+//! evicted (its connection closes with a clear code and its messages stay safe in the database),
+//! so one slow reader can never hold up anyone else. The lock guards only the membership map and
+//! is never held across an await or a socket write.
+//!
+//! This is the seam for running several nodes: a broker-backed hub would offer the same
+//! `join` / `publish` / `close_room`.
+
+use crate::domain::RoomId;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, oneshot};
+
+/// Frames queued for one connection before it counts as too slow.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
+
+/// Why the hub took a member out of its room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eviction {
+    /// Its outgoing queue overflowed.
+    SlowConsumer,
+}
+
+struct Member<F> {
+    queue: mpsc::Sender<F>,
+    evict: oneshot::Sender<Eviction>,
+}
+
+type Rooms<F> = HashMap<RoomId, HashMap<u64, Member<F>>>;
+
+pub struct Hub<F> {
+    rooms: Mutex<Rooms<F>>,
+    next_id: AtomicU64,
+    queue_capacity: usize,
+}
+
+impl<F> Default for Hub<F> {
+    fn default() -> Self {
+        Self::with_queue_capacity(DEFAULT_QUEUE_CAPACITY)
+    }
+}
+
+/// A connection's place in a room. Dropping it leaves the room.
+pub struct Subscription<F> {
+    /// Frames published to the room, in publish order.
+    pub frames: mpsc::Receiver<F>,
+    /// Fires if the hub evicts this member.
+    pub evicted: oneshot::Receiver<Eviction>,
+    hub: Arc<Hub<F>>,
+    room: RoomId,
+    id: u64,
+}
+
+impl<F> Drop for Subscription<F> {
+    fn drop(&mut self) {
+        let mut rooms = self.hub.lock();
+        if let Some(members) = rooms.get_mut(&self.room) {
+            members.remove(&self.id);
+            if members.is_empty() {
+                rooms.remove(&self.room);
+            }
+        }
+    }
+}
+
+impl<F> Hub<F> {
+    pub fn with_queue_capacity(queue_capacity: usize) -> Self {
+        Self { rooms: Mutex::new(HashMap::new()), next_id: AtomicU64::new(0), queue_capacity }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rooms<F>> {
+        // A panic while holding this lock cannot leave the map half-updated (every change is a
+        // single insert or remove), so a poisoned lock is still safe to use.
+        self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn join(self: &Arc<Self>, room: RoomId) -> Subscription<F> {
+        let (queue, frames) = mpsc::channel(self.queue_capacity);
+        let (evict, evicted) = oneshot::channel();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock().entry(room.clone()).or_default().insert(id, Member { queue, evict });
+        Subscription { frames, evicted, hub: Arc::clone(self), room, id }
+    }
+
+    /// Members currently in `room`.
+    pub fn members(&self, room: &RoomId) -> usize {
+        self.lock().get(room).map_or(0, HashMap::len)
+    }
+
+    /// Takes every member out of `room`, telling each why.
+    pub fn close_room(&self, room: &RoomId, why: Eviction) {
+        let members = self.lock().remove(room);
+        for member in members.into_iter().flat_map(HashMap::into_values) {
+            let _ = member.evict.send(why);
+        }
+    }
+}
+
+impl<F: Clone> Hub<F> {
+    /// Queues `frame` for every member of `room` without waiting; returns how many got it.
+    pub fn publish(&self, room: &RoomId, frame: &F) -> usize {
+        let mut rooms = self.lock();
+        let Some(members) = rooms.get_mut(room) else { return 0 };
+        let mut delivered = 0;
+        let mut overflowed = Vec::new();
+        for (id, member) in members.iter() {
+            match member.queue.try_send(frame.clone()) {
+                Ok(()) => delivered += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => overflowed.push(*id),
+                // The connection is already going away; its Subscription drop will remove it.
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        for id in overflowed {
+            if let Some(member) = members.remove(&id) {
+                let _ = member.evict.send(Eviction::SlowConsumer);
+            }
+        }
+        if members.is_empty() {
+            rooms.remove(room);
+        }
+        delivered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserId;
+
+    fn room(n: i64) -> RoomId {
+        RoomId::for_user(UserId::new(n))
+    }
+
+    #[tokio::test]
+    async fn delivers_to_every_member_of_the_room_only() {
+        let hub = Arc::new(Hub::<u32>::default());
+        let mut a1 = hub.join(room(1));
+        let mut a2 = hub.join(room(1));
+        let mut b = hub.join(room(2));
+        assert_eq!(hub.publish(&room(1), &7), 2);
+        assert_eq!(a1.frames.recv().await, Some(7));
+        assert_eq!(a2.frames.recv().await, Some(7));
+        assert!(b.frames.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn dropping_a_subscription_leaves_the_room() {
+        let hub = Arc::new(Hub::<u32>::default());
+        let sub = hub.join(room(1));
+        assert_eq!(hub.members(&room(1)), 1);
+        drop(sub);
+        assert_eq!(hub.members(&room(1)), 0);
+        assert_eq!(hub.publish(&room(1), &1), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_evicts_only_that_member() {
+        let hub = Arc::new(Hub::<u32>::with_queue_capacity(2));
+        let mut slow = hub.join(room(1));
+        let mut fast = hub.join(room(1));
+        for n in 0..3 {
+            hub.publish(&room(1), &n);
+            // The fast member keeps up.
+            assert_eq!(fast.frames.recv().await, Some(n));
+        }
+        assert_eq!(slow.evicted.try_recv(), Ok(Eviction::SlowConsumer));
+        assert_eq!(hub.members(&room(1)), 1);
+        assert_eq!(hub.publish(&room(1), &9), 1);
+        assert_eq!(fast.frames.recv().await, Some(9));
+    }
+
+    #[tokio::test]
+    async fn close_room_evicts_everyone_in_it() {
+        let hub = Arc::new(Hub::<u32>::default());
+        let mut a = hub.join(room(1));
+        let mut b = hub.join(room(2));
+        hub.close_room(&room(1), Eviction::SlowConsumer);
+        assert!(a.evicted.try_recv().is_ok());
+        assert!(b.evicted.try_recv().is_err());
+    }
+}

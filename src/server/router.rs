@@ -1,0 +1,134 @@
+//! `build_router`: the whole HTTP surface in one place, shared by `main` and the tests.
+
+use super::auth::session_user;
+use super::csrf::reject_cross_site;
+use super::realtime::ws::ws_handler;
+use super::state::AppState;
+use crate::app::{shell, App};
+use anyhow::Context;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::time::Duration;
+use tower_sessions::cookie::{time, SameSite};
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "parley_session";
+/// Prefix of the Leptos server functions the pages call (see `crate::api`).
+pub const SERVER_FN_PREFIX: &str = "/_app";
+
+pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
+    // Sessions live in the application database, so a restart logs nobody out.
+    let sessions = SqliteSessionStore::new(state.store.pool().clone());
+    sessions.migrate().await.context("create the session table")?;
+    tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(60)));
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
+
+    let leptos_options = state.leptos_options.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, generate_route_list(App), || (), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+
+    Ok(Router::new()
+        .route("/ws", get(ws_handler))
+        .nest("/api", super::http::routes())
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), guard_pages))
+        .layer(session_layer)
+        .layer(middleware::from_fn(reject_cross_site))
+        .layer(middleware::map_response(security_headers))
+        .with_state(state))
+}
+
+/// Pages need a login, except the login and signup pages, which a logged-in visitor skips.
+async fn guard_pages(State(state): State<AppState>, session: Session, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !matches!(*request.method(), Method::GET | Method::HEAD) || !is_page(path) {
+        return next.run(request).await;
+    }
+    let user = match session_user(&session, &state.store).await {
+        Ok(user) => user,
+        Err(err) => return err.into_response(),
+    };
+    let public = path == "/login" || path == "/signup";
+    match (public, user.is_some()) {
+        (true, true) => Redirect::to("/").into_response(),
+        (false, false) => Redirect::to("/login").into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+/// Whether `path` is a page (rendered by Leptos) rather than an asset, the API or the socket.
+fn is_page(path: &str) -> bool {
+    let is_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    !(is_file
+        || path == "/ws"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path.starts_with(SERVER_FN_PREFIX))
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let addr = state.config.site_addr;
+    let router = build_router(state).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!("listening on http://{bound}");
+    println!("parley is serving at http://{bound}");
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serve")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_page;
+
+    #[test]
+    fn tells_pages_from_everything_else() {
+        for page in ["/", "/login", "/c/bob", "/nowhere"] {
+            assert!(is_page(page), "{page}");
+        }
+        for other in ["/ws", "/api/me", "/pkg/parley.wasm", "/favicon.ico", "/_app/login"] {
+            assert!(!is_page(other), "{other}");
+        }
+    }
+}

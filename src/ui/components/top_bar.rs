@@ -1,0 +1,18 @@
+use crate::api::auth::LogOut;
+use crate::domain::User;
+use leptos::prelude::*;
+
+/// The bar above every logged-in page: home link, who you are, and log out.
+#[component]
+pub fn TopBar(me: User) -> impl IntoView {
+    let log_out = ServerAction::<LogOut>::new();
+    view! {
+        <header class="top-bar">
+            <a class="brand" href="/">"Parley"</a>
+            <span class="who" data-testid="current-user">{me.username.to_string()}</span>
+            <ActionForm action=log_out>
+                <button type="submit" class="link-button" data-testid="logout">"Log out"</button>
+            </ActionForm>
+        </header>
+    }
+}

@@ -1,0 +1,7 @@
+//! Pages (one per route) and the components they share. No I/O here but through server
+//! functions (`crate::api`) and the realtime client.
+
+pub mod components;
+pub mod format;
+pub mod pages;
+pub mod realtime;

@@ -1,0 +1,78 @@
+//! `/login` and `/signup`: plain forms that post without JavaScript and are enhanced once hydrated.
+
+use crate::api::auth::{LogIn, SignUp};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The text of an action's latest error: after a JavaScript submit, or decoded from the URL after
+/// a plain form post that was redirected back here.
+pub fn error_text<T>(result: &Option<Result<T, AppError>>) -> Option<String> {
+    result.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string)
+}
+
+#[component]
+fn FormError(error: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl IntoView {
+    view! { <p class="form-error" role="alert" data-testid="form-error">{error}</p> }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
+    let error = move || action.value().with(error_text);
+    view! {
+        <Title text="Log in · Parley" />
+        <main class="page narrow auth">
+            <h1>"Log in to Parley"</h1>
+            <ActionForm action=action attr:class="card" attr:data-testid="login-form">
+                <label for="username">"Username"</label>
+                <input id="username" name="username" autocomplete="username" required autofocus />
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <FormError error />
+                <button type="submit" disabled=move || action.pending().get()>"Log in"</button>
+            </ActionForm>
+            <p>"New here? " <a href="/signup">"Create an account"</a></p>
+        </main>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let error = move || action.value().with(error_text);
+    view! {
+        <Title text="Sign up · Parley" />
+        <main class="page narrow auth">
+            <h1>"Create your account"</h1>
+            <ActionForm action=action attr:class="card" attr:data-testid="signup-form">
+                <label for="username">"Username"</label>
+                <input
+                    id="username"
+                    name="username"
+                    autocomplete="username"
+                    required
+                    minlength="3"
+                    maxlength="32"
+                    pattern="[A-Za-z0-9_.\\-]+"
+                    aria-describedby="username-hint"
+                />
+                <small id="username-hint">"3–32 characters: letters, digits, _ . -"</small>
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="new-password"
+                    required
+                    minlength="8"
+                    aria-describedby="password-hint"
+                />
+                <small id="password-hint">"At least 8 characters."</small>
+                <FormError error />
+                <button type="submit" disabled=move || action.pending().get()>"Sign up"</button>
+            </ActionForm>
+            <p>"Already have an account? " <a href="/login">"Log in"</a></p>
+        </main>
+    }
+}

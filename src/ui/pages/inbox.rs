@@ -1,0 +1,128 @@
+//! `/`: the caller's conversations, newest activity first, updated live; and a people search
+//! (a plain GET form) to start a new one.
+
+use crate::api::messaging::{load_inbox, Inbox};
+use crate::domain::{ConversationSummary, User};
+use crate::protocol::ServerFrame;
+use crate::ui::components::{ErrorNotice, TopBar};
+use crate::ui::format::{relative_time, snippet};
+use crate::ui::realtime::use_realtime;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let query = use_query_map();
+    let inbox = Resource::new(move || query.read().get("q").unwrap_or_default(), load_inbox);
+    view! {
+        <Title text="Inbox · Parley" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match inbox.await {
+                    Ok(data) => view! { <InboxView data /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn InboxView(data: Inbox) -> impl IntoView {
+    let Inbox { me, conversations, query, people } = data;
+    let conversations = RwSignal::new(conversations);
+    let my_id = me.id;
+
+    let realtime = use_realtime(move |frame| {
+        let ServerFrame::Message { message } = frame else { return };
+        let peer = message.peer_of(my_id);
+        let mut known = false;
+        conversations.update(|list| {
+            if let Some(pos) = list.iter().position(|c| c.peer.id == peer) {
+                let mut moved = list.remove(pos);
+                moved.last_message = message.clone();
+                list.insert(0, moved);
+                known = true;
+            }
+        });
+        if !known {
+            // A new conversation: we need the peer's name, so ask the server for the list.
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = load_inbox(String::new()).await {
+                    conversations.set(fresh.conversations);
+                }
+            });
+        }
+    });
+
+    view! {
+        <TopBar me=me.clone() />
+        <main class="page inbox">
+            <section class="find-people" aria-labelledby="find-heading">
+                <h2 id="find-heading">"Start a conversation"</h2>
+                <form method="get" action="/" role="search">
+                    <label for="q" class="visually-hidden">"Find people by username"</label>
+                    <input id="q" name="q" type="search" placeholder="Find people by username" value=query.clone() />
+                    <button type="submit">"Search"</button>
+                </form>
+                <PeopleResults query people />
+            </section>
+            <section aria-labelledby="inbox-heading">
+                <h1 id="inbox-heading">
+                    "Inbox" <span class="link-status" data-testid="link-status">{move || realtime.status().label()}</span>
+                </h1>
+                <Show
+                    when=move || !conversations.with(Vec::is_empty)
+                    fallback=|| view! { <p class="empty" data-testid="inbox-empty">"No conversations yet. Find someone above to say hello."</p> }
+                >
+                    <ul class="conversations" data-testid="conversation-list">
+                        <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id) let:summary>
+                            <ConversationRow summary me=my_id />
+                        </For>
+                    </ul>
+                </Show>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn PeopleResults(query: String, people: Vec<User>) -> impl IntoView {
+    if query.trim().is_empty() {
+        return ().into_any();
+    }
+    if people.is_empty() {
+        return view! { <p class="empty" data-testid="people-empty">"Nobody found for “" {query} "”."</p> }.into_any();
+    }
+    view! {
+        <ul class="people" data-testid="people-results">
+            {people
+                .into_iter()
+                .map(|person| {
+                    let name = person.username.to_string();
+                    view! { <li><a href=format!("/c/{name}")>{name.clone()}</a></li> }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn ConversationRow(summary: ConversationSummary, me: crate::domain::UserId) -> impl IntoView {
+    let name = summary.peer.username.to_string();
+    let last = summary.last_message;
+    let prefix = if last.sender == me { "You: " } else { "" };
+    let when = relative_time(last.date, chrono::Utc::now());
+    view! {
+        <li data-testid="conversation" data-peer=name.clone()>
+            <a href=format!("/c/{name}")>
+                <span class="peer">{name.clone()}</span>
+                <span class="snippet">{prefix}{snippet(&last.message, 80)}</span>
+                <time datetime=crate::domain::rfc3339_millis::format(&last.date)>{when}</time>
+            </a>
+        </li>
+    }
+}

@@ -1,0 +1,184 @@
+use futures_util::{SinkExt, StreamExt};
+use parley::server::config::Config;
+use parley::server::router::build_router;
+use parley::server::state::AppState;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    server: JoinHandle<()>,
+    // Keeps the database folder alive for the test's lifetime (and across restarts).
+    _dir: Arc<TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Starts the app on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let url = format!("sqlite://{}/test.db", dir.path().display());
+    spawn_app_on(url, dir).await
+}
+
+async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
+    let state = AppState::open(Config::for_database(database_url.clone())).await.expect("open state");
+    let router = build_router(state).await.expect("build router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serve");
+    });
+    TestApp { addr, database_url, server, _dir: dir }
+}
+
+/// A logged-in (or not) person: an HTTP client with its own cookie jar.
+pub struct Person {
+    pub http: Client,
+    pub jar: Arc<Jar>,
+    pub id: i64,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops this server and starts a new one on the same database file.
+    pub async fn restart(self) -> TestApp {
+        let url = self.database_url.clone();
+        let dir = Arc::clone(&self._dir);
+        drop(self);
+        spawn_app_on(url, dir).await
+    }
+
+    pub fn client(&self) -> (Client, Arc<Jar>) {
+        let jar = Arc::new(Jar::default());
+        let http = Client::builder()
+            .cookie_provider(Arc::clone(&jar))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        (http, jar)
+    }
+
+    pub async fn post_json(&self, http: &Client, path: &str, body: Value) -> Response {
+        http.post(self.url(path)).json(&body).send().await.expect("request")
+    }
+
+    pub async fn get(&self, http: &Client, path: &str) -> Response {
+        http.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// Signs a new person up through the API; their client holds the session cookie.
+    pub async fn sign_up(&self, username: &str) -> Person {
+        let (http, jar) = self.client();
+        let res = self.post_json(&http, "/api/auth/signup", json!({"username": username, "password": PASSWORD})).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "signup {username}");
+        let body: Value = res.json().await.expect("json");
+        Person { http, jar, id: body["id"].as_i64().expect("id") }
+    }
+
+    /// Sends a message over HTTP and returns the stored message.
+    pub async fn send_http(&self, from: &Person, to: i64, text: &str) -> Value {
+        let res = self
+            .post_json(&from.http, &format!("/api/conversations/{to}/messages"), json!({"message": text}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("json")
+    }
+
+    pub async fn history(&self, who: &Person, peer: i64, query: &str) -> Value {
+        let res = self.get(&who.http, &format!("/api/conversations/{peer}/messages{query}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+
+    /// Opens a WebSocket as `who` (their session cookie) and reads the hello frame.
+    pub async fn connect(&self, who: &Person) -> Socket {
+        let mut socket = self.connect_raw(Some(who), None).await.expect("upgrade");
+        let hello = socket.next_json().await;
+        assert_eq!(hello["type"], "connection_status", "{hello}");
+        socket
+    }
+
+    /// Attempts an upgrade with optional session and Origin; returns the HTTP status on refusal.
+    pub async fn connect_raw(&self, who: Option<&Person>, origin: Option<&str>) -> Result<Socket, u16> {
+        let mut request = format!("ws://{}/ws", self.addr).into_client_request().expect("request");
+        if let Some(who) = who {
+            let cookies = who.jar.cookies(&self.url("/").parse().expect("url")).expect("a session cookie");
+            request.headers_mut().insert("cookie", cookies);
+        }
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", HeaderValue::from_str(origin).expect("origin"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(Socket { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(other) => panic!("unexpected websocket error: {other}"),
+        }
+    }
+}
+
+pub struct Socket {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How long to wait for a frame that must come, and to be sure that one that must not come does not.
+const MUST_ARRIVE: Duration = Duration::from_secs(5);
+const MUST_NOT_ARRIVE: Duration = Duration::from_millis(300);
+
+impl Socket {
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        self.stream.send(Message::text(text.into())).await.expect("send");
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.send_text(value.to_string()).await;
+    }
+
+    /// The next message of any kind (text, close, ...).
+    pub async fn next_message(&mut self) -> Message {
+        tokio::time::timeout(MUST_ARRIVE, self.stream.next())
+            .await
+            .expect("a frame within the time limit")
+            .expect("stream still open")
+            .expect("no protocol error")
+    }
+
+    pub async fn next_json(&mut self) -> Value {
+        match self.next_message().await {
+            Message::Text(text) => serde_json::from_str(text.as_str()).expect("server frames are JSON"),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// Asserts that nothing arrives for a short while.
+    pub async fn assert_silent(&mut self) {
+        if let Ok(Some(frame)) = tokio::time::timeout(MUST_NOT_ARRIVE, self.stream.next()).await {
+            panic!("expected no frame, got {frame:?}");
+        }
+    }
+}
+
+pub fn frame_message(to: i64, text: &str) -> Value {
+    json!({"type": "message", "to": to, "message": text})
+}

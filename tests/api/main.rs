@@ -1,0 +1,7 @@
+//! Integration tests: the real router on an ephemeral port, a fresh SQLite file per test, real
+//! HTTP and WebSocket clients. One binary, so the crate is linked once.
+
+mod accounts;
+mod helpers;
+mod messaging;
+mod websocket;
