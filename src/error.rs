@@ -38,31 +38,51 @@ pub enum AppError {
 
 impl AppError {
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Self::BadRequest { code: code.into(), message: message.into() }
+        Self::BadRequest {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     pub fn unauthorized() -> Self {
-        Self::Unauthorized { code: "unauthorized".into(), message: "you must be logged in".into() }
+        Self::Unauthorized {
+            code: "unauthorized".into(),
+            message: "you must be logged in".into(),
+        }
     }
 
     pub fn invalid_credentials() -> Self {
-        Self::Unauthorized { code: "invalid_credentials".into(), message: "invalid username or password".into() }
+        Self::Unauthorized {
+            code: "invalid_credentials".into(),
+            message: "invalid username or password".into(),
+        }
     }
 
     pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
-        Self::Forbidden { code: code.into(), message: message.into() }
+        Self::Forbidden {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::NotFound { message: message.into() }
+        Self::NotFound {
+            message: message.into(),
+        }
     }
 
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
-        Self::Conflict { code: code.into(), message: message.into() }
+        Self::Conflict {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     pub fn unprocessable(code: &str, message: impl Into<String>) -> Self {
-        Self::Unprocessable { code: code.into(), message: message.into() }
+        Self::Unprocessable {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// Logs the cause once, on the server, and hides it from the client.
@@ -128,7 +148,8 @@ mod http {
 
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
-            let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status =
+                StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
             (status, Json(body)).into_response()
         }

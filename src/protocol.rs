@@ -69,11 +69,19 @@ pub struct FrameError {
 
 impl FrameError {
     pub fn new(code: &'static str, message: impl Into<String>, client_id: Option<String>) -> Self {
-        Self { code, message: message.into(), client_id }
+        Self {
+            code,
+            message: message.into(),
+            client_id,
+        }
     }
 
     pub fn into_frame(self) -> ServerFrame {
-        ServerFrame::Error { code: self.code.to_owned(), message: self.message, client_id: self.client_id }
+        ServerFrame::Error {
+            code: self.code.to_owned(),
+            message: self.message,
+            client_id: self.client_id,
+        }
     }
 }
 
@@ -81,9 +89,17 @@ const KNOWN_TYPES: &[&str] = &["message"];
 
 /// Parses a text frame from a client, telling malformed JSON, unknown types and bad fields apart.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| FrameError::new("malformed_json", format!("frame is not valid JSON: {e}"), None))?;
-    let client_id = value.get("client_id").and_then(|v| v.as_str()).map(str::to_owned);
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        FrameError::new(
+            "malformed_json",
+            format!("frame is not valid JSON: {e}"),
+            None,
+        )
+    })?;
+    let client_id = value
+        .get("client_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
     let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
         return Err(FrameError::new(
             "invalid_frame",
@@ -92,9 +108,14 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
         ));
     };
     if !KNOWN_TYPES.contains(&kind) {
-        return Err(FrameError::new("unknown_type", format!("unknown frame type {kind:?}"), client_id));
+        return Err(FrameError::new(
+            "unknown_type",
+            format!("unknown frame type {kind:?}"),
+            client_id,
+        ));
     }
-    serde_json::from_value(value).map_err(|e| FrameError::new("invalid_frame", e.to_string(), client_id))
+    serde_json::from_value(value)
+        .map_err(|e| FrameError::new("invalid_frame", e.to_string(), client_id))
 }
 
 #[cfg(test)]
@@ -104,7 +125,14 @@ mod tests {
     #[test]
     fn parses_a_message_frame() {
         let frame = parse_client_frame(r#"{"type":"message","to":9,"message":"hi"}"#).unwrap();
-        assert_eq!(frame, ClientFrame::Message { to: UserId::new(9), message: "hi".into(), client_id: None });
+        assert_eq!(
+            frame,
+            ClientFrame::Message {
+                to: UserId::new(9),
+                message: "hi".into(),
+                client_id: None
+            }
+        );
     }
 
     #[test]
@@ -117,7 +145,10 @@ mod tests {
 
     #[test]
     fn tells_malformed_json_apart() {
-        assert_eq!(parse_client_frame("{nope").unwrap_err().code, "malformed_json");
+        assert_eq!(
+            parse_client_frame("{nope").unwrap_err().code,
+            "malformed_json"
+        );
     }
 
     #[test]
@@ -137,7 +168,11 @@ mod tests {
             r#"[1,2]"#,
             r#"{"to":9}"#,
         ] {
-            assert_eq!(parse_client_frame(text).unwrap_err().code, "invalid_frame", "{text}");
+            assert_eq!(
+                parse_client_frame(text).unwrap_err().code,
+                "invalid_frame",
+                "{text}"
+            );
         }
     }
 

@@ -16,15 +16,20 @@ mod context {
 
     /// The shared state and the caller's session, from the request being served.
     pub async fn request() -> Result<(AppState, Session), AppError> {
-        let state = use_context::<AppState>().ok_or_else(|| AppError::internal("AppState not provided"))?;
-        let session = leptos_axum::extract::<Session>().await.map_err(AppError::internal)?;
+        let state =
+            use_context::<AppState>().ok_or_else(|| AppError::internal("AppState not provided"))?;
+        let session = leptos_axum::extract::<Session>()
+            .await
+            .map_err(AppError::internal)?;
         Ok((state, session))
     }
 
     /// As `request`, but the caller must be logged in.
     pub async fn logged_in() -> Result<(AppState, User), AppError> {
         let (state, session) = request().await?;
-        let user = session_user(&session, &state.store).await?.ok_or_else(AppError::unauthorized)?;
+        let user = session_user(&session, &state.store)
+            .await?
+            .ok_or_else(AppError::unauthorized)?;
         Ok((state, user))
     }
 }

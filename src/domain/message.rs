@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn rejects_empty_and_blank() {
         assert_eq!(MessageText::parse("", 10), Err(MessageTextError::Empty));
-        assert_eq!(MessageText::parse(" \n\t ", 10), Err(MessageTextError::Empty));
+        assert_eq!(
+            MessageText::parse(" \n\t ", 10),
+            Err(MessageTextError::Empty)
+        );
     }
 
     #[test]

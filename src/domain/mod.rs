@@ -10,7 +10,9 @@ mod time;
 mod user;
 mod username;
 
-pub use message::{ChatMessage, ClientId, MessageText, MessageTextError, DEFAULT_MAX_MESSAGE_CHARS};
+pub use message::{
+    ChatMessage, ClientId, MessageText, MessageTextError, DEFAULT_MAX_MESSAGE_CHARS,
+};
 pub use password::{Password, PasswordError};
 pub use room::RoomId;
 pub use time::rfc3339_millis;

@@ -43,10 +43,16 @@ mod tests {
 
     #[test]
     fn enforces_byte_bounds() {
-        assert_eq!(Password::parse("1234567".into()).unwrap_err(), PasswordError::TooShort);
+        assert_eq!(
+            Password::parse("1234567".into()).unwrap_err(),
+            PasswordError::TooShort
+        );
         assert!(Password::parse("12345678".into()).is_ok());
         assert!(Password::parse("x".repeat(1024)).is_ok());
-        assert_eq!(Password::parse("x".repeat(1025)).unwrap_err(), PasswordError::TooLong);
+        assert_eq!(
+            Password::parse("x".repeat(1025)).unwrap_err(),
+            PasswordError::TooLong
+        );
         // Bytes, not characters: four 2-byte characters are 8 bytes.
         assert!(Password::parse("éééé".into()).is_ok());
     }

@@ -31,7 +31,13 @@ mod tests {
 
     #[test]
     fn is_md5_hex_of_decimal_id() {
-        assert_eq!(RoomId::for_user(UserId::new(7)).as_str(), "8f14e45fceea167a5a36dedd4bea2543");
-        assert_eq!(RoomId::for_user(UserId::new(1)).as_str(), "c4ca4238a0b923820dcc509a6f75849b");
+        assert_eq!(
+            RoomId::for_user(UserId::new(7)).as_str(),
+            "8f14e45fceea167a5a36dedd4bea2543"
+        );
+        assert_eq!(
+            RoomId::for_user(UserId::new(1)).as_str(),
+            "c4ca4238a0b923820dcc509a6f75849b"
+        );
     }
 }

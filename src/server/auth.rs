@@ -7,7 +7,9 @@ use super::state::AppState;
 use super::store::{ChatStore, Store};
 use crate::domain::{Password, User, UserId};
 use crate::error::AppError;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -35,7 +37,9 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 pub async fn hash_password(password: Password) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        hasher().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string())
+        hasher()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(AppError::internal)?
@@ -49,7 +53,9 @@ pub async fn verify_password(stored: Option<String>, password: Password) -> Resu
         let exists = stored.is_some();
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
-        let matches = hasher().verify_password(password.expose().as_bytes(), &parsed).is_ok();
+        let matches = hasher()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok();
         Ok(exists && matches)
     })
     .await
@@ -64,7 +70,10 @@ pub fn prepare() {
 /// Binds the session to `user`, under a fresh session id (no session fixation).
 pub async fn start_session(session: &Session, user: &User) -> Result<(), AppError> {
     session.cycle_id().await.map_err(AppError::internal)?;
-    session.insert(USER_ID_KEY, user.id.get()).await.map_err(AppError::internal)
+    session
+        .insert(USER_ID_KEY, user.id.get())
+        .await
+        .map_err(AppError::internal)
 }
 
 /// Ends the session and deletes it from the store.
@@ -74,10 +83,17 @@ pub async fn end_session(session: &Session) -> Result<(), AppError> {
 
 /// The logged-in user of this session, if any.
 pub async fn session_user(session: &Session, store: &Store) -> Result<Option<User>, AppError> {
-    let Some(id) = session.get::<i64>(USER_ID_KEY).await.map_err(AppError::internal)? else {
+    let Some(id) = session
+        .get::<i64>(USER_ID_KEY)
+        .await
+        .map_err(AppError::internal)?
+    else {
         return Ok(None);
     };
-    let user = store.user_by_id(UserId::new(id)).await.map_err(AppError::internal)?;
+    let user = store
+        .user_by_id(UserId::new(id))
+        .await
+        .map_err(AppError::internal)?;
     if user.is_none() {
         // The account is gone: forget the stale session rather than keep answering "logged in".
         session.flush().await.map_err(AppError::internal)?;
@@ -100,7 +116,10 @@ pub struct MaybeUser(pub Option<User>);
 impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = session_from_parts(parts, state).await?;
         Ok(Self(session_user(&session, &state.store).await?))
     }
@@ -109,7 +128,10 @@ impl FromRequestParts<AppState> for MaybeUser {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
         user.map(Self).ok_or_else(AppError::unauthorized)
     }
@@ -123,7 +145,10 @@ mod tests {
     async fn hashes_with_argon2id_and_verifies() {
         let pw = || Password::parse("correct horse battery".into()).unwrap();
         let hash = hash_password(pw()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password(Some(hash.clone()), pw()).await.unwrap());
         let wrong = Password::parse("incorrect horse".into()).unwrap();
         assert!(!verify_password(Some(hash), wrong).await.unwrap());
@@ -138,6 +163,9 @@ mod tests {
     #[tokio::test]
     async fn two_hashes_of_one_password_differ() {
         let pw = || Password::parse("same password".into()).unwrap();
-        assert_ne!(hash_password(pw()).await.unwrap(), hash_password(pw()).await.unwrap());
+        assert_ne!(
+            hash_password(pw()).await.unwrap(),
+            hash_password(pw()).await.unwrap()
+        );
     }
 }

@@ -6,7 +6,11 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
 #[derive(Parser, Debug)]
-#[command(name = "parley", version, about = "Private one-to-one messaging over the web.")]
+#[command(
+    name = "parley",
+    version,
+    about = "Private one-to-one messaging over the web."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,

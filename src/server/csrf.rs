@@ -20,7 +20,10 @@ fn cross_site() -> AppError {
 
 /// Refuses a request that a browser says comes from another site.
 pub fn check_origin(headers: &HeaderMap) -> Result<(), AppError> {
-    if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
         return Err(cross_site());
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
@@ -28,10 +31,16 @@ pub fn check_origin(headers: &HeaderMap) -> Result<(), AppError> {
         return Ok(());
     };
     let origin = origin.to_str().map_err(|_| cross_site())?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).ok_or_else(cross_site)?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(cross_site)?;
     // `Origin` is `scheme://host[:port]`; the part after the scheme must be exactly the Host we
     // were reached at. An opaque origin ("null") never matches.
-    let authority = origin.split_once("://").map(|(_, rest)| rest).ok_or_else(cross_site)?;
+    let authority = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .ok_or_else(cross_site)?;
     if authority.eq_ignore_ascii_case(host) {
         Ok(())
     } else {
@@ -50,14 +59,19 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// Middleware over the whole app: origin checks for every unsafe method, and JSON-only writes
 /// under `/api/`.
 pub async fn reject_cross_site(request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe {
         if let Err(refusal) = check_origin(request.headers()) {
             return refusal.into_response();
         }
         if request.uri().path().starts_with("/api/") && !is_json(request.headers()) {
             return AppError::UnsupportedMediaType {
-                message: "state-changing API requests must be sent as Content-Type: application/json".into(),
+                message:
+                    "state-changing API requests must be sent as Content-Type: application/json"
+                        .into(),
             }
             .into_response();
         }
@@ -80,8 +94,16 @@ mod tests {
 
     #[test]
     fn same_origin_passes() {
-        assert!(check_origin(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")])).is_ok());
-        assert!(check_origin(&headers(&[("host", "chat.example"), ("origin", "https://chat.example")])).is_ok());
+        assert!(check_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000")
+        ]))
+        .is_ok());
+        assert!(check_origin(&headers(&[
+            ("host", "chat.example"),
+            ("origin", "https://chat.example")
+        ]))
+        .is_ok());
     }
 
     #[test]
@@ -91,7 +113,12 @@ mod tests {
 
     #[test]
     fn foreign_and_opaque_origins_fail() {
-        for origin in ["http://evil.example", "null", "http://127.0.0.1:3001", "http://127.0.0.1:3000.evil"] {
+        for origin in [
+            "http://evil.example",
+            "null",
+            "http://127.0.0.1:3001",
+            "http://127.0.0.1:3000.evil",
+        ] {
             let mut h = headers(&[("host", "127.0.0.1:3000")]);
             h.insert("origin", HeaderValue::from_str(origin).unwrap());
             assert!(check_origin(&h).is_err(), "{origin}");
@@ -100,13 +127,22 @@ mod tests {
 
     #[test]
     fn sec_fetch_site_cross_site_fails() {
-        assert!(check_origin(&headers(&[("host", "a"), ("sec-fetch-site", "cross-site")])).is_err());
-        assert!(check_origin(&headers(&[("host", "a"), ("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(
+            check_origin(&headers(&[("host", "a"), ("sec-fetch-site", "cross-site")])).is_err()
+        );
+        assert!(check_origin(&headers(&[
+            ("host", "a"),
+            ("sec-fetch-site", "same-origin")
+        ]))
+        .is_ok());
     }
 
     #[test]
     fn content_type_json_with_charset_counts() {
-        assert!(is_json(&headers(&[("content-type", "application/json; charset=utf-8")])));
+        assert!(is_json(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-8"
+        )])));
         assert!(!is_json(&headers(&[("content-type", "text/plain")])));
         assert!(!is_json(&HeaderMap::new()));
     }

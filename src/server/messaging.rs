@@ -4,7 +4,9 @@
 use super::realtime::encode_frame;
 use super::state::AppState;
 use super::store::{ChatStore, HistoryPage, NewMessage, StoreError};
-use crate::domain::{ChatMessage, ClientId, ConversationSummary, MessageText, RoomId, User, UserId};
+use crate::domain::{
+    ChatMessage, ClientId, ConversationSummary, MessageText, RoomId, User, UserId,
+};
 use crate::error::AppError;
 use crate::protocol::ServerFrame;
 use chrono::Utc;
@@ -30,7 +32,13 @@ pub async fn send_message(
 ) -> Result<ChatMessage, AppError> {
     let text = MessageText::parse(raw_text, state.config.max_message_chars)
         .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
-    let new = NewMessage { sender: sender.id, receiver: to, text: text.as_str(), date: Utc::now(), client_id };
+    let new = NewMessage {
+        sender: sender.id,
+        receiver: to,
+        text: text.as_str(),
+        date: Utc::now(),
+        client_id,
+    };
     let stored = match state.store.insert_message(new).await {
         Ok(m) => m,
         // The foreign key is the existence check: no separate read, no race with a deletion.
@@ -43,8 +51,12 @@ pub async fn send_message(
 
 /// The dual emit: one encoded frame, shared by every connection of both people.
 fn deliver_to_rooms(state: &AppState, message: &ChatMessage) {
-    let frame = encode_frame(&ServerFrame::Message { message: message.clone() });
-    state.hub.publish(&RoomId::for_user(message.receiver), &frame);
+    let frame = encode_frame(&ServerFrame::Message {
+        message: message.clone(),
+    });
+    state
+        .hub
+        .publish(&RoomId::for_user(message.receiver), &frame);
     if message.sender != message.receiver {
         state.hub.publish(&RoomId::for_user(message.sender), &frame);
     }
@@ -52,13 +64,23 @@ fn deliver_to_rooms(state: &AppState, message: &ChatMessage) {
 
 /// Resolves a conversation partner by id; unknown ids are 404.
 pub async fn peer_by_id(state: &AppState, id: UserId) -> Result<User, AppError> {
-    state.store.user_by_id(id).await.map_err(AppError::internal)?.ok_or_else(unknown_peer)
+    state
+        .store
+        .user_by_id(id)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(unknown_peer)
 }
 
 /// Resolves a conversation partner by username (case-insensitive); unknown names are 404.
 pub async fn peer_by_name(state: &AppState, name: &str) -> Result<User, AppError> {
     let lowered = name.to_ascii_lowercase();
-    state.store.user_by_name(&lowered).await.map_err(AppError::internal)?.ok_or_else(unknown_peer)
+    state
+        .store
+        .user_by_name(&lowered)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(unknown_peer)
 }
 
 /// A page of the conversation between `me` and `peer`. Only ever a conversation `me` is in:
@@ -72,14 +94,28 @@ pub async fn history(
 ) -> Result<HistoryPage, AppError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::unprocessable("invalid_limit", format!("limit must be between 1 and {MAX_PAGE}")));
+        return Err(AppError::unprocessable(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
     }
     peer_by_id(state, peer).await?;
-    state.store.history(me.id, peer, before, limit).await.map_err(AppError::internal)
+    state
+        .store
+        .history(me.id, peer, before, limit)
+        .await
+        .map_err(AppError::internal)
 }
 
-pub async fn conversations(state: &AppState, me: &User) -> Result<Vec<ConversationSummary>, AppError> {
-    state.store.conversations(me.id).await.map_err(AppError::internal)
+pub async fn conversations(
+    state: &AppState,
+    me: &User,
+) -> Result<Vec<ConversationSummary>, AppError> {
+    state
+        .store
+        .conversations(me.id)
+        .await
+        .map_err(AppError::internal)
 }
 
 /// People to start a conversation with: names starting with `query`, never the caller.
@@ -88,5 +124,9 @@ pub async fn find_people(state: &AppState, me: &User, query: &str) -> Result<Vec
     if query.is_empty() {
         return Ok(Vec::new());
     }
-    state.store.search_users(&query, me.id, 20).await.map_err(AppError::internal)
+    state
+        .store
+        .search_users(&query, me.id, 20)
+        .await
+        .map_err(AppError::internal)
 }

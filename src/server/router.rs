@@ -27,8 +27,15 @@ pub const SERVER_FN_PREFIX: &str = "/_app";
 pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
     // Sessions live in the application database, so a restart logs nobody out.
     let sessions = SqliteSessionStore::new(state.store.pool().clone());
-    sessions.migrate().await.context("create the session table")?;
-    tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(60)));
+    sessions
+        .migrate()
+        .await
+        .context("create the session table")?;
+    tokio::spawn(
+        sessions
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(60)),
+    );
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -38,7 +45,12 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
 
     let leptos_options = state.leptos_options.clone();
     let pages = Router::new()
-        .leptos_routes_with_context(&state, generate_route_list(App), || (), move || shell(leptos_options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            || (),
+            move || shell(leptos_options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
 
     Ok(Router::new()
@@ -53,7 +65,12 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
 }
 
 /// Pages need a login, except the login and signup pages, which a logged-in visitor skips.
-async fn guard_pages(State(state): State<AppState>, session: Session, request: Request, next: Next) -> Response {
+async fn guard_pages(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     if !matches!(*request.method(), Method::GET | Method::HEAD) || !is_page(path) {
         return next.run(request).await;
@@ -72,7 +89,10 @@ async fn guard_pages(State(state): State<AppState>, session: Session, request: R
 
 /// Whether `path` is a page (rendered by Leptos) rather than an asset, the API or the socket.
 fn is_page(path: &str) -> bool {
-    let is_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let is_file = path
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'));
     !(is_file
         || path == "/ws"
         || path.starts_with("/api/")
@@ -82,9 +102,15 @@ fn is_page(path: &str) -> bool {
 
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
@@ -92,11 +118,16 @@ async fn security_headers(mut response: Response) -> Response {
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = state.config.site_addr;
     let router = build_router(state).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listen on {addr}"))?;
     let bound = listener.local_addr()?;
     tracing::info!("listening on http://{bound}");
     println!("parley is serving at http://{bound}");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serve")
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serve")
 }
 
 async fn shutdown_signal() {
@@ -127,7 +158,13 @@ mod tests {
         for page in ["/", "/login", "/c/bob", "/nowhere"] {
             assert!(is_page(page), "{page}");
         }
-        for other in ["/ws", "/api/me", "/pkg/parley.wasm", "/favicon.ico", "/_app/login"] {
+        for other in [
+            "/ws",
+            "/api/me",
+            "/pkg/parley.wasm",
+            "/favicon.ico",
+            "/_app/login",
+        ] {
             assert!(!is_page(other), "{other}");
         }
     }

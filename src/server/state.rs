@@ -32,6 +32,11 @@ impl AppState {
             .site_addr(config.site_addr)
             .env(leptos::config::Env::PROD)
             .build();
-        Ok(Self { store, hub: Arc::new(Hub::default()), config: Arc::new(config), leptos_options })
+        Ok(Self {
+            store,
+            hub: Arc::new(Hub::default()),
+            config: Arc::new(config),
+            leptos_options,
+        })
     }
 }

@@ -40,7 +40,9 @@ impl Realtime {
     pub fn send(&self, frame: &ClientFrame) -> bool {
         #[cfg(feature = "hydrate")]
         {
-            self.link.try_with_value(|link| link.send(frame)).unwrap_or(false)
+            self.link
+                .try_with_value(|link| link.send(frame))
+                .unwrap_or(false)
         }
         #[cfg(not(feature = "hydrate"))]
         {
@@ -60,7 +62,10 @@ pub fn use_realtime(on_frame: impl Fn(ServerFrame) + 'static) -> Realtime {
         on_cleanup(move || {
             stored.try_with_value(|link| link.stop());
         });
-        Realtime { status, link: stored }
+        Realtime {
+            status,
+            link: stored,
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -107,7 +112,10 @@ mod browser {
 
         pub fn send(&self, frame: &ClientFrame) -> bool {
             let socket = self.socket.borrow();
-            let Some(socket) = socket.as_ref().filter(|s| s.ready_state() == WebSocket::OPEN) else {
+            let Some(socket) = socket
+                .as_ref()
+                .filter(|s| s.ready_state() == WebSocket::OPEN)
+            else {
                 return false;
             };
             match serde_json::to_string(frame) {
@@ -126,7 +134,11 @@ mod browser {
 
     fn socket_url() -> Option<String> {
         let location = window().location();
-        let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+        let scheme = if location.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
         Some(format!("{scheme}://{}/ws", location.host().ok()?))
     }
 
@@ -142,9 +154,13 @@ mod browser {
 
         let weak = Rc::downgrade(link);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let (Some(link), Some(text)) = (weak.upgrade(), event.data().as_string()) else { return };
+            let (Some(link), Some(text)) = (weak.upgrade(), event.data().as_string()) else {
+                return;
+            };
             // A frame this client does not understand (a newer server) is skipped, not fatal.
-            let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else { return };
+            let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
+                return;
+            };
             if matches!(frame, ServerFrame::ConnectionStatus { .. }) {
                 link.failures.set(0);
                 link.status.set(LinkStatus::Live);

@@ -7,14 +7,29 @@ async fn signup_creates_the_account_and_logs_in() {
     let app = spawn_app().await;
     let (http, _) = app.client();
 
-    let res = app.post_json(&http, "/api/auth/signup", json!({"username": "Alice", "password": PASSWORD})).await;
+    let res = app
+        .post_json(
+            &http,
+            "/api/auth/signup",
+            json!({"username": "Alice", "password": PASSWORD}),
+        )
+        .await;
 
     assert_eq!(res.status(), StatusCode::CREATED);
-    let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_owned();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("parley_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "Secure is off by default: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "Secure is off by default: {cookie}"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["username"], "alice", "stored lower-case");
     assert_eq!(body["is_admin"], false);
@@ -30,7 +45,13 @@ async fn a_taken_username_is_409_whatever_its_case() {
     app.sign_up("bob").await;
     let (http, _) = app.client();
 
-    let res = app.post_json(&http, "/api/auth/signup", json!({"username": "BOB", "password": PASSWORD})).await;
+    let res = app
+        .post_json(
+            &http,
+            "/api/auth/signup",
+            json!({"username": "BOB", "password": PASSWORD}),
+        )
+        .await;
 
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let body: Value = res.json().await.unwrap();
@@ -42,13 +63,31 @@ async fn invalid_signup_input_is_422_with_a_reason() {
     let app = spawn_app().await;
     let (http, _) = app.client();
     let cases = [
-        (json!({"username": "ab", "password": PASSWORD}), "invalid_username"),
-        (json!({"username": "a".repeat(33), "password": PASSWORD}), "invalid_username"),
-        (json!({"username": "bad name", "password": PASSWORD}), "invalid_username"),
-        (json!({"username": "carol", "password": "short"}), "invalid_password"),
-        (json!({"username": "carol", "password": "x".repeat(1025)}), "invalid_password"),
+        (
+            json!({"username": "ab", "password": PASSWORD}),
+            "invalid_username",
+        ),
+        (
+            json!({"username": "a".repeat(33), "password": PASSWORD}),
+            "invalid_username",
+        ),
+        (
+            json!({"username": "bad name", "password": PASSWORD}),
+            "invalid_username",
+        ),
+        (
+            json!({"username": "carol", "password": "short"}),
+            "invalid_password",
+        ),
+        (
+            json!({"username": "carol", "password": "x".repeat(1025)}),
+            "invalid_password",
+        ),
         (json!({"username": "carol"}), "invalid_input"),
-        (json!({"username": 5, "password": PASSWORD}), "invalid_input"),
+        (
+            json!({"username": 5, "password": PASSWORD}),
+            "invalid_input",
+        ),
     ];
     for (body, code) in cases {
         let res = app.post_json(&http, "/api/auth/signup", body.clone()).await;
@@ -58,7 +97,13 @@ async fn invalid_signup_input_is_422_with_a_reason() {
         assert!(!err["error"]["message"].as_str().unwrap().is_empty());
     }
     // Nothing was created along the way.
-    let res = app.post_json(&http, "/api/auth/login", json!({"username": "carol", "password": PASSWORD})).await;
+    let res = app
+        .post_json(
+            &http,
+            "/api/auth/login",
+            json!({"username": "carol", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -96,19 +141,39 @@ async fn login_works_and_every_failure_says_the_same() {
     app.sign_up("dave").await;
     let (http, _) = app.client();
 
-    let ok = app.post_json(&http, "/api/auth/login", json!({"username": "DAVE", "password": PASSWORD})).await;
+    let ok = app
+        .post_json(
+            &http,
+            "/api/auth/login",
+            json!({"username": "DAVE", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(ok.status(), StatusCode::OK);
     let user: Value = ok.json().await.unwrap();
     assert_eq!(user["username"], "dave");
 
-    for (username, password) in [("dave", "wrong password"), ("nobody", PASSWORD), ("x", "y"), ("dave", "")] {
+    for (username, password) in [
+        ("dave", "wrong password"),
+        ("nobody", PASSWORD),
+        ("x", "y"),
+        ("dave", ""),
+    ] {
         let (anon, _) = app.client();
-        let res = app.post_json(&anon, "/api/auth/login", json!({"username": username, "password": password})).await;
+        let res = app
+            .post_json(
+                &anon,
+                "/api/auth/login",
+                json!({"username": username, "password": password}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{username}");
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"]["code"], "invalid_credentials");
         assert_eq!(err["error"]["message"], "invalid username or password");
-        assert_eq!(app.get(&anon, "/api/me").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.get(&anon, "/api/me").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
 }
 
@@ -119,14 +184,25 @@ async fn login_cycles_the_session_id() {
     let before = app.url("/").parse().unwrap();
     let first = reqwest::cookie::CookieStore::cookies(&*erin.jar, &before).unwrap();
 
-    let res = app.post_json(&erin.http, "/api/auth/login", json!({"username": "erin", "password": PASSWORD})).await;
+    let res = app
+        .post_json(
+            &erin.http,
+            "/api/auth/login",
+            json!({"username": "erin", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let second = reqwest::cookie::CookieStore::cookies(&*erin.jar, &before).unwrap();
     assert_ne!(first, second, "a new session id after login");
 
     // The old id no longer names a session.
     let (stale, _) = app.client();
-    let res = stale.get(app.url("/api/me")).header("cookie", first).send().await.unwrap();
+    let res = stale
+        .get(app.url("/api/me"))
+        .header("cookie", first)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -134,9 +210,14 @@ async fn login_cycles_the_session_id() {
 async fn logout_ends_the_session() {
     let app = spawn_app().await;
     let frank = app.sign_up("frank").await;
-    assert_eq!(app.get(&frank.http, "/api/me").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&frank.http, "/api/me").await.status(),
+        StatusCode::OK
+    );
 
-    let res = app.post_json(&frank.http, "/api/auth/logout", json!({})).await;
+    let res = app
+        .post_json(&frank.http, "/api/auth/logout", json!({}))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
     let res = app.get(&frank.http, "/api/me").await;
@@ -184,7 +265,11 @@ async fn cross_site_writes_are_refused() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    assert_eq!(app.get(&hank.http, "/api/me").await.status(), StatusCode::OK, "still logged in");
+    assert_eq!(
+        app.get(&hank.http, "/api/me").await.status(),
+        StatusCode::OK,
+        "still logged in"
+    );
 }
 
 #[tokio::test]
@@ -201,7 +286,10 @@ async fn pages_need_a_login_except_login_and_signup() {
         let res = app.get(&anon, path).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let html = res.text().await.unwrap();
-        assert!(html.contains("<form"), "{path} renders its form on the server");
+        assert!(
+            html.contains("<form"),
+            "{path} renders its form on the server"
+        );
     }
 
     let ivy = app.sign_up("ivy").await;
@@ -233,8 +321,18 @@ async fn the_login_form_posts_without_javascript() {
     assert_eq!(res.status(), StatusCode::FOUND);
     let back = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(back.contains("/login") && back.contains("__err="), "{back}");
-    let page = browser.get(&back).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("invalid username or password"), "the error is rendered on the server");
+    let page = browser
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("invalid username or password"),
+        "the error is rendered on the server"
+    );
 
     let res = browser
         .post(app.url("/_app/login"))

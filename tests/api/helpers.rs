@@ -40,14 +40,23 @@ pub async fn spawn_app() -> TestApp {
 }
 
 async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
-    let state = AppState::open(Config::for_database(database_url.clone())).await.expect("open state");
+    let state = AppState::open(Config::for_database(database_url.clone()))
+        .await
+        .expect("open state");
     let router = build_router(state).await.expect("build router");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });
-    TestApp { addr, database_url, server, _dir: dir }
+    TestApp {
+        addr,
+        database_url,
+        server,
+        _dir: dir,
+    }
 }
 
 /// A logged-in (or not) person: an HTTP client with its own cookie jar.
@@ -81,7 +90,11 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, http: &Client, path: &str, body: Value) -> Response {
-        http.post(self.url(path)).json(&body).send().await.expect("request")
+        http.post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get(&self, http: &Client, path: &str) -> Response {
@@ -91,23 +104,42 @@ impl TestApp {
     /// Signs a new person up through the API; their client holds the session cookie.
     pub async fn sign_up(&self, username: &str) -> Person {
         let (http, jar) = self.client();
-        let res = self.post_json(&http, "/api/auth/signup", json!({"username": username, "password": PASSWORD})).await;
+        let res = self
+            .post_json(
+                &http,
+                "/api/auth/signup",
+                json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED, "signup {username}");
         let body: Value = res.json().await.expect("json");
-        Person { http, jar, id: body["id"].as_i64().expect("id") }
+        Person {
+            http,
+            jar,
+            id: body["id"].as_i64().expect("id"),
+        }
     }
 
     /// Sends a message over HTTP and returns the stored message.
     pub async fn send_http(&self, from: &Person, to: i64, text: &str) -> Value {
         let res = self
-            .post_json(&from.http, &format!("/api/conversations/{to}/messages"), json!({"message": text}))
+            .post_json(
+                &from.http,
+                &format!("/api/conversations/{to}/messages"),
+                json!({"message": text}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json().await.expect("json")
     }
 
     pub async fn history(&self, who: &Person, peer: i64, query: &str) -> Value {
-        let res = self.get(&who.http, &format!("/api/conversations/{peer}/messages{query}")).await;
+        let res = self
+            .get(
+                &who.http,
+                &format!("/api/conversations/{peer}/messages{query}"),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         res.json().await.expect("json")
     }
@@ -121,18 +153,31 @@ impl TestApp {
     }
 
     /// Attempts an upgrade with optional session and Origin; returns the HTTP status on refusal.
-    pub async fn connect_raw(&self, who: Option<&Person>, origin: Option<&str>) -> Result<Socket, u16> {
-        let mut request = format!("ws://{}/ws", self.addr).into_client_request().expect("request");
+    pub async fn connect_raw(
+        &self,
+        who: Option<&Person>,
+        origin: Option<&str>,
+    ) -> Result<Socket, u16> {
+        let mut request = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .expect("request");
         if let Some(who) = who {
-            let cookies = who.jar.cookies(&self.url("/").parse().expect("url")).expect("a session cookie");
+            let cookies = who
+                .jar
+                .cookies(&self.url("/").parse().expect("url"))
+                .expect("a session cookie");
             request.headers_mut().insert("cookie", cookies);
         }
         if let Some(origin) = origin {
-            request.headers_mut().insert("origin", HeaderValue::from_str(origin).expect("origin"));
+            request
+                .headers_mut()
+                .insert("origin", HeaderValue::from_str(origin).expect("origin"));
         }
         match tokio_tungstenite::connect_async(request).await {
             Ok((stream, _)) => Ok(Socket { stream }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
             Err(other) => panic!("unexpected websocket error: {other}"),
         }
     }
@@ -148,7 +193,10 @@ const MUST_NOT_ARRIVE: Duration = Duration::from_millis(300);
 
 impl Socket {
     pub async fn send_text(&mut self, text: impl Into<String>) {
-        self.stream.send(Message::text(text.into())).await.expect("send");
+        self.stream
+            .send(Message::text(text.into()))
+            .await
+            .expect("send");
     }
 
     pub async fn send_json(&mut self, value: Value) {
@@ -166,7 +214,9 @@ impl Socket {
 
     pub async fn next_json(&mut self) -> Value {
         match self.next_message().await {
-            Message::Text(text) => serde_json::from_str(text.as_str()).expect("server frames are JSON"),
+            Message::Text(text) => {
+                serde_json::from_str(text.as_str()).expect("server frames are JSON")
+            }
             other => panic!("expected a text frame, got {other:?}"),
         }
     }

@@ -3,7 +3,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn texts(page: &Value) -> Vec<String> {
-    page["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap().to_owned()).collect()
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -12,17 +17,25 @@ async fn history_comes_back_in_date_order_across_pages() {
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     for n in 0..120 {
-        let (from, to) = if n % 3 == 0 { (&bob, alice.id) } else { (&alice, bob.id) };
+        let (from, to) = if n % 3 == 0 {
+            (&bob, alice.id)
+        } else {
+            (&alice, bob.id)
+        };
         app.send_http(from, to, &format!("m{n:03}")).await;
     }
 
     let latest = app.history(&alice, bob.id, "?limit=50").await;
     assert_eq!(latest["has_more"], true);
     let oldest_id = latest["messages"][0]["id"].as_i64().unwrap();
-    let middle = app.history(&alice, bob.id, &format!("?limit=50&before={oldest_id}")).await;
+    let middle = app
+        .history(&alice, bob.id, &format!("?limit=50&before={oldest_id}"))
+        .await;
     assert_eq!(middle["has_more"], true);
     let oldest_id = middle["messages"][0]["id"].as_i64().unwrap();
-    let first = app.history(&alice, bob.id, &format!("?limit=50&before={oldest_id}")).await;
+    let first = app
+        .history(&alice, bob.id, &format!("?limit=50&before={oldest_id}"))
+        .await;
     assert_eq!(first["has_more"], false);
 
     let mut all = texts(&first);
@@ -32,9 +45,18 @@ async fn history_comes_back_in_date_order_across_pages() {
     assert_eq!(all, expected);
 
     // Bob reads the same conversation, the same way.
-    assert_eq!(texts(&app.history(&bob, alice.id, "?limit=50").await), texts(&latest));
+    assert_eq!(
+        texts(&app.history(&bob, alice.id, "?limit=50").await),
+        texts(&latest)
+    );
     // The default page is 50.
-    assert_eq!(app.history(&bob, alice.id, "").await["messages"].as_array().unwrap().len(), 50);
+    assert_eq!(
+        app.history(&bob, alice.id, "").await["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        50
+    );
 }
 
 #[tokio::test]
@@ -46,7 +68,12 @@ async fn dates_are_rfc3339_utc_with_milliseconds_and_nondecreasing() {
         app.send_http(&alice, bob.id, &format!("hello {n}")).await;
     }
     let page = app.history(&alice, bob.id, "").await;
-    let dates: Vec<&str> = page["messages"].as_array().unwrap().iter().map(|m| m["date"].as_str().unwrap()).collect();
+    let dates: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["date"].as_str().unwrap())
+        .collect();
     for date in &dates {
         assert_eq!(date.len(), "2026-11-23T15:09:00.123Z".len(), "{date}");
         assert!(date.ends_with('Z') && date.as_bytes()[19] == b'.', "{date}");
@@ -66,20 +93,39 @@ async fn a_user_reads_only_their_own_conversations() {
     let page = app.history(&carol, alice.id, "").await;
     assert_eq!(page["messages"], json!([]));
     // Using an id from the Alice–Bob conversation as an anchor reveals nothing either.
-    let page = app.history(&carol, alice.id, &format!("?before={}", secret["id"].as_i64().unwrap() + 1)).await;
+    let page = app
+        .history(
+            &carol,
+            alice.id,
+            &format!("?before={}", secret["id"].as_i64().unwrap() + 1),
+        )
+        .await;
     assert_eq!(page["messages"], json!([]));
-    let list: Value = app.get(&carol.http, "/api/conversations").await.json().await.unwrap();
+    let list: Value = app
+        .get(&carol.http, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["conversations"], json!([]));
 
     // Unknown peers are 404; so is anything that is not an id.
-    for path in ["/api/conversations/9999/messages", "/api/conversations/abc/messages"] {
+    for path in [
+        "/api/conversations/9999/messages",
+        "/api/conversations/abc/messages",
+    ] {
         let res = app.get(&carol.http, path).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"]["code"], "not_found");
     }
     let (anon, _) = app.client();
-    assert_eq!(app.get(&anon, &format!("/api/conversations/{}/messages", bob.id)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get(&anon, &format!("/api/conversations/{}/messages", bob.id))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -90,11 +136,31 @@ async fn sending_over_http_validates_and_stores_nothing_on_error() {
     let path = format!("/api/conversations/{}/messages", bob.id);
 
     let cases = [
-        (json!({"message": ""}), StatusCode::UNPROCESSABLE_ENTITY, "empty_message"),
-        (json!({"message": "  \n\t "}), StatusCode::UNPROCESSABLE_ENTITY, "empty_message"),
-        (json!({"message": "x".repeat(4001)}), StatusCode::UNPROCESSABLE_ENTITY, "message_too_long"),
-        (json!({"text": "hi"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (json!({"message": "hi", "client_id": "nope"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+        (
+            json!({"message": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_message",
+        ),
+        (
+            json!({"message": "  \n\t "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_message",
+        ),
+        (
+            json!({"message": "x".repeat(4001)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "message_too_long",
+        ),
+        (
+            json!({"text": "hi"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            json!({"message": "hi", "client_id": "nope"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
     ];
     for (body, status, code) in cases {
         let res = app.post_json(&alice.http, &path, body.clone()).await;
@@ -102,16 +168,30 @@ async fn sending_over_http_validates_and_stores_nothing_on_error() {
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"]["code"], code, "{body}");
     }
-    let res = app.post_json(&alice.http, "/api/conversations/424242/messages", json!({"message": "hi"})).await;
+    let res = app
+        .post_json(
+            &alice.http,
+            "/api/conversations/424242/messages",
+            json!({"message": "hi"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     assert_eq!(app.history(&alice, bob.id, "").await["messages"], json!([]));
 
     // Exactly at the limit is fine, and the stored text is what was sent (trimmed).
-    let stored = app.send_http(&alice, bob.id, &format!("  {}  ", "é".repeat(4000))).await;
+    let stored = app
+        .send_http(&alice, bob.id, &format!("  {}  ", "é".repeat(4000)))
+        .await;
     assert_eq!(stored["message"].as_str().unwrap().chars().count(), 4000);
     let client_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-    let res = app.post_json(&alice.http, &path, json!({"message": "with id", "client_id": client_id})).await;
+    let res = app
+        .post_json(
+            &alice.http,
+            &path,
+            json!({"message": "with id", "client_id": client_id}),
+        )
+        .await;
     let stored: Value = res.json().await.unwrap();
     assert_eq!(stored["client_id"], client_id);
     assert_eq!(stored["sender"], alice.id);
@@ -124,10 +204,23 @@ async fn history_limit_is_bounded() {
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     for query in ["?limit=0", "?limit=201", "?limit=abc", "?before=x"] {
-        let res = app.get(&alice.http, &format!("/api/conversations/{}/messages{query}", bob.id)).await;
+        let res = app
+            .get(
+                &alice.http,
+                &format!("/api/conversations/{}/messages{query}", bob.id),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
     }
-    assert_eq!(app.get(&alice.http, &format!("/api/conversations/{}/messages?limit=200", bob.id)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(
+            &alice.http,
+            &format!("/api/conversations/{}/messages?limit=200", bob.id)
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -139,16 +232,40 @@ async fn conversations_list_newest_activity_first() {
     app.send_http(&alice, bob.id, "to bob").await;
     app.send_http(&carol, alice.id, "from carol").await;
 
-    let list: Value = app.get(&alice.http, "/api/conversations").await.json().await.unwrap();
-    let peers: Vec<&str> = list["conversations"].as_array().unwrap().iter().map(|c| c["peer"]["username"].as_str().unwrap()).collect();
+    let list: Value = app
+        .get(&alice.http, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let peers: Vec<&str> = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["peer"]["username"].as_str().unwrap())
+        .collect();
     assert_eq!(peers, ["carol", "bob"]);
-    assert_eq!(list["conversations"][0]["last_message"]["message"], "from carol");
+    assert_eq!(
+        list["conversations"][0]["last_message"]["message"],
+        "from carol"
+    );
 
     app.send_http(&bob, alice.id, "bob again").await;
-    let list: Value = app.get(&alice.http, "/api/conversations").await.json().await.unwrap();
+    let list: Value = app
+        .get(&alice.http, "/api/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["conversations"][0]["peer"]["username"], "bob");
-    assert_eq!(list["conversations"][0]["last_message"]["message"], "bob again");
-    assert!(!list.to_string().contains("argon2"), "never a password hash");
+    assert_eq!(
+        list["conversations"][0]["last_message"]["message"],
+        "bob again"
+    );
+    assert!(
+        !list.to_string().contains("argon2"),
+        "never a password hash"
+    );
 }
 
 #[tokio::test]
@@ -159,11 +276,30 @@ async fn people_search_finds_others_by_prefix_never_hashes() {
     app.sign_up("bob").await;
     app.sign_up("al_x").await;
 
-    let found: Value = app.get(&alice.http, "/api/users?q=AL").await.json().await.unwrap();
-    let names: Vec<&str> = found["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
-    assert_eq!(names, ["al_x", "albert"], "prefix match, alphabetical, without the caller");
+    let found: Value = app
+        .get(&alice.http, "/api/users?q=AL")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = found["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["al_x", "albert"],
+        "prefix match, alphabetical, without the caller"
+    );
     // '_' is a literal, not a wildcard.
-    let found: Value = app.get(&alice.http, "/api/users?q=al_").await.json().await.unwrap();
+    let found: Value = app
+        .get(&alice.http, "/api/users?q=al_")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(found["users"].as_array().unwrap().len(), 1);
     assert!(!found.to_string().contains("password"));
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// A peer id from the path; anything that is not a number names nobody, so it is 404.
 fn peer_id(raw: &str) -> Result<UserId, AppError> {
-    raw.parse::<i64>().map(UserId::new).map_err(|_| unknown_peer())
+    raw.parse::<i64>()
+        .map(UserId::new)
+        .map_err(|_| unknown_peer())
 }
 
 #[derive(Deserialize)]
@@ -30,7 +32,9 @@ pub async fn find_people(
     CurrentUser(me): CurrentUser,
     QueryParams(query): QueryParams<PeopleQuery>,
 ) -> Result<Json<People>, AppError> {
-    Ok(Json(People { users: messaging::find_people(&state, &me, &query.q).await? }))
+    Ok(Json(People {
+        users: messaging::find_people(&state, &me, &query.q).await?,
+    }))
 }
 
 #[derive(Serialize)]
@@ -38,8 +42,13 @@ pub struct Conversations {
     conversations: Vec<ConversationSummary>,
 }
 
-pub async fn list(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<Json<Conversations>, AppError> {
-    Ok(Json(Conversations { conversations: messaging::conversations(&state, &me).await? }))
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Conversations>, AppError> {
+    Ok(Json(Conversations {
+        conversations: messaging::conversations(&state, &me).await?,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -61,7 +70,10 @@ pub async fn history(
     QueryParams(query): QueryParams<HistoryQuery>,
 ) -> Result<Json<Messages>, AppError> {
     let page = messaging::history(&state, &me, peer_id(&peer)?, query.before, query.limit).await?;
-    Ok(Json(Messages { messages: page.messages, has_more: page.has_more }))
+    Ok(Json(Messages {
+        messages: page.messages,
+        has_more: page.has_more,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -76,6 +88,8 @@ pub async fn send(
     Path(peer): Path<String>,
     JsonBody(body): JsonBody<SendBody>,
 ) -> Result<(StatusCode, Json<ChatMessage>), AppError> {
-    let stored = messaging::send_message(&state, &me, peer_id(&peer)?, &body.message, body.client_id).await?;
+    let stored =
+        messaging::send_message(&state, &me, peer_id(&peer)?, &body.message, body.client_id)
+            .await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }

@@ -15,10 +15,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::unprocessable("invalid_input", e.body_text())),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(AppError::UnsupportedMediaType { message: "expected Content-Type: application/json".into() })
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(AppError::unprocessable("invalid_input", e.body_text()))
             }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType {
+                message: "expected Content-Type: application/json".into(),
+            }),
             Err(e) => Err(AppError::bad_request("malformed_json", e.body_text())),
         }
     }

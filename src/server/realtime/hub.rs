@@ -68,21 +68,36 @@ impl<F> Drop for Subscription<F> {
 
 impl<F> Hub<F> {
     pub fn with_queue_capacity(queue_capacity: usize) -> Self {
-        Self { rooms: Mutex::new(HashMap::new()), next_id: AtomicU64::new(0), queue_capacity }
+        Self {
+            rooms: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            queue_capacity,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Rooms<F>> {
         // A panic while holding this lock cannot leave the map half-updated (every change is a
         // single insert or remove), so a poisoned lock is still safe to use.
-        self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn join(self: &Arc<Self>, room: RoomId) -> Subscription<F> {
         let (queue, frames) = mpsc::channel(self.queue_capacity);
         let (evict, evicted) = oneshot::channel();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().entry(room.clone()).or_default().insert(id, Member { queue, evict });
-        Subscription { frames, evicted, hub: Arc::clone(self), room, id }
+        self.lock()
+            .entry(room.clone())
+            .or_default()
+            .insert(id, Member { queue, evict });
+        Subscription {
+            frames,
+            evicted,
+            hub: Arc::clone(self),
+            room,
+            id,
+        }
     }
 
     /// Members currently in `room`.
@@ -103,7 +118,9 @@ impl<F: Clone> Hub<F> {
     /// Queues `frame` for every member of `room` without waiting; returns how many got it.
     pub fn publish(&self, room: &RoomId, frame: &F) -> usize {
         let mut rooms = self.lock();
-        let Some(members) = rooms.get_mut(room) else { return 0 };
+        let Some(members) = rooms.get_mut(room) else {
+            return 0;
+        };
         let mut delivered = 0;
         let mut overflowed = Vec::new();
         for (id, member) in members.iter() {

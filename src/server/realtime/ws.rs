@@ -7,8 +7,8 @@ use super::{encode_frame, Frame};
 use crate::domain::{RoomId, User};
 use crate::error::AppError;
 use crate::protocol::{
-    parse_client_frame, ClientFrame, ConnectionState, FrameError, ServerFrame, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
-    MAX_FRAME_BYTES,
+    parse_client_frame, ClientFrame, ConnectionState, FrameError, ServerFrame, CLOSE_SLOW_CONSUMER,
+    CLOSE_TOO_BIG, MAX_FRAME_BYTES,
 };
 use crate::server::auth::MaybeUser;
 use crate::server::csrf::check_origin;
@@ -53,7 +53,11 @@ async fn serve_socket(state: AppState, user: User, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (direct, mut direct_rx) = mpsc::channel::<Direct>(32);
 
-    let hello = ServerFrame::ConnectionStatus { status: ConnectionState::Connected, user_id: user.id, room };
+    let hello = ServerFrame::ConnectionStatus {
+        status: ConnectionState::Connected,
+        user_id: user.id,
+        room,
+    };
     let _ = direct.try_send(Direct::Frame(encode_frame(&hello)));
 
     // The writer owns the subscription: when it ends, the connection leaves its room.
@@ -78,7 +82,12 @@ async fn serve_socket(state: AppState, user: User, socket: WebSocket) {
                     }
                 }
                 Direct::Close(code, reason) => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })))
+                        .await;
                     break;
                 }
             }
@@ -90,13 +99,18 @@ async fn serve_socket(state: AppState, user: User, socket: WebSocket) {
             match received {
                 Ok(Message::Text(text)) => handle_text(&state, &user, text.as_str(), &direct).await,
                 Ok(Message::Binary(_)) => {
-                    let err = FrameError::new("binary_not_supported", "send JSON text frames", None);
-                    let _ = direct.send(Direct::Frame(encode_frame(&err.into_frame()))).await;
+                    let err =
+                        FrameError::new("binary_not_supported", "send JSON text frames", None);
+                    let _ = direct
+                        .send(Direct::Frame(encode_frame(&err.into_frame())))
+                        .await;
                 }
                 Ok(Message::Close(_)) => return None,
                 // Pings are answered by the protocol layer.
                 Ok(Message::Ping(_) | Message::Pong(_)) => {}
-                Err(err) if is_too_big(&err) => return Some(Direct::Close(CLOSE_TOO_BIG, "frame larger than 64 KiB")),
+                Err(err) if is_too_big(&err) => {
+                    return Some(Direct::Close(CLOSE_TOO_BIG, "frame larger than 64 KiB"))
+                }
                 Err(_) => return None,
             }
         }
@@ -124,15 +138,25 @@ fn is_too_big(err: &axum::Error) -> bool {
 async fn handle_text(state: &AppState, user: &User, text: &str, direct: &mpsc::Sender<Direct>) {
     let refusal = match parse_client_frame(text) {
         Err(refusal) => refusal,
-        Ok(ClientFrame::Message { to, message, client_id }) => {
+        Ok(ClientFrame::Message {
+            to,
+            message,
+            client_id,
+        }) => {
             match send_message(state, user, to, &message, client_id).await {
                 // Delivered to this connection through the sender's own room, like every other tab.
                 Ok(_) => return,
-                Err(err) => FrameError::new(frame_code(&err), err.to_string(), client_id.map(|c| c.to_string())),
+                Err(err) => FrameError::new(
+                    frame_code(&err),
+                    err.to_string(),
+                    client_id.map(|c| c.to_string()),
+                ),
             }
         }
     };
-    let _ = direct.send(Direct::Frame(encode_frame(&refusal.into_frame()))).await;
+    let _ = direct
+        .send(Direct::Frame(encode_frame(&refusal.into_frame())))
+        .await;
 }
 
 /// The protocol's error codes for a failed send.

@@ -48,15 +48,31 @@ pub struct HistoryPage {
 /// What a caller may ask of the storage backend. Implemented once per backend.
 #[allow(async_fn_in_trait)]
 pub trait ChatStore {
-    async fn create_user(&self, name: &Username, password_hash: &str, is_admin: bool) -> Result<User, StoreError>;
+    async fn create_user(
+        &self,
+        name: &Username,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<User, StoreError>;
     async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Users whose name starts with `prefix`, except `exclude`, alphabetically.
-    async fn search_users(&self, prefix: &str, exclude: UserId, limit: u32) -> Result<Vec<User>, StoreError>;
+    async fn search_users(
+        &self,
+        prefix: &str,
+        exclude: UserId,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
     async fn insert_message(&self, message: NewMessage<'_>) -> Result<ChatMessage, StoreError>;
     /// The `limit` messages of the pair just before message `before` (the latest when `None`).
-    async fn history(&self, a: UserId, b: UserId, before: Option<i64>, limit: u32) -> Result<HistoryPage, StoreError>;
+    async fn history(
+        &self,
+        a: UserId,
+        b: UserId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<HistoryPage, StoreError>;
     /// Every conversation `user` is in with its latest message, newest activity first.
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
 }

@@ -4,7 +4,9 @@ use super::{ChatStore, Credentials, HistoryPage, NewMessage, StoreError};
 use crate::domain::{ChatMessage, ConversationSummary, User, UserId, Username};
 use anyhow::Context;
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,14 +30,18 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         let file = options.get_filename();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("create database folder {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("create database folder {}", dir.display()))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .context("open sqlite database")?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await.context("apply migrations")?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("apply migrations")?;
         Ok(Self { pool })
     }
 
@@ -49,7 +55,9 @@ fn millis(date: DateTime<Utc>) -> i64 {
 }
 
 fn from_millis(ms: i64) -> anyhow::Result<DateTime<Utc>> {
-    Utc.timestamp_millis_opt(ms).single().with_context(|| format!("date out of range: {ms}"))
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .with_context(|| format!("date out of range: {ms}"))
 }
 
 fn user_from_row(row: &SqliteRow) -> anyhow::Result<User> {
@@ -57,7 +65,8 @@ fn user_from_row(row: &SqliteRow) -> anyhow::Result<User> {
     Ok(User {
         id: UserId::new(row.try_get("id")?),
         // Rows are only written through `Username::parse`; a bad one means the file was edited.
-        username: Username::parse(&name).with_context(|| format!("stored username {name:?} is invalid"))?,
+        username: Username::parse(&name)
+            .with_context(|| format!("stored username {name:?} is invalid"))?,
         is_admin: row.try_get("is_admin")?,
     })
 }
@@ -70,7 +79,10 @@ fn message_from_row(row: &SqliteRow) -> anyhow::Result<ChatMessage> {
         receiver: UserId::new(row.try_get("receiver")?),
         message: row.try_get("message")?,
         date: from_millis(row.try_get("date")?)?,
-        client_id: client_id.map(|c| c.parse()).transpose().context("stored client_id is not a UUID")?,
+        client_id: client_id
+            .map(|c| c.parse())
+            .transpose()
+            .context("stored client_id is not a UUID")?,
     })
 }
 
@@ -91,7 +103,12 @@ const MESSAGE_COLUMNS: &str = "id, sender, receiver, message, date, client_id";
 
 impl ChatStore for SqliteStore {
     #[tracing::instrument(name = "insert user", skip(self, password_hash))]
-    async fn create_user(&self, name: &Username, password_hash: &str, is_admin: bool) -> Result<User, StoreError> {
+    async fn create_user(
+        &self,
+        name: &Username,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<User, StoreError> {
         let row = sqlx::query(
             "insert into users (username, password_hash, is_admin, created_at) values ($1, $2, $3, $4)
              returning id, username, is_admin",
@@ -108,13 +125,18 @@ impl ChatStore for SqliteStore {
 
     #[tracing::instrument(name = "load credentials", skip(self))]
     async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
-        let row = sqlx::query("select id, username, is_admin, password_hash from users where username = $1")
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .context("select credentials")?;
+        let row = sqlx::query(
+            "select id, username, is_admin, password_hash from users where username = $1",
+        )
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .context("select credentials")?;
         row.map(|row| -> Result<Credentials, StoreError> {
-            Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash").context("hash")? })
+            Ok(Credentials {
+                user: user_from_row(&row)?,
+                password_hash: row.try_get("password_hash").context("hash")?,
+            })
         })
         .transpose()
     }
@@ -137,7 +159,12 @@ impl ChatStore for SqliteStore {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
-    async fn search_users(&self, prefix: &str, exclude: UserId, limit: u32) -> Result<Vec<User>, StoreError> {
+    async fn search_users(
+        &self,
+        prefix: &str,
+        exclude: UserId,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
         // Escape LIKE's wildcards so a search for "a_b" means exactly that.
         let escaped: String = prefix
             .chars()
@@ -156,7 +183,10 @@ impl ChatStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .context("search users")?;
-        Ok(rows.iter().map(user_from_row).collect::<anyhow::Result<_>>()?)
+        Ok(rows
+            .iter()
+            .map(user_from_row)
+            .collect::<anyhow::Result<_>>()?)
     }
 
     #[tracing::instrument(name = "insert chat row", skip(self, message), fields(sender = %message.sender, receiver = %message.receiver))]
@@ -177,7 +207,13 @@ impl ChatStore for SqliteStore {
     }
 
     #[tracing::instrument(name = "read history page", skip(self))]
-    async fn history(&self, a: UserId, b: UserId, before: Option<i64>, limit: u32) -> Result<HistoryPage, StoreError> {
+    async fn history(
+        &self,
+        a: UserId,
+        b: UserId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<HistoryPage, StoreError> {
         let (lo, hi) = (a.min(b).get(), a.max(b).get());
         // One row more than asked tells whether an older page exists.
         let fetch = i64::from(limit) + 1;

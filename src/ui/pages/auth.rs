@@ -8,7 +8,10 @@ use leptos_meta::Title;
 /// The text of an action's latest error: after a JavaScript submit, or decoded from the URL after
 /// a plain form post that was redirected back here.
 pub fn error_text<T>(result: &Option<Result<T, AppError>>) -> Option<String> {
-    result.as_ref().and_then(|r| r.as_ref().err()).map(ToString::to_string)
+    result
+        .as_ref()
+        .and_then(|r| r.as_ref().err())
+        .map(ToString::to_string)
 }
 
 #[component]

@@ -2,9 +2,9 @@
 //! load on scroll-up; new messages arrive over the realtime link. The composer is a plain form
 //! (it posts without JavaScript) that, once hydrated, sends over the socket instead.
 
+use super::error_text;
 use crate::api::messaging::{load_conversation, load_older, Conversation, SendChat};
 use crate::domain::ChatMessage;
-use super::error_text;
 use crate::protocol::{ClientFrame, ServerFrame};
 use crate::ui::components::{ErrorNotice, MessageBubble, TopBar};
 use crate::ui::realtime::use_realtime;
@@ -17,8 +17,10 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn ConversationPage() -> impl IntoView {
     let params = use_params_map();
-    let conversation =
-        Resource::new(move || params.read().get("username").unwrap_or_default(), load_conversation);
+    let conversation = Resource::new(
+        move || params.read().get("username").unwrap_or_default(),
+        load_conversation,
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -47,7 +49,12 @@ fn merge(list: &mut Vec<ChatMessage>, incoming: impl IntoIterator<Item = ChatMes
 
 #[component]
 fn ConversationView(data: Conversation) -> impl IntoView {
-    let Conversation { me, peer, messages, has_more } = data;
+    let Conversation {
+        me,
+        peer,
+        messages,
+        has_more,
+    } = data;
     let messages = RwSignal::new(messages);
     let has_more = RwSignal::new(has_more);
     let loading_older = RwSignal::new(false);
@@ -80,7 +87,9 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         if loading_older.get_untracked() || !has_more.get_untracked() {
             return;
         }
-        let Some(first) = messages.with_untracked(|list| list.first().map(|m| m.id)) else { return };
+        let Some(first) = messages.with_untracked(|list| list.first().map(|m| m.id)) else {
+            return;
+        };
         loading_older.set(true);
         leptos::task::spawn_local(async move {
             match load_older(peer_id, first).await {
@@ -98,7 +107,8 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     // without JavaScript and stays pinned there as messages arrive. Near the top, load more.
     let on_scroll = move |_| {
         if let Some(el) = scroller.get() {
-            let from_top = el.scroll_height() as f64 + el.scroll_top() as f64 - el.client_height() as f64;
+            let from_top =
+                el.scroll_height() as f64 + el.scroll_top() as f64 - el.client_height() as f64;
             if from_top < 80.0 {
                 load_older_page();
             }
@@ -115,9 +125,17 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         }
         send_error.set(None);
         let client_id = new_client_id();
-        let frame = ClientFrame::Message { to: peer_id, message: text.clone(), client_id: client_id.parse().ok() };
+        let frame = ClientFrame::Message {
+            to: peer_id,
+            message: text.clone(),
+            client_id: client_id.parse().ok(),
+        };
         if !realtime.send(&frame) {
-            send_action.dispatch(SendChat { to: peer_id, message: text, client_id: Some(client_id) });
+            send_action.dispatch(SendChat {
+                to: peer_id,
+                message: text,
+                client_id: Some(client_id),
+            });
         }
         textarea.set_value("");
         if let Some(el) = scroller.get() {
@@ -224,14 +242,16 @@ fn submit_form(ev: &leptos::ev::KeyboardEvent) {
 fn new_client_id() -> String {
     #[cfg(feature = "hydrate")]
     {
-        window().crypto().map(|c| c.random_uuid()).unwrap_or_default()
+        window()
+            .crypto()
+            .map(|c| c.random_uuid())
+            .unwrap_or_default()
     }
     #[cfg(not(feature = "hydrate"))]
     {
         String::new()
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -253,7 +273,10 @@ mod tests {
     #[test]
     fn merge_dedupes_and_orders_by_date_then_id() {
         let mut list = vec![msg(2, 200), msg(3, 300)];
-        merge(&mut list, [msg(3, 300), msg(1, 100), msg(5, 300), msg(4, 300)]);
+        merge(
+            &mut list,
+            [msg(3, 300), msg(1, 100), msg(5, 300), msg(4, 300)],
+        );
         let ids: Vec<i64> = list.iter().map(|m| m.id).collect();
         assert_eq!(ids, vec![1, 2, 3, 4, 5]);
     }

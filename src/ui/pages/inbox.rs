@@ -14,7 +14,10 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn InboxPage() -> impl IntoView {
     let query = use_query_map();
-    let inbox = Resource::new(move || query.read().get("q").unwrap_or_default(), load_inbox);
+    let inbox = Resource::new(
+        move || query.read().get("q").unwrap_or_default(),
+        load_inbox,
+    );
     view! {
         <Title text="Inbox · Parley" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -30,12 +33,19 @@ pub fn InboxPage() -> impl IntoView {
 
 #[component]
 fn InboxView(data: Inbox) -> impl IntoView {
-    let Inbox { me, conversations, query, people } = data;
+    let Inbox {
+        me,
+        conversations,
+        query,
+        people,
+    } = data;
     let conversations = RwSignal::new(conversations);
     let my_id = me.id;
 
     let realtime = use_realtime(move |frame| {
-        let ServerFrame::Message { message } = frame else { return };
+        let ServerFrame::Message { message } = frame else {
+            return;
+        };
         let peer = message.peer_of(my_id);
         let mut known = false;
         conversations.update(|list| {
