@@ -1,6 +1,8 @@
 //! Parley: private one-to-one messaging. One crate, two builds: `ssr` (the server binary) and
 //! `hydrate` (the wasm that makes server-rendered pages live).
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod domain;
