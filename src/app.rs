@@ -1,6 +1,9 @@
 //! The HTML shell, `<App/>` and the route table.
 
-use crate::ui::pages::{ConversationPage, InboxPage, LoginPage, NotFoundPage, SignupPage};
+use crate::ui::pages::{
+    AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
+    ConversationPage, InboxPage, LoginPage, NotFoundPage, SignupPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -39,6 +42,11 @@ pub fn App() -> impl IntoView {
                 // JavaScript (streamed fragments would need a script to be swapped in).
                 <Route path=path!("/") view=InboxPage ssr=SsrMode::Async />
                 <Route path=path!("/c/:username") view=ConversationPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=AdminUsersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/chats") view=AdminChatsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/chats/:a/:b") view=AdminConversationPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/search") view=AdminSearchPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

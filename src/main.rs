@@ -5,7 +5,7 @@
 async fn main() -> anyhow::Result<()> {
     use clap::Parser;
     use parley::server::config::{Cli, Command};
-    use parley::server::{auth, router, state::AppState};
+    use parley::server::{accounts, auth, router, state::AppState};
     use tracing_subscriber::EnvFilter;
 
     let cli = Cli::parse();
@@ -18,6 +18,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             auth::prepare();
             router::serve(AppState::open(cli.config).await?).await
+        }
+        Command::CreateAdmin { username, promote } => {
+            let password = if promote {
+                None
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            };
+            let state = AppState::open(cli.config).await?;
+            let admin = accounts::create_admin(&state, &username, password, promote)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{} is now an admin (user id {})", admin.username, admin.id);
+            Ok(())
         }
     }
 }

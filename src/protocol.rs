@@ -14,6 +14,8 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub const CLOSE_SLOW_CONSUMER: u16 = 1013;
 /// Close code for a frame over [`MAX_FRAME_BYTES`] ("message too big").
 pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code when an admin disables the account ("policy violation"); reconnecting is refused.
+pub const CLOSE_ACCOUNT_DISABLED: u16 = 1008;
 
 /// Frames a client sends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! `crate::server` (the same ones the JSON API uses), so a page and an API client can never
 //! disagree about a rule.
 
+pub mod admin;
 pub mod auth;
 pub mod messaging;
 
@@ -22,6 +23,14 @@ mod context {
             .await
             .map_err(AppError::internal)?;
         Ok((state, session))
+    }
+
+    /// As `request`, but the caller must be an admin; everyone else gets 404.
+    pub async fn admin() -> Result<(AppState, User), AppError> {
+        let (state, session) = request().await?;
+        let user =
+            crate::server::admin::require_admin(session_user(&session, &state.store).await?)?;
+        Ok((state, user))
     }
 
     /// As `request`, but the caller must be logged in.

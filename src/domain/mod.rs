@@ -3,6 +3,7 @@
 //! Raw input is parsed into these types at the edge (HTTP handler, server function, WebSocket
 //! frame); everything past the edge works with values that are valid by construction.
 
+pub mod admin;
 mod message;
 mod password;
 mod room;

@@ -45,15 +45,72 @@ pub async fn authenticate(
             .map_err(AppError::internal)?,
         None => None,
     };
-    let (user, hash) = match credentials {
-        Some(c) => (Some(c.user), Some(c.password_hash)),
+    let (user, hash) = match &credentials {
+        Some(c) => (Some(c.user.clone()), Some(c.password_hash.clone())),
         None => (None, None),
     };
+    let disabled = credentials.as_ref().is_some_and(|c| c.disabled);
     let candidate = password
         .unwrap_or_else(|| Password::parse("invalid-placeholder".into()).expect("valid length"));
     let matched = verify_password(hash, candidate).await?;
     match user {
-        Some(user) if matched && username.is_some() => Ok(user),
+        // Said only to someone who knows the password, so it reveals nothing to a guesser.
+        Some(_) if matched && disabled => Err(AppError::forbidden(
+            "account_disabled",
+            "this account has been disabled",
+        )),
+        Some(user) if matched => {
+            state
+                .store
+                .record_login(user.id)
+                .await
+                .map_err(AppError::internal)?;
+            Ok(user)
+        }
         _ => Err(AppError::invalid_credentials()),
+    }
+}
+
+/// `parley create-admin`: a new admin account with `password`, or (`promote`) an existing user
+/// made admin. There is no default admin; this is the only way one comes to exist.
+pub async fn create_admin(
+    state: &AppState,
+    username: &str,
+    password: Option<String>,
+    promote: bool,
+) -> Result<User, AppError> {
+    let name = parse_username(username)?;
+    if promote {
+        if !state
+            .store
+            .promote(&name)
+            .await
+            .map_err(AppError::internal)?
+        {
+            return Err(AppError::not_found(format!(
+                "there is no user called {name}"
+            )));
+        }
+        let promoted = state
+            .store
+            .credentials(&name)
+            .await
+            .map_err(AppError::internal)?;
+        return promoted
+            .map(|c| c.user)
+            .ok_or_else(|| AppError::not_found("no such user"));
+    }
+    let password = password
+        .ok_or_else(|| AppError::unprocessable("invalid_password", "a password is required"))?;
+    let password = Password::parse(password)
+        .map_err(|e| AppError::unprocessable("invalid_password", e.to_string()))?;
+    let hash = hash_password(password).await?;
+    match state.store.create_user(&name, &hash, true).await {
+        Ok(user) => Ok(user),
+        Err(StoreError::Conflict(_)) => Err(AppError::conflict(
+            "username_taken",
+            "that username is taken; use --promote to make it an admin",
+        )),
+        Err(e) => Err(AppError::internal(e)),
     }
 }

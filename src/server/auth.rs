@@ -16,7 +16,8 @@ use axum::http::request::Parts;
 use std::sync::LazyLock;
 use tower_sessions::Session;
 
-const USER_ID_KEY: &str = "user_id";
+/// The session key holding the logged-in user's id.
+pub const USER_ID_KEY: &str = "user_id";
 
 /// argon2id with OWASP's recommended minimum: 19 MiB of memory, 2 passes, 1 lane.
 fn hasher() -> Argon2<'static> {
@@ -90,15 +91,18 @@ pub async fn session_user(session: &Session, store: &Store) -> Result<Option<Use
     else {
         return Ok(None);
     };
-    let user = store
-        .user_by_id(UserId::new(id))
+    let account = store
+        .account(UserId::new(id))
         .await
         .map_err(AppError::internal)?;
-    if user.is_none() {
-        // The account is gone: forget the stale session rather than keep answering "logged in".
-        session.flush().await.map_err(AppError::internal)?;
+    match account {
+        Some(account) if !account.disabled => Ok(Some(account.user)),
+        // Gone or disabled: end the stale session rather than keep answering "logged in".
+        _ => {
+            session.flush().await.map_err(AppError::internal)?;
+            Ok(None)
+        }
     }
-    Ok(user)
 }
 
 async fn session_from_parts(parts: &mut Parts, state: &AppState) -> Result<Session, AppError> {

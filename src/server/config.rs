@@ -22,6 +22,16 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web application (the default).
     Serve,
+    /// Create an admin account, reading its password from the first line of standard input;
+    /// or, with --promote, make an existing user an admin.
+    CreateAdmin {
+        /// The admin's username.
+        #[arg(long)]
+        username: String,
+        /// Make the existing user an admin instead of creating one (no password is read).
+        #[arg(long)]
+        promote: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use super::realtime::encode_frame;
 use super::state::AppState;
-use super::store::{ChatStore, HistoryPage, NewMessage, StoreError};
+use super::store::{ChatStore, HistoryPage, NewMessage, PageEnd, StoreError};
 use crate::domain::{
     ChatMessage, ClientId, ConversationSummary, MessageText, RoomId, User, UserId,
 };
@@ -102,7 +102,12 @@ pub async fn history(
     peer_by_id(state, peer).await?;
     state
         .store
-        .history(me.id, peer, before, limit)
+        .history(
+            me.id,
+            peer,
+            before.map_or(PageEnd::Latest, PageEnd::Before),
+            limit,
+        )
         .await
         .map_err(AppError::internal)
 }

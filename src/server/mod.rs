@@ -1,6 +1,7 @@
 //! Everything that runs only on the server. Compiled with the `ssr` feature, never into the wasm.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod csrf;

@@ -55,7 +55,7 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
 
     Ok(Router::new()
         .route("/ws", get(ws_handler))
-        .nest("/api", super::http::routes())
+        .nest("/api", super::http::routes(state.clone()))
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), guard_pages))
         .layer(session_layer)
@@ -72,7 +72,10 @@ async fn guard_pages(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if !matches!(*request.method(), Method::GET | Method::HEAD) || !is_page(path) {
+    // The admin console answers 404 to everyone but admins, anonymous visitors included, so it
+    // must not redirect them to the login page (that would say it exists).
+    let admin = path == "/admin" || path.starts_with("/admin/");
+    if !matches!(*request.method(), Method::GET | Method::HEAD) || !is_page(path) || admin {
         return next.run(request).await;
     }
     let user = match session_user(&session, &state.store).await {

@@ -20,6 +20,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub state: AppState,
     pub database_url: String,
     server: JoinHandle<()>,
     // Keeps the database folder alive for the test's lifetime (and across restarts).
@@ -43,7 +44,7 @@ async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
     let state = AppState::open(Config::for_database(database_url.clone()))
         .await
         .expect("open state");
-    let router = build_router(state).await.expect("build router");
+    let router = build_router(state.clone()).await.expect("build router");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -53,6 +54,7 @@ async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
     });
     TestApp {
         addr,
+        state,
         database_url,
         server,
         _dir: dir,
@@ -144,9 +146,21 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
+    /// The `Cookie` header `who`'s client would send.
+    pub fn cookie_of(&self, who: &Person) -> HeaderValue {
+        let cookies = who
+            .jar
+            .cookies(&self.url("/").parse().expect("url"))
+            .expect("a session cookie");
+        HeaderValue::from_bytes(cookies.as_bytes()).expect("cookie header")
+    }
+
     /// Opens a WebSocket as `who` (their session cookie) and reads the hello frame.
     pub async fn connect(&self, who: &Person) -> Socket {
-        let mut socket = self.connect_raw(Some(who), None).await.expect("upgrade");
+        let mut socket = self
+            .connect_raw(Some(self.cookie_of(who)), None)
+            .await
+            .expect("upgrade");
         let hello = socket.next_json().await;
         assert_eq!(hello["type"], "connection_status", "{hello}");
         socket
@@ -155,18 +169,14 @@ impl TestApp {
     /// Attempts an upgrade with optional session and Origin; returns the HTTP status on refusal.
     pub async fn connect_raw(
         &self,
-        who: Option<&Person>,
+        cookie: Option<HeaderValue>,
         origin: Option<&str>,
     ) -> Result<Socket, u16> {
         let mut request = format!("ws://{}/ws", self.addr)
             .into_client_request()
             .expect("request");
-        if let Some(who) = who {
-            let cookies = who
-                .jar
-                .cookies(&self.url("/").parse().expect("url"))
-                .expect("a session cookie");
-            request.headers_mut().insert("cookie", cookies);
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie);
         }
         if let Some(origin) = origin {
             request

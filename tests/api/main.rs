@@ -2,6 +2,7 @@
 //! HTTP and WebSocket clients. One binary, so the crate is linked once.
 
 mod accounts;
+mod admin;
 mod helpers;
 mod messaging;
 mod websocket;

@@ -10,20 +10,26 @@ async fn an_upgrade_without_a_session_is_401_and_a_foreign_origin_403() {
 
     let alice = app.sign_up("alice").await;
     assert_eq!(
-        app.connect_raw(Some(&alice), Some("http://evil.example"))
+        app.connect_raw(Some(app.cookie_of(&alice)), Some("http://evil.example"))
             .await
             .err(),
         Some(403)
     );
     let same = format!("http://{}", app.addr);
-    assert!(app.connect_raw(Some(&alice), Some(&same)).await.is_ok());
+    assert!(app
+        .connect_raw(Some(app.cookie_of(&alice)), Some(&same))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
 async fn connecting_joins_the_callers_own_md5_room() {
     let app = spawn_app().await;
     let alice = app.sign_up("alice").await;
-    let mut socket = app.connect_raw(Some(&alice), None).await.unwrap();
+    let mut socket = app
+        .connect_raw(Some(app.cookie_of(&alice)), None)
+        .await
+        .unwrap();
 
     let hello = socket.next_json().await;
 

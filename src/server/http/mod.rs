@@ -1,6 +1,7 @@
 //! The JSON API for other clients (docs/API.md), nested under `/api`. Thin adapters: extract, call the service in
 //! `accounts` / `messaging`, shape the response. Every error is `{"error":{"code","message"}}`.
 
+mod admin;
 mod auth;
 mod conversations;
 mod json;
@@ -9,7 +10,7 @@ use super::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/auth/signup", post(auth::signup))
         .route("/auth/login", post(auth::login))
@@ -21,5 +22,6 @@ pub fn routes() -> Router<AppState> {
             "/conversations/{peer_id}/messages",
             get(conversations::history).post(conversations::send),
         )
+        .nest("/admin", admin::routes(state))
         .fallback(|| async { crate::error::AppError::not_found("no such API route") })
 }

@@ -22,6 +22,8 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
 pub enum Eviction {
     /// Its outgoing queue overflowed.
     SlowConsumer,
+    /// An admin disabled the account.
+    AccountDisabled,
 }
 
 struct Member<F> {

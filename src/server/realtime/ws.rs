@@ -7,8 +7,8 @@ use super::{encode_frame, Frame};
 use crate::domain::{RoomId, User};
 use crate::error::AppError;
 use crate::protocol::{
-    parse_client_frame, ClientFrame, ConnectionState, FrameError, ServerFrame, CLOSE_SLOW_CONSUMER,
-    CLOSE_TOO_BIG, MAX_FRAME_BYTES,
+    parse_client_frame, ClientFrame, ConnectionState, FrameError, ServerFrame,
+    CLOSE_ACCOUNT_DISABLED, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, MAX_FRAME_BYTES,
 };
 use crate::server::auth::MaybeUser;
 use crate::server::csrf::check_origin;
@@ -65,10 +65,10 @@ async fn serve_socket(state: AppState, user: User, socket: WebSocket) {
         loop {
             let outgoing = tokio::select! {
                 biased;
-                why = &mut subscription.evicted => {
-                    let reason = match why { Ok(Eviction::SlowConsumer) | Err(_) => "too slow: reconnect and reload" };
-                    Direct::Close(CLOSE_SLOW_CONSUMER, reason)
-                }
+                why = &mut subscription.evicted => match why {
+                    Ok(Eviction::AccountDisabled) => Direct::Close(CLOSE_ACCOUNT_DISABLED, "account disabled"),
+                    Ok(Eviction::SlowConsumer) | Err(_) => Direct::Close(CLOSE_SLOW_CONSUMER, "too slow: reconnect and reload"),
+                },
                 Some(direct) = direct_rx.recv() => direct,
                 frame = subscription.frames.recv() => match frame {
                     Some(frame) => Direct::Frame(frame),

@@ -3,6 +3,7 @@
 
 mod sqlite;
 
+use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{ChatMessage, ClientId, ConversationSummary, User, UserId, Username};
 use chrono::{DateTime, Utc};
 
@@ -27,6 +28,34 @@ pub enum StoreError {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// A user and whether an admin has disabled the account.
+pub struct Account {
+    pub user: User,
+    pub disabled: bool,
+}
+
+/// Where a history page ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageEnd {
+    /// The newest messages.
+    Latest,
+    /// Just before this message (for reading further back).
+    Before(i64),
+    /// At this message, included (for jumping to a search hit).
+    Through(i64),
+}
+
+/// An audit-log line to append.
+pub struct NewAuditEntry<'a> {
+    pub admin: UserId,
+    pub action: AuditAction,
+    pub user_a: Option<UserId>,
+    pub user_b: Option<UserId>,
+    pub detail: Option<&'a str>,
+    pub reason: Option<&'a str>,
 }
 
 /// A message to store, already validated.
@@ -56,6 +85,14 @@ pub trait ChatStore {
     ) -> Result<User, StoreError>;
     async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError>;
+    async fn record_login(&self, id: UserId) -> Result<(), StoreError>;
+    /// Makes an existing user an admin; false if there is no such user.
+    async fn promote(&self, name: &Username) -> Result<bool, StoreError>;
+    /// Disables or enables an account; `None` if there is no such user.
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError>;
+    /// Deletes every stored session of `user`; returns how many.
+    async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError>;
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Users whose name starts with `prefix`, except `exclude`, alphabetically.
     async fn search_users(
@@ -65,14 +102,39 @@ pub trait ChatStore {
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
     async fn insert_message(&self, message: NewMessage<'_>) -> Result<ChatMessage, StoreError>;
-    /// The `limit` messages of the pair just before message `before` (the latest when `None`).
+    /// The `limit` messages of the pair `a`–`b` ending where `end` says, in ascending order.
     async fn history(
         &self,
         a: UserId,
         b: UserId,
-        before: Option<i64>,
+        end: PageEnd,
         limit: u32,
     ) -> Result<HistoryPage, StoreError>;
     /// Every conversation `user` is in with its latest message, newest activity first.
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
+
+    // The admin console.
+    /// Accounts whose name starts with `prefix`, alphabetically.
+    async fn accounts(
+        &self,
+        prefix: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<AccountSummary>, StoreError>;
+    /// Every conversation (or those of `user`), newest activity first.
+    async fn chats(
+        &self,
+        user: Option<UserId>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<ChatSummary>, StoreError>;
+    /// Messages matching a full-text query (already in FTS syntax), newest first.
+    async fn search_messages(
+        &self,
+        fts_query: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, StoreError>;
+    async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;
+    /// The audit log, newest first.
+    async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }

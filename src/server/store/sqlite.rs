@@ -1,6 +1,9 @@
 //! The SQLite backend: a file created on first start, WAL journal, foreign keys enforced.
 
-use super::{ChatStore, Credentials, HistoryPage, NewMessage, StoreError};
+use super::{
+    Account, ChatStore, Credentials, HistoryPage, NewAuditEntry, NewMessage, PageEnd, StoreError,
+};
+use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{ChatMessage, ConversationSummary, User, UserId, Username};
 use anyhow::Context;
 use chrono::{DateTime, TimeZone, Utc};
@@ -61,14 +64,25 @@ fn from_millis(ms: i64) -> anyhow::Result<DateTime<Utc>> {
 }
 
 fn user_from_row(row: &SqliteRow) -> anyhow::Result<User> {
-    let name: String = row.try_get("username")?;
+    user_from_columns(row, "")
+}
+
+/// Reads a user from columns `{prefix}id`, `{prefix}username`, `{prefix}is_admin`, so one row can
+/// carry several users.
+fn user_from_columns(row: &SqliteRow, prefix: &str) -> anyhow::Result<User> {
+    let name: String = row.try_get(format!("{prefix}username").as_str())?;
     Ok(User {
-        id: UserId::new(row.try_get("id")?),
+        id: UserId::new(row.try_get(format!("{prefix}id").as_str())?),
         // Rows are only written through `Username::parse`; a bad one means the file was edited.
         username: Username::parse(&name)
             .with_context(|| format!("stored username {name:?} is invalid"))?,
-        is_admin: row.try_get("is_admin")?,
+        is_admin: row.try_get(format!("{prefix}is_admin").as_str())?,
     })
+}
+
+fn optional_user(row: &SqliteRow, prefix: &str) -> anyhow::Result<Option<User>> {
+    let id: Option<i64> = row.try_get(format!("{prefix}id").as_str())?;
+    id.map(|_| user_from_columns(row, prefix)).transpose()
 }
 
 fn message_from_row(row: &SqliteRow) -> anyhow::Result<ChatMessage> {
@@ -100,6 +114,19 @@ fn classify(err: sqlx::Error, what: &'static str) -> StoreError {
 }
 
 const MESSAGE_COLUMNS: &str = "id, sender, receiver, message, date, client_id";
+const MESSAGE_COLUMNS_C: &str = "c.id, c.sender, c.receiver, c.message, c.date, c.client_id";
+
+/// Escapes LIKE's wildcards so a search for "a_b" means exactly that.
+fn escape_like(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
 
 impl ChatStore for SqliteStore {
     #[tracing::instrument(name = "insert user", skip(self, password_hash))]
@@ -126,7 +153,7 @@ impl ChatStore for SqliteStore {
     #[tracing::instrument(name = "load credentials", skip(self))]
     async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
-            "select id, username, is_admin, password_hash from users where username = $1",
+            "select id, username, is_admin, password_hash, disabled from users where username = $1",
         )
         .bind(name.as_str())
         .fetch_optional(&self.pool)
@@ -136,6 +163,7 @@ impl ChatStore for SqliteStore {
             Ok(Credentials {
                 user: user_from_row(&row)?,
                 password_hash: row.try_get("password_hash").context("hash")?,
+                disabled: row.try_get("disabled").context("disabled")?,
             })
         })
         .transpose()
@@ -148,6 +176,83 @@ impl ChatStore for SqliteStore {
             .await
             .context("select user by id")?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query("select id, username, is_admin, disabled from users where id = $1")
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .context("select account")?;
+        row.map(|row| -> Result<Account, StoreError> {
+            Ok(Account {
+                user: user_from_row(&row)?,
+                disabled: row.try_get("disabled").context("disabled")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_login(&self, id: UserId) -> Result<(), StoreError> {
+        sqlx::query("update users set last_login_at = $1 where id = $2")
+            .bind(millis(Utc::now()))
+            .bind(id.get())
+            .execute(&self.pool)
+            .await
+            .context("record login")?;
+        Ok(())
+    }
+
+    async fn promote(&self, name: &Username) -> Result<bool, StoreError> {
+        let done = sqlx::query("update users set is_admin = 1 where username = $1")
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await
+            .context("promote user")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(
+            "update users set disabled = $1 where id = $2 returning id, username, is_admin",
+        )
+        .bind(disabled)
+        .bind(id.get())
+        .fetch_optional(&self.pool)
+        .await
+        .context("set disabled")?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError> {
+        // Session records are MessagePack blobs keyed by session id, with no user column to
+        // query. Disabling is rare, so decoding every live session is the honest, simple way.
+        let rows = sqlx::query("select id, data from tower_sessions")
+            .fetch_all(&self.pool)
+            .await
+            .context("list sessions")?;
+        let mut deleted = 0;
+        for row in rows {
+            let data: Vec<u8> = row.try_get("data").context("session data")?;
+            let Ok(record) = rmp_serde::from_slice::<tower_sessions::session::Record>(&data) else {
+                continue;
+            };
+            if record
+                .data
+                .get(crate::server::auth::USER_ID_KEY)
+                .and_then(|v| v.as_i64())
+                == Some(user.get())
+            {
+                let id: String = row.try_get("id").context("session id")?;
+                sqlx::query("delete from tower_sessions where id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .context("delete session")?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
     }
 
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
@@ -165,19 +270,11 @@ impl ChatStore for SqliteStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
-        // Escape LIKE's wildcards so a search for "a_b" means exactly that.
-        let escaped: String = prefix
-            .chars()
-            .flat_map(|c| match c {
-                '%' | '_' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
         let rows = sqlx::query(
             "select id, username, is_admin from users
              where username like $1 escape '\\' and id <> $2 order by username limit $3",
         )
-        .bind(format!("{escaped}%"))
+        .bind(format!("{}%", escape_like(prefix)))
         .bind(exclude.get())
         .bind(limit)
         .fetch_all(&self.pool)
@@ -211,37 +308,29 @@ impl ChatStore for SqliteStore {
         &self,
         a: UserId,
         b: UserId,
-        before: Option<i64>,
+        end: PageEnd,
         limit: u32,
     ) -> Result<HistoryPage, StoreError> {
         let (lo, hi) = (a.min(b).get(), a.max(b).get());
         // One row more than asked tells whether an older page exists.
         let fetch = i64::from(limit) + 1;
-        let rows = match before {
-            None => sqlx::query(&format!(
-                "select {MESSAGE_COLUMNS} from chat where pair_lo = $1 and pair_hi = $2
-                 order by date desc, id desc limit $3"
-            ))
-            .bind(lo)
-            .bind(hi)
-            .bind(fetch)
-            .fetch_all(&self.pool)
-            .await,
-            // A `before` id outside this conversation matches no anchor row, so the page is empty:
-            // it can never reveal where another conversation's message sits.
-            Some(before) => sqlx::query(&format!(
-                "select {MESSAGE_COLUMNS} from chat
-                 where pair_lo = $1 and pair_hi = $2
-                   and (date, id) < (select date, id from chat where id = $3 and pair_lo = $1 and pair_hi = $2)
-                 order by date desc, id desc limit $4"
-            ))
-            .bind(lo)
-            .bind(hi)
-            .bind(before)
-            .bind(fetch)
-            .fetch_all(&self.pool)
-            .await,
-        }
+        // An anchor id outside this conversation matches no anchor row, so the page is empty:
+        // it can never reveal where another conversation's message sits.
+        let (anchor, id) = match end {
+            PageEnd::Latest => ("", 0),
+            PageEnd::Before(id) => ("and (date, id) < (select date, id from chat where id = $4 and pair_lo = $1 and pair_hi = $2)", id),
+            PageEnd::Through(id) => ("and (date, id) <= (select date, id from chat where id = $4 and pair_lo = $1 and pair_hi = $2)", id),
+        };
+        let rows = sqlx::query(&format!(
+            "select {MESSAGE_COLUMNS} from chat where pair_lo = $1 and pair_hi = $2 {anchor}
+             order by date desc, id desc limit $3"
+        ))
+        .bind(lo)
+        .bind(hi)
+        .bind(fetch)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
         .context("select history page")?;
         let has_more = rows.len() as i64 > i64::from(limit);
         let mut messages = rows
@@ -287,5 +376,159 @@ impl ChatStore for SqliteStore {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(summaries)
+    }
+
+    async fn accounts(
+        &self,
+        prefix: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        let rows = sqlx::query(
+            "select u.id, u.username, u.is_admin, u.disabled, u.created_at, u.last_login_at,
+                    (select count(*) from chat c where c.sender = u.id) as messages_sent,
+                    (select max(c.date) from chat c where c.sender = u.id) as last_sent
+             from users u where u.username like $1 escape '\\'
+             order by u.username limit $2 offset $3",
+        )
+        .bind(format!("{}%", escape_like(prefix)))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .context("select accounts")?;
+        rows.iter()
+            .map(|row| -> Result<AccountSummary, StoreError> {
+                let last_login: Option<i64> = row.try_get("last_login_at").context("last login")?;
+                let last_sent: Option<i64> = row.try_get("last_sent").context("last sent")?;
+                Ok(AccountSummary {
+                    user: user_from_row(row)?,
+                    created_at: from_millis(row.try_get("created_at").context("created_at")?)?,
+                    messages_sent: row.try_get("messages_sent").context("messages_sent")?,
+                    last_active: last_login.max(last_sent).map(from_millis).transpose()?,
+                    disabled: row.try_get("disabled").context("disabled")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn chats(
+        &self,
+        user: Option<UserId>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<ChatSummary>, StoreError> {
+        let rows = sqlx::query(
+            "with pairs as (
+                 select pair_lo, pair_hi, count(*) as messages, max(date) as last_activity
+                 from chat where $1 is null or pair_lo = $1 or pair_hi = $1
+                 group by pair_lo, pair_hi
+             )
+             select p.messages, p.last_activity,
+                    a.id as a_id, a.username as a_username, a.is_admin as a_is_admin,
+                    b.id as b_id, b.username as b_username, b.is_admin as b_is_admin
+             from pairs p join users a on a.id = p.pair_lo join users b on b.id = p.pair_hi
+             order by p.last_activity desc, p.pair_lo, p.pair_hi limit $2 offset $3",
+        )
+        .bind(user.map(UserId::get))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .context("select chats")?;
+        rows.iter()
+            .map(|row| -> Result<ChatSummary, StoreError> {
+                Ok(ChatSummary {
+                    user_a: user_from_columns(row, "a_")?,
+                    user_b: user_from_columns(row, "b_")?,
+                    messages: row.try_get("messages").context("messages")?,
+                    last_activity: from_millis(
+                        row.try_get("last_activity").context("last_activity")?,
+                    )?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(name = "search messages", skip(self))]
+    async fn search_messages(
+        &self,
+        fts_query: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "select {MESSAGE_COLUMNS_C},
+                    s.id as s_id, s.username as s_username, s.is_admin as s_is_admin,
+                    r.id as r_id, r.username as r_username, r.is_admin as r_is_admin
+             from chat_fts f join chat c on c.id = f.rowid
+             join users s on s.id = c.sender join users r on r.id = c.receiver
+             where chat_fts match $1
+             order by c.date desc, c.id desc limit $2"
+        ))
+        .bind(fts_query)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("full-text search")?;
+        rows.iter()
+            .map(|row| -> Result<SearchHit, StoreError> {
+                Ok(SearchHit {
+                    message: message_from_row(row)?,
+                    sender: user_from_columns(row, "s_")?,
+                    receiver: user_from_columns(row, "r_")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into audit_log (admin_id, action, user_a, user_b, detail, reason, date)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.admin.get())
+        .bind(entry.action.as_str())
+        .bind(entry.user_a.map(UserId::get))
+        .bind(entry.user_b.map(UserId::get))
+        .bind(entry.detail)
+        .bind(entry.reason)
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .context("append audit entry")?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "select l.id, l.action, l.detail, l.reason, l.date,
+                    ad.id as ad_id, ad.username as ad_username, ad.is_admin as ad_is_admin,
+                    a.id as a_id, a.username as a_username, a.is_admin as a_is_admin,
+                    b.id as b_id, b.username as b_username, b.is_admin as b_is_admin
+             from audit_log l join users ad on ad.id = l.admin_id
+             left join users a on a.id = l.user_a left join users b on b.id = l.user_b
+             order by l.date desc, l.id desc limit $1 offset $2",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+        .context("select audit log")?;
+        rows.iter()
+            .map(|row| -> Result<AuditEntry, StoreError> {
+                let action: String = row.try_get("action").context("action")?;
+                Ok(AuditEntry {
+                    id: row.try_get("id").context("id")?,
+                    admin: user_from_columns(row, "ad_")?,
+                    action: AuditAction::parse(&action)
+                        .with_context(|| format!("unknown audit action {action:?}"))?,
+                    user_a: optional_user(row, "a_")?,
+                    user_b: optional_user(row, "b_")?,
+                    detail: row.try_get("detail").context("detail")?,
+                    reason: row.try_get("reason").context("reason")?,
+                    date: from_millis(row.try_get("date").context("date")?)?,
+                })
+            })
+            .collect()
     }
 }

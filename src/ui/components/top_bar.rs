@@ -9,6 +9,7 @@ pub fn TopBar(me: User) -> impl IntoView {
     view! {
         <header class="top-bar">
             <a class="brand" href="/">"Parley"</a>
+            {me.is_admin.then(|| view! { <a href="/admin" data-testid="admin-link">"Admin"</a> })}
             <span class="who" data-testid="current-user">{me.username.to_string()}</span>
             <ActionForm action=log_out>
                 <button type="submit" class="link-button" data-testid="logout">"Log out"</button>

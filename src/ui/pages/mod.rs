@@ -1,10 +1,14 @@
 //! One component per route.
 
+mod admin;
 mod auth;
 mod conversation;
 mod inbox;
 mod not_found;
 
+pub use admin::{
+    AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
+};
 pub use auth::{error_text, LoginPage, SignupPage};
 pub use conversation::ConversationPage;
 pub use inbox::InboxPage;

@@ -1,0 +1,111 @@
+//! Server functions of the admin console. Non-admins (and anonymous callers) get 404 from every one.
+
+use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
+use crate::domain::{ChatMessage, User, UserId};
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {
+    super::context,
+    crate::server::{admin as svc, store::PageEnd},
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminAccountsData {
+    pub me: User,
+    pub users: Vec<AccountSummary>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminChatsData {
+    pub me: User,
+    pub chats: Vec<ChatSummary>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminConversationData {
+    pub me: User,
+    pub user_a: User,
+    pub user_b: User,
+    pub messages: Vec<ChatMessage>,
+    pub has_more: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminSearchData {
+    pub me: User,
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminAuditData {
+    pub me: User,
+    pub entries: Vec<AuditEntry>,
+}
+
+#[server(prefix = "/_app", endpoint = "admin/users")]
+pub async fn admin_accounts(query: String, page: u32) -> Result<AdminAccountsData, AppError> {
+    let (state, me) = context::admin().await?;
+    let users = svc::accounts(&state, &query, page).await?;
+    Ok(AdminAccountsData { me, users })
+}
+
+#[server(prefix = "/_app", endpoint = "admin/chats")]
+pub async fn admin_chats(user: String, page: u32) -> Result<AdminChatsData, AppError> {
+    let (state, me) = context::admin().await?;
+    let chats = svc::chats(&state, Some(&user), page).await?;
+    Ok(AdminChatsData { me, chats })
+}
+
+/// Reads a conversation's content; `reason` is required and recorded in the audit log.
+#[server(prefix = "/_app", endpoint = "admin/conversation")]
+pub async fn admin_conversation(
+    user_a: UserId,
+    user_b: UserId,
+    reason: String,
+    before: Option<i64>,
+    through: Option<i64>,
+) -> Result<AdminConversationData, AppError> {
+    let (state, me) = context::admin().await?;
+    let end = match (before, through) {
+        (Some(id), _) => PageEnd::Before(id),
+        (None, Some(id)) => PageEnd::Through(id),
+        (None, None) => PageEnd::Latest,
+    };
+    let (user_a, user_b, page) =
+        svc::read_conversation(&state, &me, (user_a, user_b), &reason, end).await?;
+    Ok(AdminConversationData {
+        me,
+        user_a,
+        user_b,
+        messages: page.messages,
+        has_more: page.has_more,
+    })
+}
+
+#[server(prefix = "/_app", endpoint = "admin/search")]
+pub async fn admin_search(query: String) -> Result<AdminSearchData, AppError> {
+    let (state, me) = context::admin().await?;
+    // An empty search box is not a search: show the form, log nothing.
+    let hits = if query.trim().is_empty() {
+        Vec::new()
+    } else {
+        svc::search(&state, &me, &query).await?
+    };
+    Ok(AdminSearchData { me, hits })
+}
+
+#[server(prefix = "/_app", endpoint = "admin/audit")]
+pub async fn admin_audit(page: u32) -> Result<AdminAuditData, AppError> {
+    let (state, me) = context::admin().await?;
+    let entries = svc::audit_log(&state, page).await?;
+    Ok(AdminAuditData { me, entries })
+}
+
+#[server(prefix = "/_app", endpoint = "admin/set-disabled")]
+pub async fn admin_set_disabled(user: UserId, disabled: bool) -> Result<User, AppError> {
+    let (state, me) = context::admin().await?;
+    svc::set_disabled(&state, &me, user, disabled).await
+}

@@ -1,0 +1,129 @@
+//! What the admin console shows. Shared by the admin pages and the admin JSON API.
+
+use super::{rfc3339_millis, ChatMessage, User};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Rows per page in the admin console's lists.
+pub const ADMIN_PAGE: u32 = 50;
+
+/// Turns what an admin typed into an FTS5 query that matches messages containing every word.
+/// Each word is quoted, so FTS syntax (`OR`, `NEAR(`, `*`, quotes) is searched for, never run.
+/// `None` when there is nothing to search for.
+pub fn to_fts_query(raw: &str) -> Option<String> {
+    let terms: Vec<String> = raw
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// One account as the admin sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub user: User,
+    #[serde(with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    pub messages_sent: i64,
+    /// The later of the last login and the last message sent; `None` if neither happened.
+    #[serde(with = "rfc3339_millis::option")]
+    pub last_active: Option<DateTime<Utc>>,
+    pub disabled: bool,
+}
+
+/// One conversation (a pair of users) as the admin sees it, without its content.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatSummary {
+    /// The pair, lower id first.
+    pub user_a: User,
+    pub user_b: User,
+    pub messages: i64,
+    #[serde(with = "rfc3339_millis")]
+    pub last_activity: DateTime<Utc>,
+}
+
+/// A message found by the admin search, with both names so a hit can be read on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub message: ChatMessage,
+    pub sender: User,
+    pub receiver: User,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    ViewConversation,
+    Search,
+    DisableUser,
+    EnableUser,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ViewConversation => "view_conversation",
+            Self::Search => "search",
+            Self::DisableUser => "disable_user",
+            Self::EnableUser => "enable_user",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::ViewConversation,
+            Self::Search,
+            Self::DisableUser,
+            Self::EnableUser,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == raw)
+    }
+}
+
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub admin: User,
+    pub action: AuditAction,
+    pub user_a: Option<User>,
+    pub user_b: Option<User>,
+    /// The search query, for `search`.
+    pub detail: Option<String>,
+    /// The reason given, for `view_conversation`.
+    pub reason: Option<String>,
+    #[serde(with = "rfc3339_millis")]
+    pub date: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_query_quotes_every_word() {
+        assert_eq!(
+            to_fts_query("zebra  Parcel").as_deref(),
+            Some("\"zebra\" \"Parcel\"")
+        );
+        assert_eq!(
+            to_fts_query(r#"say "hi" OR NEAR("#).as_deref(),
+            Some(r#""say" """hi""" "OR" "NEAR(""#)
+        );
+        assert_eq!(to_fts_query("   "), None);
+    }
+
+    #[test]
+    fn audit_actions_round_trip() {
+        for action in [
+            AuditAction::ViewConversation,
+            AuditAction::Search,
+            AuditAction::DisableUser,
+            AuditAction::EnableUser,
+        ] {
+            assert_eq!(AuditAction::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(AuditAction::parse("delete_everything"), None);
+    }
+}

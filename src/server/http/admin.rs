@@ -1,0 +1,199 @@
+//! `/api/admin/*`. One router, one guard: every route added here is behind `admins_only`, which
+//! answers 404 to everyone else, so a new route cannot forget the check.
+
+use super::json::QueryParams;
+use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
+use crate::domain::{ChatMessage, User, UserId};
+use crate::error::AppError;
+use crate::server::admin::{self, require_admin};
+use crate::server::auth::MaybeUser;
+use crate::server::state::AppState;
+use crate::server::store::PageEnd;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+
+/// The admin making the request, put there by `admins_only`.
+#[derive(Clone)]
+struct Admin(User);
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/users", get(users))
+        .route("/users/{id}/disable", post(disable))
+        .route("/users/{id}/enable", post(enable))
+        .route("/chats", get(chats))
+        .route("/chats/{user_a}/{user_b}/messages", get(messages))
+        .route("/search", get(search))
+        .route("/audit", get(audit))
+        .route_layer(middleware::from_fn_with_state(state, admins_only))
+}
+
+async fn admins_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let user = match MaybeUser::from_request_parts(&mut parts, &state).await {
+        Ok(MaybeUser(user)) => user,
+        Err(err) => return err.into_response(),
+    };
+    match require_admin(user) {
+        Ok(admin) => {
+            let mut request = Request::from_parts(parts, body);
+            request.extensions_mut().insert(Admin(admin));
+            next.run(request).await
+        }
+        Err(not_found) => not_found.into_response(),
+    }
+}
+
+fn user_id(raw: &str) -> Result<UserId, AppError> {
+    raw.parse::<i64>()
+        .map(UserId::new)
+        .map_err(|_| AppError::not_found("no such user"))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default = "first_page")]
+    page: u32,
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+#[derive(Serialize)]
+struct Users {
+    users: Vec<AccountSummary>,
+}
+
+async fn users(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<Users>, AppError> {
+    Ok(Json(Users {
+        users: admin::accounts(&state, &query.q, query.page).await?,
+    }))
+}
+
+#[derive(Serialize)]
+struct Chats {
+    chats: Vec<ChatSummary>,
+}
+
+async fn chats(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<Chats>, AppError> {
+    Ok(Json(Chats {
+        chats: admin::chats(&state, query.user.as_deref(), query.page).await?,
+    }))
+}
+
+#[derive(Deserialize)]
+struct MessagesQuery {
+    #[serde(default)]
+    reason: String,
+    before: Option<i64>,
+    through: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Messages {
+    user_a: User,
+    user_b: User,
+    messages: Vec<ChatMessage>,
+    has_more: bool,
+}
+
+async fn messages(
+    State(state): State<AppState>,
+    Extension(Admin(me)): Extension<Admin>,
+    Path((a, b)): Path<(String, String)>,
+    QueryParams(query): QueryParams<MessagesQuery>,
+) -> Result<Json<Messages>, AppError> {
+    let end = match (query.before, query.through) {
+        (Some(id), _) => PageEnd::Before(id),
+        (None, Some(id)) => PageEnd::Through(id),
+        (None, None) => PageEnd::Latest,
+    };
+    let (user_a, user_b, page) = admin::read_conversation(
+        &state,
+        &me,
+        (user_id(&a)?, user_id(&b)?),
+        &query.reason,
+        end,
+    )
+    .await?;
+    Ok(Json(Messages {
+        user_a,
+        user_b,
+        messages: page.messages,
+        has_more: page.has_more,
+    }))
+}
+
+#[derive(Serialize)]
+struct Hits {
+    hits: Vec<SearchHit>,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Extension(Admin(me)): Extension<Admin>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<Hits>, AppError> {
+    Ok(Json(Hits {
+        hits: admin::search(&state, &me, &query.q).await?,
+    }))
+}
+
+#[derive(Serialize)]
+struct Audit {
+    entries: Vec<AuditEntry>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<Audit>, AppError> {
+    Ok(Json(Audit {
+        entries: admin::audit_log(&state, query.page).await?,
+    }))
+}
+
+#[derive(Serialize)]
+struct Disabled {
+    user: User,
+    disabled: bool,
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    Extension(Admin(me)): Extension<Admin>,
+    Path(id): Path<String>,
+) -> Result<Json<Disabled>, AppError> {
+    let user = admin::set_disabled(&state, &me, user_id(&id)?, true).await?;
+    Ok(Json(Disabled {
+        user,
+        disabled: true,
+    }))
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Extension(Admin(me)): Extension<Admin>,
+    Path(id): Path<String>,
+) -> Result<Json<Disabled>, AppError> {
+    let user = admin::set_disabled(&state, &me, user_id(&id)?, false).await?;
+    Ok(Json(Disabled {
+        user,
+        disabled: false,
+    }))
+}

@@ -1,0 +1,417 @@
+use crate::helpers::{frame_message, spawn_app, TestApp, PASSWORD};
+use parley::server::accounts::create_admin;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Every admin route, API and pages. A new admin route belongs here; the guard that makes them
+/// all 404 for non-admins is one layer over the whole admin router.
+const ADMIN_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/admin/users"),
+    ("GET", "/api/admin/chats"),
+    ("GET", "/api/admin/chats/1/2/messages?reason=test"),
+    ("GET", "/api/admin/search?q=hello"),
+    ("GET", "/api/admin/audit"),
+    ("POST", "/api/admin/users/1/disable"),
+    ("POST", "/api/admin/users/1/enable"),
+    ("GET", "/admin"),
+    ("GET", "/admin/chats"),
+    ("GET", "/admin/chats/1/2?reason=test"),
+    ("GET", "/admin/search?q=hello"),
+    ("GET", "/admin/audit"),
+];
+
+async fn admin_of(app: &TestApp, name: &str) -> crate::helpers::Person {
+    let person = app.sign_up(name).await;
+    create_admin(&app.state, name, None, true)
+        .await
+        .expect("promote");
+    person
+}
+
+async fn audit_count(app: &TestApp, admin: &crate::helpers::Person) -> usize {
+    let res = app.get(&admin.http, "/api/admin/audit").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    body["entries"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn every_admin_route_is_404_for_everyone_but_admins() {
+    let app = spawn_app().await;
+    let root = admin_of(&app, "root").await;
+    let bob = app.sign_up("bob").await;
+    let (anon, _) = app.client();
+
+    for (method, path) in ADMIN_ROUTES {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        for (who, client) in [("bob", &bob.http), ("anonymous", &anon)] {
+            let res = client
+                .request(method.clone(), app.url(path))
+                .header("content-type", "application/json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{who} {method} {path}");
+        }
+        // The admin can reach each of them (enable/disable of user 1, the admin itself, aside).
+        if !path.contains("/users/1/") {
+            let res = root
+                .http
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "admin {method} {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_admin_reads_a_conversation_exactly_as_stored_and_each_read_is_audited() {
+    let app = spawn_app().await;
+    let root = admin_of(&app, "root").await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    for n in 0..60 {
+        let (from, to) = if n % 2 == 0 {
+            (&alice, bob.id)
+        } else {
+            (&bob, alice.id)
+        };
+        app.send_http(from, to, &format!("line {n}")).await;
+    }
+    let as_stored = app.history(&alice, bob.id, "").await;
+
+    let lists_before = audit_count(&app, &root).await;
+    let chats: Value = app
+        .get(&root.http, "/api/admin/chats")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chats["chats"][0]["messages"], 60);
+    assert_eq!(chats["chats"][0]["user_a"]["username"], "alice");
+    let users: Value = app
+        .get(&root.http, "/api/admin/users?q=ali")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users["users"][0]["messages_sent"], 30);
+    assert_eq!(
+        audit_count(&app, &root).await,
+        lists_before,
+        "lists and counts are not audited"
+    );
+
+    let path = format!("/api/admin/chats/{}/{}/messages", alice.id, bob.id);
+    let res = app.get(&root.http, &path).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "a reason is required"
+    );
+    let res = app.get(&root.http, &format!("{path}?reason=%20%20")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "a blank reason is no reason"
+    );
+    assert_eq!(audit_count(&app, &root).await, 0);
+
+    let read: Value = app
+        .get(&root.http, &format!("{path}?reason=abuse%20report%2042"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        read["messages"], as_stored["messages"],
+        "exactly as stored, in date order"
+    );
+    assert_eq!(read["has_more"], true);
+    // Either order of the pair reads the same conversation.
+    let flipped: Value = app
+        .get(
+            &root.http,
+            &format!(
+                "/api/admin/chats/{}/{}/messages?reason=again",
+                bob.id, alice.id
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(flipped["messages"], as_stored["messages"]);
+
+    let audit: Value = app
+        .get(&root.http, "/api/admin/audit")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "one row per read");
+    assert_eq!(entries[1]["action"], "view_conversation");
+    assert_eq!(entries[1]["reason"], "abuse report 42");
+    assert_eq!(entries[1]["admin"]["username"], "root");
+    assert_eq!(entries[1]["user_a"]["username"], "alice");
+}
+
+#[tokio::test]
+async fn search_finds_one_message_among_ten_thousand_and_is_audited() {
+    let app = spawn_app().await;
+    let root = admin_of(&app, "root").await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    // Bulk insert straight into the table, as an import would; the triggers keep the index.
+    let mut tx = app.state.store.pool().begin().await.unwrap();
+    for n in 0..10_000 {
+        let text = if n == 7_777 {
+            "the parcel code is zebra-quartz".to_owned()
+        } else {
+            format!("ordinary chatter {n}")
+        };
+        sqlx::query("insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)")
+            .bind(alice.id)
+            .bind(bob.id)
+            .bind(text)
+            .bind(1_700_000_000_000_i64 + n)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let found: Value = app
+        .get(&root.http, "/api/admin/search?q=ZEBRA%20parcel")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hits = found["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{found}");
+    assert_eq!(
+        hits[0]["message"]["message"],
+        "the parcel code is zebra-quartz"
+    );
+    assert_eq!(hits[0]["sender"]["username"], "alice");
+
+    // Quotes and FTS operators in the query are words, not syntax.
+    let res = app
+        .get(&root.http, "/api/admin/search?q=%22OR%20NEAR(")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&root.http, "/api/admin/search?q=%20")
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    let audit: Value = app
+        .get(&root.http, "/api/admin/audit")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first = &audit["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(first["action"], "search");
+    assert_eq!(first["detail"], "ZEBRA parcel");
+
+    // The hit's place: the page that ends at it.
+    let id = hits[0]["message"]["id"].as_i64().unwrap();
+    let page: Value = app
+        .get(
+            &root.http,
+            &format!(
+                "/api/admin/chats/{}/{}/messages?reason=search%20hit&through={id}",
+                alice.id, bob.id
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["messages"].as_array().unwrap().last().unwrap()["id"],
+        id
+    );
+}
+
+#[tokio::test]
+async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
+    let app = spawn_app().await;
+    let root = admin_of(&app, "root").await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    app.send_http(&bob, alice.id, "before the ban").await;
+    let mut bob_socket = app.connect(&bob).await;
+    let bob_cookie = app.cookie_of(&bob);
+    let sessions = || async {
+        let count: i64 = sqlx::query_scalar("select count(*) from tower_sessions")
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+        count
+    };
+    let sessions_before = sessions().await;
+
+    let res = app
+        .post_json(
+            &root.http,
+            &format!("/api/admin/users/{}/disable", bob.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    match bob_socket.next_message().await {
+        Message::Close(Some(close)) => assert_eq!(u16::from(close.code), 1008),
+        other => panic!("expected the socket to close, got {other:?}"),
+    }
+    let (stale, _) = app.client();
+    let res = stale
+        .get(app.url("/api/me"))
+        .header("cookie", bob_cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "session deleted");
+    assert_eq!(
+        sessions().await,
+        sessions_before - 1,
+        "bob's session, and only his, is deleted"
+    );
+    let (fresh, _) = app.client();
+    let res = app
+        .post_json(
+            &fresh,
+            "/api/auth/login",
+            json!({"username": "bob", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "account_disabled");
+    assert_eq!(
+        app.history(&alice, bob.id, "").await["messages"][0]["message"],
+        "before the ban"
+    );
+    assert_eq!(
+        app.connect_raw(Some(bob_cookie), None).await.err(),
+        Some(401)
+    );
+
+    let res = app
+        .post_json(
+            &root.http,
+            &format!("/api/admin/users/{}/enable", bob.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .post_json(
+            &fresh,
+            "/api/auth/login",
+            json!({"username": "bob", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let audit: Value = app
+        .get(&root.http, "/api/admin/audit")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["enable_user", "disable_user"]);
+    // An admin cannot lock themselves out.
+    let res = app
+        .post_json(
+            &root.http,
+            &format!("/api/admin/users/{}/disable", root.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Still works for alice's live connection (nothing else was closed).
+    let mut alice_socket = app.connect(&alice).await;
+    alice_socket
+        .send_json(frame_message(alice.id, "still here"))
+        .await;
+    assert_eq!(
+        alice_socket.next_json().await["message"]["message"],
+        "still here"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_cannot_be_edited() {
+    let app = spawn_app().await;
+    let root = admin_of(&app, "root").await;
+    app.get(&root.http, "/api/admin/search?q=anything").await;
+    let pool = app.state.store.pool();
+    assert!(
+        sqlx::query("update audit_log set reason = 'nothing to see'")
+            .execute(pool)
+            .await
+            .is_err()
+    );
+    assert!(sqlx::query("delete from audit_log")
+        .execute(pool)
+        .await
+        .is_err());
+    assert_eq!(audit_count(&app, &root).await, 1);
+}
+
+#[tokio::test]
+async fn create_admin_makes_new_admins_or_promotes() {
+    let app = spawn_app().await;
+    let created = create_admin(
+        &app.state,
+        "Boss",
+        Some("a long enough password".into()),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(created.is_admin);
+    assert_eq!(created.username.as_str(), "boss");
+    let (http, _) = app.client();
+    let res = app
+        .post_json(
+            &http,
+            "/api/auth/login",
+            json!({"username": "boss", "password": "a long enough password"}),
+        )
+        .await;
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["is_admin"], true);
+
+    // A taken name is refused without --promote; --promote needs an existing user.
+    assert!(
+        create_admin(&app.state, "boss", Some("another password".into()), false)
+            .await
+            .is_err()
+    );
+    assert!(create_admin(&app.state, "nobody", None, true)
+        .await
+        .is_err());
+    app.sign_up("carol").await;
+    assert!(
+        create_admin(&app.state, "carol", None, true)
+            .await
+            .unwrap()
+            .is_admin
+    );
+}
