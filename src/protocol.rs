@@ -3,7 +3,8 @@
 //! Every frame is a JSON text frame with a `type`. Parsing a client frame is pure, so every
 //! malformed-input case is unit-tested here rather than only over a socket.
 
-use crate::domain::{ChatMessage, ClientId, RoomId, UserId};
+use crate::domain::{rfc3339_millis, ChatMessage, ClientId, RoomId, UserId};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Largest WebSocket message the server accepts; a larger one closes the socket with 1009.
@@ -16,6 +17,10 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 1013;
 pub const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code when an admin disables the account ("policy violation"); reconnecting is refused.
 pub const CLOSE_ACCOUNT_DISABLED: u16 = 1008;
+/// Close code when the server shuts down ("going away"); reconnect later.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code after the session logged out ("normal closure"); reconnecting is refused.
+pub const CLOSE_LOGGED_OUT: u16 = 1000;
 
 /// Frames a client sends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,6 +32,10 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<ClientId>,
     },
+    /// "I am typing to `to`": relayed to `to` as a `typing` event.
+    Typing { to: UserId },
+    /// "I have read my conversation with `with` up to message `up_to`".
+    Read { with: UserId, up_to: i64 },
 }
 
 /// Frames the server sends.
@@ -40,6 +49,32 @@ pub enum ServerFrame {
     },
     Message {
         message: ChatMessage,
+    },
+    /// To the sending connection only, once the message is committed. A retried `client_id` is
+    /// acknowledged with the original id and date.
+    Ack {
+        client_id: Option<ClientId>,
+        id: i64,
+        #[serde(with = "rfc3339_millis")]
+        date: DateTime<Utc>,
+    },
+    /// Right after `connection_status`: the room this connection joined.
+    Join {
+        room: RoomId,
+    },
+    /// Just before the server takes this connection out of its room, and why.
+    Leave {
+        room: RoomId,
+        reason: LeaveReason,
+    },
+    /// On connect: which of the user's conversation partners are online.
+    PresenceFull {
+        online: Vec<UserId>,
+    },
+    /// A conversation partner came online (first connection) or went offline (last one closed).
+    PresenceUpdate {
+        user_id: UserId,
+        online: bool,
     },
     Error {
         code: String,
@@ -59,6 +94,38 @@ pub enum ServerFrame {
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
     Connected,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    Logout,
+    AccountDisabled,
+    Shutdown,
+}
+
+/// Names of the `event` frames this server sends.
+pub mod events {
+    /// `{"from": user_id}`: the sender is typing to the receiver.
+    pub const TYPING: &str = "typing";
+    /// `{"reader", "with", "up_to"}`: `reader` has read the conversation with `with` up to `up_to`.
+    pub const READ: &str = "read";
+}
+
+impl ServerFrame {
+    pub fn typing(from: UserId) -> Self {
+        Self::Event {
+            event: events::TYPING.into(),
+            data: serde_json::json!({ "from": from }),
+        }
+    }
+
+    pub fn read(reader: UserId, with: UserId, up_to: i64) -> Self {
+        Self::Event {
+            event: events::READ.into(),
+            data: serde_json::json!({ "reader": reader, "with": with, "up_to": up_to }),
+        }
+    }
 }
 
 /// Why a client frame was refused. Sent back as an `error` frame; the connection stays open.
@@ -87,7 +154,7 @@ impl FrameError {
     }
 }
 
-const KNOWN_TYPES: &[&str] = &["message"];
+const KNOWN_TYPES: &[&str] = &["message", "typing", "read"];
 
 /// Parses a text frame from a client, telling malformed JSON, unknown types and bad fields apart.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
@@ -141,8 +208,65 @@ mod tests {
     fn parses_client_id() {
         let id = "6f1c2c1e-8d4a-4d1e-9a39-0b2b8c4f6a11";
         let text = format!(r#"{{"type":"message","to":9,"message":"hi","client_id":"{id}"}}"#);
-        let ClientFrame::Message { client_id, .. } = parse_client_frame(&text).unwrap();
+        let Ok(ClientFrame::Message { client_id, .. }) = parse_client_frame(&text) else {
+            panic!("not a message frame");
+        };
         assert_eq!(client_id.unwrap().to_string(), id);
+    }
+
+    #[test]
+    fn parses_typing_and_read() {
+        assert_eq!(
+            parse_client_frame(r#"{"type":"typing","to":9}"#).unwrap(),
+            ClientFrame::Typing { to: UserId::new(9) }
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"read","with":9,"up_to":42}"#).unwrap(),
+            ClientFrame::Read {
+                with: UserId::new(9),
+                up_to: 42
+            }
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"type":"read","with":9}"#)
+                .unwrap_err()
+                .code,
+            "invalid_frame"
+        );
+    }
+
+    #[test]
+    fn ack_and_events_have_the_documented_shape() {
+        use chrono::TimeZone;
+        let ack = ServerFrame::Ack {
+            client_id: None,
+            id: 5,
+            date: Utc.timestamp_millis_opt(1_700_000_000_000).unwrap(),
+        };
+        assert_eq!(
+            serde_json::to_value(&ack).unwrap(),
+            serde_json::json!({"type":"ack","client_id":null,"id":5,"date":"2023-11-14T22:13:20.000Z"})
+        );
+        assert_eq!(
+            serde_json::to_value(ServerFrame::typing(UserId::new(7))).unwrap(),
+            serde_json::json!({"type":"event","event":"typing","data":{"from":7}})
+        );
+        let leave = ServerFrame::Leave {
+            room: RoomId::for_user(UserId::new(7)),
+            reason: LeaveReason::AccountDisabled,
+        };
+        assert_eq!(
+            serde_json::to_value(&leave).unwrap()["reason"],
+            "account_disabled"
+        );
+        let presence = ServerFrame::PresenceUpdate {
+            user_id: UserId::new(9),
+            online: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&presence).unwrap(),
+            serde_json::json!({"type":"presence_update","user_id":9,"online":true})
+        );
     }
 
     #[test]

@@ -47,16 +47,22 @@ pub struct AdminAuditData {
 
 #[server(prefix = "/_app", endpoint = "admin/users")]
 pub async fn admin_accounts(query: String, page: u32) -> Result<AdminAccountsData, AppError> {
-    let (state, me) = context::admin().await?;
-    let users = svc::accounts(&state, &query, page).await?;
-    Ok(AdminAccountsData { me, users })
+    context::respond(async move {
+        let (state, me) = context::admin().await?;
+        let users = svc::accounts(&state, &query, page).await?;
+        Ok(AdminAccountsData { me, users })
+    })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "admin/chats")]
 pub async fn admin_chats(user: String, page: u32) -> Result<AdminChatsData, AppError> {
-    let (state, me) = context::admin().await?;
-    let chats = svc::chats(&state, Some(&user), page).await?;
-    Ok(AdminChatsData { me, chats })
+    context::respond(async move {
+        let (state, me) = context::admin().await?;
+        let chats = svc::chats(&state, Some(&user), page).await?;
+        Ok(AdminChatsData { me, chats })
+    })
+    .await
 }
 
 /// Reads a conversation's content; `reason` is required and recorded in the audit log.
@@ -68,44 +74,56 @@ pub async fn admin_conversation(
     before: Option<i64>,
     through: Option<i64>,
 ) -> Result<AdminConversationData, AppError> {
-    let (state, me) = context::admin().await?;
-    let end = match (before, through) {
-        (Some(id), _) => PageEnd::Before(id),
-        (None, Some(id)) => PageEnd::Through(id),
-        (None, None) => PageEnd::Latest,
-    };
-    let (user_a, user_b, page) =
-        svc::read_conversation(&state, &me, (user_a, user_b), &reason, end).await?;
-    Ok(AdminConversationData {
-        me,
-        user_a,
-        user_b,
-        messages: page.messages,
-        has_more: page.has_more,
+    context::respond(async move {
+        let (state, me) = context::admin().await?;
+        let end = match (before, through) {
+            (Some(id), _) => PageEnd::Before(id),
+            (None, Some(id)) => PageEnd::Through(id),
+            (None, None) => PageEnd::Latest,
+        };
+        let (user_a, user_b, page) =
+            svc::read_conversation(&state, &me, (user_a, user_b), &reason, end).await?;
+        Ok(AdminConversationData {
+            me,
+            user_a,
+            user_b,
+            messages: page.messages,
+            has_more: page.has_more,
+        })
     })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "admin/search")]
 pub async fn admin_search(query: String) -> Result<AdminSearchData, AppError> {
-    let (state, me) = context::admin().await?;
-    // An empty search box is not a search: show the form, log nothing.
-    let hits = if query.trim().is_empty() {
-        Vec::new()
-    } else {
-        svc::search(&state, &me, &query).await?
-    };
-    Ok(AdminSearchData { me, hits })
+    context::respond(async move {
+        let (state, me) = context::admin().await?;
+        // An empty search box is not a search: show the form, log nothing.
+        let hits = if query.trim().is_empty() {
+            Vec::new()
+        } else {
+            svc::search(&state, &me, &query).await?
+        };
+        Ok(AdminSearchData { me, hits })
+    })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "admin/audit")]
 pub async fn admin_audit(page: u32) -> Result<AdminAuditData, AppError> {
-    let (state, me) = context::admin().await?;
-    let entries = svc::audit_log(&state, page).await?;
-    Ok(AdminAuditData { me, entries })
+    context::respond(async move {
+        let (state, me) = context::admin().await?;
+        let entries = svc::audit_log(&state, page).await?;
+        Ok(AdminAuditData { me, entries })
+    })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "admin/set-disabled")]
 pub async fn admin_set_disabled(user: UserId, disabled: bool) -> Result<User, AppError> {
-    let (state, me) = context::admin().await?;
-    svc::set_disabled(&state, &me, user, disabled).await
+    context::respond(async move {
+        let (state, me) = context::admin().await?;
+        svc::set_disabled(&state, &me, user, disabled).await
+    })
+    .await
 }

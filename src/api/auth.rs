@@ -10,26 +10,35 @@ use {
 
 #[server(prefix = "/_app", endpoint = "signup")]
 pub async fn sign_up(username: String, password: String) -> Result<User, AppError> {
-    let (state, sess) = context::request().await?;
-    let user = accounts::sign_up(&state, &username, password).await?;
-    session::start_session(&sess, &user).await?;
-    leptos_axum::redirect("/");
-    Ok(user)
+    context::respond(async move {
+        let (state, sess) = context::request().await?;
+        let user = accounts::sign_up(&state, &username, password).await?;
+        session::start_session(&sess, &user).await?;
+        leptos_axum::redirect("/");
+        Ok(user)
+    })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "login")]
 pub async fn log_in(username: String, password: String) -> Result<User, AppError> {
-    let (state, sess) = context::request().await?;
-    let user = accounts::authenticate(&state, &username, password).await?;
-    session::start_session(&sess, &user).await?;
-    leptos_axum::redirect("/");
-    Ok(user)
+    context::respond(async move {
+        let (state, sess) = context::request().await?;
+        let user = accounts::authenticate(&state, &username, password).await?;
+        session::start_session(&sess, &user).await?;
+        leptos_axum::redirect("/");
+        Ok(user)
+    })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "logout")]
 pub async fn log_out() -> Result<(), AppError> {
-    let (_, sess) = context::request().await?;
-    session::end_session(&sess).await?;
-    leptos_axum::redirect("/login");
-    Ok(())
+    context::respond(async move {
+        let (state, sess) = context::request().await?;
+        session::end_session(&sess, &state).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
 }

@@ -23,6 +23,10 @@ pub struct Conversation {
     pub peer: User,
     pub messages: Vec<ChatMessage>,
     pub has_more: bool,
+    /// How far the peer has read: my messages up to this id show as read.
+    pub peer_read_up_to: i64,
+    /// Unread messages across all my conversations (for the tab title).
+    pub unread_total: i64,
 }
 
 /// A page of older messages.
@@ -34,38 +38,51 @@ pub struct OlderMessages {
 
 #[server(prefix = "/_app", endpoint = "inbox")]
 pub async fn load_inbox(query: String) -> Result<Inbox, AppError> {
-    let (state, me) = context::logged_in().await?;
-    let conversations = svc::conversations(&state, &me).await?;
-    let people = svc::find_people(&state, &me, &query).await?;
-    Ok(Inbox {
-        me,
-        conversations,
-        query,
-        people,
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        let conversations = svc::conversations(&state, &me).await?;
+        let people = svc::find_people(&state, &me, &query).await?;
+        Ok(Inbox {
+            me,
+            conversations,
+            query,
+            people,
+        })
     })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "conversation")]
 pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
-    let (state, me) = context::logged_in().await?;
-    let peer = svc::peer_by_name(&state, &peer).await?;
-    let page = svc::history(&state, &me, peer.id, None, None).await?;
-    Ok(Conversation {
-        me,
-        peer,
-        messages: page.messages,
-        has_more: page.has_more,
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        let peer = svc::peer_by_name(&state, &peer).await?;
+        let page = svc::history(&state, &me, peer.id, None, None).await?;
+        let peer_read_up_to = svc::peer_read_pointer(&state, &me, peer.id).await?;
+        let unread_total = svc::unread_total(&state, &me).await?;
+        Ok(Conversation {
+            me,
+            peer,
+            messages: page.messages,
+            has_more: page.has_more,
+            peer_read_up_to,
+            unread_total,
+        })
     })
+    .await
 }
 
 #[server(prefix = "/_app", endpoint = "older")]
 pub async fn load_older(peer: UserId, before: i64) -> Result<OlderMessages, AppError> {
-    let (state, me) = context::logged_in().await?;
-    let page = svc::history(&state, &me, peer, Some(before), None).await?;
-    Ok(OlderMessages {
-        messages: page.messages,
-        has_more: page.has_more,
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        let page = svc::history(&state, &me, peer, Some(before), None).await?;
+        Ok(OlderMessages {
+            messages: page.messages,
+            has_more: page.has_more,
+        })
     })
+    .await
 }
 
 /// Sends over HTTP: the composer's path without JavaScript, or when the socket is down.
@@ -76,12 +93,27 @@ pub async fn send_chat(
     message: String,
     client_id: Option<String>,
 ) -> Result<ChatMessage, AppError> {
-    let (state, me) = context::logged_in().await?;
-    let client_id = match client_id.filter(|c| !c.is_empty()) {
-        Some(raw) => Some(raw.parse().map_err(|_| {
-            AppError::unprocessable("invalid_client_id", "client_id must be a UUID")
-        })?),
-        None => None,
-    };
-    svc::send_message(&state, &me, to, &message, client_id).await
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        let client_id = match client_id.filter(|c| !c.is_empty()) {
+            Some(raw) => Some(raw.parse().map_err(|_| {
+                AppError::unprocessable("invalid_client_id", "client_id must be a UUID")
+            })?),
+            None => None,
+        };
+        svc::send_message(&state, &me, to, &message, client_id)
+            .await
+            .map(|stored| stored.message)
+    })
+    .await
+}
+
+/// Unread messages across all the caller's conversations.
+#[server(prefix = "/_app", endpoint = "unread")]
+pub async fn load_unread_total() -> Result<i64, AppError> {
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        svc::unread_total(&state, &me).await
+    })
+    .await
 }

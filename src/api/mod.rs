@@ -15,6 +15,32 @@ mod context {
     use leptos::prelude::*;
     use tower_sessions::Session;
 
+    /// Gives a failed server-function call its real HTTP status (401, 404, 422, ...) instead of
+    /// server_fn's default 500. Not for a plain form post without JavaScript (it accepts HTML):
+    /// that one must stay a redirect back to the form, which shows the error.
+    pub async fn respond<T>(
+        result: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        let result = result.await;
+        if let Err(err) = &result {
+            let accepts_html = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+                parts
+                    .headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+            });
+            if let (false, Some(response)) =
+                (accepts_html, use_context::<leptos_axum::ResponseOptions>())
+            {
+                if let Ok(status) = axum::http::StatusCode::from_u16(err.status()) {
+                    response.set_status(status);
+                }
+            }
+        }
+        result
+    }
+
     /// The shared state and the caller's session, from the request being served.
     pub async fn request() -> Result<(AppState, Session), AppError> {
         let state =

@@ -36,4 +36,6 @@ pub struct User {
 pub struct ConversationSummary {
     pub peer: User,
     pub last_message: ChatMessage,
+    /// Messages from the peer after the caller's read pointer.
+    pub unread: i64,
 }

@@ -3,9 +3,10 @@
 //! Hashing runs on the blocking pool (argon2 is deliberately slow). The session holds only the user
 //! id; the user is reloaded from the store on every request, so a deleted account is logged out at once.
 
+use super::realtime::hub::Eviction;
 use super::state::AppState;
 use super::store::{ChatStore, Store};
-use crate::domain::{Password, User, UserId};
+use crate::domain::{Password, RoomId, User, UserId};
 use crate::error::AppError;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -78,7 +79,18 @@ pub async fn start_session(session: &Session, user: &User) -> Result<(), AppErro
 }
 
 /// Ends the session and deletes it from the store.
-pub async fn end_session(session: &Session) -> Result<(), AppError> {
+/// Ends the session: its open sockets are told `leave` and closed, then it is deleted.
+pub async fn end_session(session: &Session, state: &AppState) -> Result<(), AppError> {
+    let user = session
+        .get::<i64>(USER_ID_KEY)
+        .await
+        .map_err(AppError::internal)?;
+    if let (Some(user), Some(id)) = (user, session.id()) {
+        let room = RoomId::for_user(UserId::new(user));
+        state
+            .hub
+            .close_session(&room, &id.to_string(), Eviction::LoggedOut);
+    }
     session.flush().await.map_err(AppError::internal)
 }
 

@@ -1,9 +1,9 @@
 //! Messaging services: parse → store → publish. Both ways of sending (a WebSocket frame and
 //! `POST /api/conversations/{peer}/messages`) and every history read go through here.
 
-use super::realtime::encode_frame;
+use super::realtime::outbound;
 use super::state::AppState;
-use super::store::{ChatStore, HistoryPage, NewMessage, PageEnd, StoreError};
+use super::store::{ChatStore, HistoryPage, NewMessage, PageEnd, StoreError, Stored};
 use crate::domain::{
     ChatMessage, ClientId, ConversationSummary, MessageText, RoomId, User, UserId,
 };
@@ -22,6 +22,7 @@ pub fn unknown_peer() -> AppError {
 
 /// Stores a message from `sender` to `to`, and only once it is committed, emits it to the
 /// receiver's room and to the sender's own room (once when they are the same person).
+/// A retried `client_id` stores and emits nothing and returns the original (`is_new: false`).
 #[tracing::instrument(name = "send message", skip(state, sender, raw_text), fields(sender = %sender.id, to = %to))]
 pub async fn send_message(
     state: &AppState,
@@ -29,7 +30,7 @@ pub async fn send_message(
     to: UserId,
     raw_text: &str,
     client_id: Option<ClientId>,
-) -> Result<ChatMessage, AppError> {
+) -> Result<Stored, AppError> {
     let text = MessageText::parse(raw_text, state.config.max_message_chars)
         .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
     let new = NewMessage {
@@ -45,13 +46,15 @@ pub async fn send_message(
         Err(StoreError::MissingReference) => return Err(unknown_peer()),
         Err(e) => return Err(AppError::internal(e)),
     };
-    deliver_to_rooms(state, &stored);
+    if stored.is_new {
+        deliver_to_rooms(state, &stored.message);
+    }
     Ok(stored)
 }
 
 /// The dual emit: one encoded frame, shared by every connection of both people.
 fn deliver_to_rooms(state: &AppState, message: &ChatMessage) {
-    let frame = encode_frame(&ServerFrame::Message {
+    let frame = outbound(&ServerFrame::Message {
         message: message.clone(),
     });
     state
@@ -134,4 +137,103 @@ pub async fn find_people(state: &AppState, me: &User, query: &str) -> Result<Vec
         .search_users(&query, me.id, 20)
         .await
         .map_err(AppError::internal)
+}
+
+/// Relays "`from` is typing" to `to`, if they share a conversation: strangers learn nothing.
+pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(), AppError> {
+    if to == from.id
+        || !state
+            .store
+            .has_conversation(from.id, to)
+            .await
+            .map_err(AppError::internal)?
+    {
+        return Err(AppError::not_found("no conversation with that user"));
+    }
+    state.hub.publish(
+        &RoomId::for_user(to),
+        &outbound(&ServerFrame::typing(from.id)),
+    );
+    Ok(())
+}
+
+/// Moves `reader`'s read pointer with `with` forward and tells both people (every tab of the
+/// reader updates its unread counts; the peer sees "read").
+pub async fn mark_read(
+    state: &AppState,
+    reader: &User,
+    with: UserId,
+    up_to: i64,
+) -> Result<i64, AppError> {
+    if !state
+        .store
+        .has_conversation(reader.id, with)
+        .await
+        .map_err(AppError::internal)?
+    {
+        return Err(AppError::not_found("no conversation with that user"));
+    }
+    let pointer = state
+        .store
+        .mark_read(reader.id, with, up_to)
+        .await
+        .map_err(AppError::internal)?;
+    let frame = outbound(&ServerFrame::read(reader.id, with, pointer));
+    state.hub.publish(&RoomId::for_user(reader.id), &frame);
+    if with != reader.id {
+        state.hub.publish(&RoomId::for_user(with), &frame);
+    }
+    Ok(pointer)
+}
+
+/// The read pointer of `peer` in their conversation with `me` (for "read" marks on my messages).
+pub async fn peer_read_pointer(state: &AppState, me: &User, peer: UserId) -> Result<i64, AppError> {
+    state
+        .store
+        .read_pointer(peer, me.id)
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Which of `user`'s conversation partners are online (have at least one open connection).
+pub async fn online_partners(state: &AppState, user: UserId) -> Result<Vec<UserId>, AppError> {
+    let partners = state
+        .store
+        .partners(user)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(partners
+        .into_iter()
+        .filter(|p| state.hub.members(&RoomId::for_user(*p)) > 0)
+        .collect())
+}
+
+/// Tells `user`'s conversation partners (and only them) that `user` came online or went offline.
+pub async fn announce_presence(
+    state: &AppState,
+    user: UserId,
+    online: bool,
+) -> Result<(), AppError> {
+    let partners = state
+        .store
+        .partners(user)
+        .await
+        .map_err(AppError::internal)?;
+    let frame = outbound(&ServerFrame::PresenceUpdate {
+        user_id: user,
+        online,
+    });
+    for partner in partners {
+        state.hub.publish(&RoomId::for_user(partner), &frame);
+    }
+    Ok(())
+}
+
+/// Unread messages across all of `me`'s conversations.
+pub async fn unread_total(state: &AppState, me: &User) -> Result<i64, AppError> {
+    Ok(conversations(state, me)
+        .await?
+        .iter()
+        .map(|c| c.unread)
+        .sum())
 }

@@ -117,9 +117,11 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+/// Serves until Ctrl-C or SIGTERM. Then: stop accepting, let in-flight requests and sends
+/// commit, tell every socket `leave` and close it with 1001, and return once they are closed.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = state.config.site_addr;
+    let shutdown = state.shutdown.clone();
     let router = build_router(state).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -127,10 +129,18 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     tracing::info!("listening on http://{bound}");
     println!("parley is serving at http://{bound}");
+    let stopping = shutdown.clone();
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stopping.trigger();
+        })
         .await
-        .context("serve")
+        .context("serve")?;
+    if !shutdown.drain(Duration::from_secs(10)).await {
+        tracing::warn!("some sockets did not close within 10 s");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

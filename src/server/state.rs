@@ -6,6 +6,52 @@ use super::store::Store;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tokio_util::task::TaskTracker;
+
+/// Graceful shutdown: a signal every socket watches, and a count of the sockets still open.
+#[derive(Clone)]
+pub struct Shutdown {
+    signal: Arc<watch::Sender<bool>>,
+    sockets: TaskTracker,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self {
+            signal: Arc::new(watch::Sender::new(false)),
+            sockets: TaskTracker::new(),
+        }
+    }
+}
+
+impl Shutdown {
+    /// Tells every socket to stop reading, finish what it is doing and close with 1001.
+    pub fn trigger(&self) {
+        self.signal.send_replace(true);
+    }
+
+    /// Resolves once `trigger` has been called.
+    pub async fn triggered(&self) {
+        let mut watching = self.signal.subscribe();
+        let _ = watching.wait_for(|down| *down).await;
+    }
+
+    /// Held by each open socket; `drain` waits for all of them to be dropped.
+    pub fn track_socket(&self) -> TaskTrackerToken {
+        self.sockets.token()
+    }
+
+    /// Waits (at most `limit`) until every socket has closed.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        self.sockets.close();
+        tokio::time::timeout(limit, self.sockets.wait())
+            .await
+            .is_ok()
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,6 +59,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    pub shutdown: Shutdown,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -37,6 +84,7 @@ impl AppState {
             hub: Arc::new(Hub::default()),
             config: Arc::new(config),
             leptos_options,
+            shutdown: Shutdown::default(),
         })
     }
 }

@@ -1,6 +1,11 @@
 //! The browser side of `/ws`: connects, hands every server frame to the page, reconnects with
 //! exponential backoff and jitter when the socket drops, and closes when the page goes away.
 //!
+//! Every (re)connect asks to resume after the newest message id seen, so nothing sent while the
+//! page was away is missed. The browser's `offline` event closes the socket at once (a dropped
+//! network can otherwise leave a half-dead socket for minutes) and `online` reconnects. After a
+//! `leave` for logout or a disabled account, it stops and goes to the login page.
+//!
 //! On the server this is inert: pages render without a socket, and hydration brings it to life.
 
 use crate::protocol::{ClientFrame, ServerFrame};
@@ -52,12 +57,13 @@ impl Realtime {
     }
 }
 
-/// Opens the realtime link for the current page; `on_frame` sees every frame the server sends.
-pub fn use_realtime(on_frame: impl Fn(ServerFrame) + 'static) -> Realtime {
+/// Opens the realtime link for the current page, resuming after message `last_id` (the newest
+/// the page already shows); `on_frame` sees every frame the server sends.
+pub fn use_realtime(last_id: i64, on_frame: impl Fn(ServerFrame) + 'static) -> Realtime {
     let status = RwSignal::new(LinkStatus::Connecting);
     #[cfg(feature = "hydrate")]
     {
-        let link = browser::Link::open(status, Box::new(on_frame));
+        let link = browser::Link::open(status, last_id, Box::new(on_frame));
         let stored = StoredValue::new_local(link);
         on_cleanup(move || {
             stored.try_with_value(|link| link.stop());
@@ -69,7 +75,7 @@ pub fn use_realtime(on_frame: impl Fn(ServerFrame) + 'static) -> Realtime {
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = on_frame;
+        let _ = (last_id, on_frame);
         Realtime { status }
     }
 }
@@ -77,7 +83,7 @@ pub fn use_realtime(on_frame: impl Fn(ServerFrame) + 'static) -> Realtime {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::LinkStatus;
-    use crate::protocol::{ClientFrame, ServerFrame};
+    use crate::protocol::{ClientFrame, LeaveReason, ServerFrame};
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
     use std::rc::{Rc, Weak};
@@ -93,19 +99,30 @@ mod browser {
         socket: RefCell<Option<WebSocket>>,
         on_frame: Box<dyn Fn(ServerFrame)>,
         status: RwSignal<LinkStatus>,
+        /// The newest message id seen: where the next connection resumes.
+        last_id: Cell<i64>,
         failures: Cell<u32>,
         stopped: Cell<bool>,
+        /// The `offline` / `online` listeners, removed on stop.
+        network_listeners: RefCell<Vec<(&'static str, JsValue)>>,
     }
 
     impl Link {
-        pub fn open(status: RwSignal<LinkStatus>, on_frame: Box<dyn Fn(ServerFrame)>) -> Rc<Self> {
+        pub fn open(
+            status: RwSignal<LinkStatus>,
+            last_id: i64,
+            on_frame: Box<dyn Fn(ServerFrame)>,
+        ) -> Rc<Self> {
             let link = Rc::new(Self {
                 socket: RefCell::new(None),
                 on_frame,
                 status,
+                last_id: Cell::new(last_id),
                 failures: Cell::new(0),
                 stopped: Cell::new(false),
+                network_listeners: RefCell::new(Vec::new()),
             });
+            watch_network(&link);
             connect(&link);
             link
         }
@@ -126,28 +143,77 @@ mod browser {
 
         pub fn stop(&self) {
             self.stopped.set(true);
+            self.drop_socket();
+            for (event, listener) in self.network_listeners.borrow_mut().drain(..) {
+                let _ =
+                    window().remove_event_listener_with_callback(event, listener.unchecked_ref());
+            }
+        }
+
+        fn drop_socket(&self) {
             if let Some(socket) = self.socket.borrow_mut().take() {
+                socket.set_onclose(None);
+                socket.set_onmessage(None);
                 let _ = socket.close();
             }
         }
     }
 
-    fn socket_url() -> Option<String> {
+    fn online() -> bool {
+        window().navigator().on_line()
+    }
+
+    /// `offline`: close now and wait. `online`: reconnect at once.
+    fn watch_network(link: &Rc<Link>) {
+        let weak = Rc::downgrade(link);
+        let offline = Closure::<dyn FnMut()>::new(move || {
+            if let Some(link) = weak.upgrade() {
+                link.drop_socket();
+                link.status.set(LinkStatus::Offline);
+            }
+        })
+        .into_js_value();
+        let weak = Rc::downgrade(link);
+        let online = Closure::<dyn FnMut()>::new(move || {
+            if let Some(link) = weak.upgrade() {
+                if link.socket.borrow().is_none() {
+                    link.failures.set(0);
+                    connect(&link);
+                }
+            }
+        })
+        .into_js_value();
+        for (event, listener) in [("offline", offline), ("online", online)] {
+            let _ = window().add_event_listener_with_callback(event, listener.unchecked_ref());
+            link.network_listeners.borrow_mut().push((event, listener));
+        }
+    }
+
+    fn socket_url(after: i64) -> Option<String> {
         let location = window().location();
         let scheme = if location.protocol().ok()? == "https:" {
             "wss"
         } else {
             "ws"
         };
-        Some(format!("{scheme}://{}/ws", location.host().ok()?))
+        Some(format!(
+            "{scheme}://{}/ws?after={after}",
+            location.host().ok()?
+        ))
     }
 
     fn connect(link: &Rc<Link>) {
-        if link.stopped.get() {
+        if link.stopped.get() || link.socket.borrow().is_some() {
+            return;
+        }
+        if !online() {
+            // The `online` listener reconnects when the network is back.
+            link.status.set(LinkStatus::Offline);
             return;
         }
         link.status.set(LinkStatus::Connecting);
-        let Some(socket) = socket_url().and_then(|url| WebSocket::new(&url).ok()) else {
+        let Some(socket) = socket_url(link.last_id.get()).and_then(|url| WebSocket::new(&url).ok())
+        else {
             retry_later(link);
             return;
         };
@@ -161,9 +227,24 @@ mod browser {
             let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
                 return;
             };
-            if matches!(frame, ServerFrame::ConnectionStatus { .. }) {
-                link.failures.set(0);
-                link.status.set(LinkStatus::Live);
+            match &frame {
+                ServerFrame::ConnectionStatus { .. } => {
+                    link.failures.set(0);
+                    link.status.set(LinkStatus::Live);
+                }
+                ServerFrame::Message { message } => {
+                    link.last_id.set(link.last_id.get().max(message.id))
+                }
+                ServerFrame::Leave {
+                    reason: LeaveReason::Logout | LeaveReason::AccountDisabled,
+                    ..
+                } => {
+                    // This session is over: reconnecting would only be refused.
+                    link.stop();
+                    let _ = window().location().set_href("/login");
+                    return;
+                }
+                _ => {}
             }
             (link.on_frame)(frame);
         });
@@ -175,7 +256,9 @@ mod browser {
             link.socket.borrow_mut().take();
             if !link.stopped.get() {
                 link.status.set(LinkStatus::Offline);
-                retry_later(&link);
+                if online() {
+                    retry_later(&link);
+                }
             }
         });
         socket.set_onclose(Some(on_close.into_js_value().unchecked_ref()));

@@ -268,6 +268,9 @@ async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 
+    let leave = bob_socket.next_json().await;
+    assert_eq!(leave["type"], "leave");
+    assert_eq!(leave["reason"], "account_disabled");
     match bob_socket.next_message().await {
         Message::Close(Some(close)) => assert_eq!(u16::from(close.code), 1008),
         other => panic!("expected the socket to close, got {other:?}"),
@@ -350,7 +353,7 @@ async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
         .send_json(frame_message(alice.id, "still here"))
         .await;
     assert_eq!(
-        alice_socket.next_json().await["message"]["message"],
+        alice_socket.expect_ack_and_echo().await["message"],
         "still here"
     );
 }

@@ -61,6 +61,22 @@ async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// Talks to a server started elsewhere (another process) that uses `database_url`.
+    pub async fn attach(addr: SocketAddr, database_url: &str) -> TestApp {
+        let state = AppState::open(Config::for_database(database_url))
+            .await
+            .expect("open state");
+        TestApp {
+            addr,
+            state,
+            database_url: database_url.to_owned(),
+            server: tokio::spawn(async {}),
+            _dir: Arc::new(tempfile::tempdir().expect("temp dir")),
+        }
+    }
+}
+
 /// A logged-in (or not) person: an HTTP client with its own cookie jar.
 pub struct Person {
     pub http: Client,
@@ -161,8 +177,7 @@ impl TestApp {
             .connect_raw(Some(self.cookie_of(who)), None)
             .await
             .expect("upgrade");
-        let hello = socket.next_json().await;
-        assert_eq!(hello["type"], "connection_status", "{hello}");
+        socket.expect_greeting().await;
         socket
     }
 
@@ -220,6 +235,36 @@ impl Socket {
             .expect("a frame within the time limit")
             .expect("stream still open")
             .expect("no protocol error")
+    }
+
+    /// Reads what every connection starts with: `connection_status`, `join`, `presence_full`.
+    /// Returns the `presence_full` frame.
+    pub async fn expect_greeting(&mut self) -> Value {
+        let hello = self.next_json().await;
+        assert_eq!(hello["type"], "connection_status", "{hello}");
+        let join = self.next_json().await;
+        assert_eq!(join["type"], "join", "{join}");
+        assert_eq!(join["room"], hello["room"]);
+        let presence = self.next_json().await;
+        assert_eq!(presence["type"], "presence_full", "{presence}");
+        presence
+    }
+
+    /// After this connection sent a message: its `ack` and its own copy of the message, in
+    /// either order, describing the same stored row. Returns the message.
+    pub async fn expect_ack_and_echo(&mut self) -> Value {
+        let (first, second) = (self.next_json().await, self.next_json().await);
+        let (ack, echo) = if first["type"] == "ack" {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        assert_eq!(ack["type"], "ack", "{ack}");
+        assert_eq!(echo["type"], "message", "{echo}");
+        assert_eq!(ack["id"], echo["message"]["id"]);
+        assert_eq!(ack["date"], echo["message"]["date"]);
+        assert_eq!(ack["client_id"], echo["message"]["client_id"]);
+        echo["message"].clone()
     }
 
     pub async fn next_json(&mut self) -> Value {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod delivery;
 mod helpers;
 mod messaging;
 mod websocket;

@@ -32,12 +32,16 @@ async fn connecting_joins_the_callers_own_md5_room() {
         .unwrap();
 
     let hello = socket.next_json().await;
+    let join = socket.next_json().await;
+    let presence = socket.next_json().await;
 
     let room = format!("{:x}", md5::compute(alice.id.to_string()));
     assert_eq!(
         hello,
         json!({"type": "connection_status", "status": "connected", "user_id": alice.id, "room": room})
     );
+    assert_eq!(join, json!({"type": "join", "room": room}));
+    assert_eq!(presence, json!({"type": "presence_full", "online": []}));
 }
 
 #[tokio::test]
@@ -59,13 +63,9 @@ async fn a_message_reaches_every_connection_of_both_people_once_and_no_one_else(
         )
         .await;
 
-    let mut received = Vec::new();
-    for socket in [
-        &mut alice_sending,
-        &mut alice_other,
-        &mut bob_one,
-        &mut bob_two,
-    ] {
+    let mut received = vec![alice_sending.expect_ack_and_echo().await];
+    alice_sending.assert_silent().await;
+    for socket in [&mut alice_other, &mut bob_one, &mut bob_two] {
         let frame = socket.next_json().await;
         assert_eq!(frame["type"], "message", "{frame}");
         received.push(frame["message"].clone());
@@ -98,7 +98,7 @@ async fn a_message_to_yourself_is_emitted_once_per_connection() {
         .await;
 
     assert_eq!(
-        socket.next_json().await["message"]["message"],
+        socket.expect_ack_and_echo().await["message"],
         "note to self"
     );
     socket.assert_silent().await;
@@ -193,7 +193,7 @@ async fn bad_frames_get_an_error_keep_the_connection_and_store_nothing() {
         .send_json(frame_message(bob.id, "after all that"))
         .await;
     assert_eq!(
-        socket.next_json().await["message"]["message"],
+        socket.expect_ack_and_echo().await["message"],
         "after all that"
     );
     assert_eq!(

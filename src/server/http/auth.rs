@@ -36,8 +36,11 @@ pub async fn login(
     Ok(Json(user))
 }
 
-pub async fn logout(session: Session) -> Result<StatusCode, AppError> {
-    end_session(&session).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<StatusCode, AppError> {
+    end_session(&session, &state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,6 +6,7 @@ use crate::server::messaging::{self, unknown_peer};
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -87,9 +88,16 @@ pub async fn send(
     CurrentUser(me): CurrentUser,
     Path(peer): Path<String>,
     JsonBody(body): JsonBody<SendBody>,
-) -> Result<(StatusCode, Json<ChatMessage>), AppError> {
+) -> Result<Response, AppError> {
     let stored =
         messaging::send_message(&state, &me, peer_id(&peer)?, &body.message, body.client_id)
             .await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    // A retry answers exactly as the first send did, and says it was a replay.
+    let replayed = if stored.is_new { "false" } else { "true" };
+    Ok((
+        StatusCode::CREATED,
+        [("idempotent-replayed", replayed)],
+        Json(stored.message),
+    )
+        .into_response())
 }

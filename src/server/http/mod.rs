@@ -4,7 +4,7 @@
 mod admin;
 mod auth;
 mod conversations;
-mod json;
+pub(crate) mod json;
 
 use super::state::AppState;
 use axum::routing::{get, post};

@@ -24,11 +24,15 @@ pub enum Eviction {
     SlowConsumer,
     /// An admin disabled the account.
     AccountDisabled,
+    /// The session the connection belongs to logged out.
+    LoggedOut,
 }
 
 struct Member<F> {
     queue: mpsc::Sender<F>,
     evict: oneshot::Sender<Eviction>,
+    /// Which session the connection belongs to, so logging out closes that session's sockets only.
+    session: Option<String>,
 }
 
 type Rooms<F> = HashMap<RoomId, HashMap<u64, Member<F>>>;
@@ -85,14 +89,18 @@ impl<F> Hub<F> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn join(self: &Arc<Self>, room: RoomId) -> Subscription<F> {
+    pub fn join(self: &Arc<Self>, room: RoomId, session: Option<String>) -> Subscription<F> {
         let (queue, frames) = mpsc::channel(self.queue_capacity);
         let (evict, evicted) = oneshot::channel();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock()
-            .entry(room.clone())
-            .or_default()
-            .insert(id, Member { queue, evict });
+        self.lock().entry(room.clone()).or_default().insert(
+            id,
+            Member {
+                queue,
+                evict,
+                session,
+            },
+        );
         Subscription {
             frames,
             evicted,
@@ -105,6 +113,27 @@ impl<F> Hub<F> {
     /// Members currently in `room`.
     pub fn members(&self, room: &RoomId) -> usize {
         self.lock().get(room).map_or(0, HashMap::len)
+    }
+
+    /// Takes the members of `room` that belong to `session` out of it, telling each why.
+    pub fn close_session(&self, room: &RoomId, session: &str, why: Eviction) {
+        let mut rooms = self.lock();
+        let Some(members) = rooms.get_mut(room) else {
+            return;
+        };
+        let leaving: Vec<u64> = members
+            .iter()
+            .filter(|(_, m)| m.session.as_deref() == Some(session))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in leaving {
+            if let Some(member) = members.remove(&id) {
+                let _ = member.evict.send(why);
+            }
+        }
+        if members.is_empty() {
+            rooms.remove(room);
+        }
     }
 
     /// Takes every member out of `room`, telling each why.
@@ -157,9 +186,9 @@ mod tests {
     #[tokio::test]
     async fn delivers_to_every_member_of_the_room_only() {
         let hub = Arc::new(Hub::<u32>::default());
-        let mut a1 = hub.join(room(1));
-        let mut a2 = hub.join(room(1));
-        let mut b = hub.join(room(2));
+        let mut a1 = hub.join(room(1), None);
+        let mut a2 = hub.join(room(1), None);
+        let mut b = hub.join(room(2), None);
         assert_eq!(hub.publish(&room(1), &7), 2);
         assert_eq!(a1.frames.recv().await, Some(7));
         assert_eq!(a2.frames.recv().await, Some(7));
@@ -169,7 +198,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_a_subscription_leaves_the_room() {
         let hub = Arc::new(Hub::<u32>::default());
-        let sub = hub.join(room(1));
+        let sub = hub.join(room(1), None);
         assert_eq!(hub.members(&room(1)), 1);
         drop(sub);
         assert_eq!(hub.members(&room(1)), 0);
@@ -179,8 +208,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_evicts_only_that_member() {
         let hub = Arc::new(Hub::<u32>::with_queue_capacity(2));
-        let mut slow = hub.join(room(1));
-        let mut fast = hub.join(room(1));
+        let mut slow = hub.join(room(1), None);
+        let mut fast = hub.join(room(1), None);
         for n in 0..3 {
             hub.publish(&room(1), &n);
             // The fast member keeps up.
@@ -193,10 +222,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn close_session_evicts_only_that_sessions_members() {
+        let hub = Arc::new(Hub::<u32>::default());
+        let mut laptop = hub.join(room(1), Some("s1".into()));
+        let mut phone = hub.join(room(1), Some("s2".into()));
+        hub.close_session(&room(1), "s1", Eviction::LoggedOut);
+        assert_eq!(laptop.evicted.try_recv(), Ok(Eviction::LoggedOut));
+        assert!(phone.evicted.try_recv().is_err());
+        assert_eq!(hub.members(&room(1)), 1);
+    }
+
+    #[tokio::test]
     async fn close_room_evicts_everyone_in_it() {
         let hub = Arc::new(Hub::<u32>::default());
-        let mut a = hub.join(room(1));
-        let mut b = hub.join(room(2));
+        let mut a = hub.join(room(1), None);
+        let mut b = hub.join(room(2), None);
         hub.close_room(&room(1), Eviction::SlowConsumer);
         assert!(a.evicted.try_recv().is_ok());
         assert!(b.evicted.try_recv().is_err());

@@ -9,9 +9,28 @@ use crate::protocol::ServerFrame;
 /// once and shared by every connection it goes to.
 pub type Frame = axum::extract::ws::Utf8Bytes;
 
-pub type Hub = hub::Hub<Frame>;
+/// What the hub carries: the encoded frame, and the chat message id when it is one, so that a
+/// resuming connection can drop what its replay already sent.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    pub message_id: Option<i64>,
+    pub text: Frame,
+}
+
+pub type Hub = hub::Hub<Outbound>;
 
 pub fn encode_frame(frame: &ServerFrame) -> Frame {
     // Serializing these plain structs cannot fail: no maps with non-string keys, no custom errors.
     Frame::from(serde_json::to_string(frame).expect("server frames always serialize"))
+}
+
+pub fn outbound(frame: &ServerFrame) -> Outbound {
+    let message_id = match frame {
+        ServerFrame::Message { message } => Some(message.id),
+        _ => None,
+    };
+    Outbound {
+        message_id,
+        text: encode_frame(frame),
+    }
 }

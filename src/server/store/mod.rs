@@ -67,6 +67,14 @@ pub struct NewMessage<'a> {
     pub client_id: Option<ClientId>,
 }
 
+/// The result of storing a message.
+pub struct Stored {
+    pub message: ChatMessage,
+    /// False when the sender's `client_id` named a message stored before (a retry): nothing new
+    /// was written and `message` is the original.
+    pub is_new: bool,
+}
+
 /// A page of one conversation, in ascending date order.
 pub struct HistoryPage {
     pub messages: Vec<ChatMessage>,
@@ -101,7 +109,24 @@ pub trait ChatStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
-    async fn insert_message(&self, message: NewMessage<'_>) -> Result<ChatMessage, StoreError>;
+    /// Stores a message, or finds the one this sender stored before under the same `client_id`.
+    async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError>;
+    /// Messages of every conversation `user` is in with an id above `after`, by id (for resume).
+    async fn messages_after(
+        &self,
+        user: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Whether `a` and `b` have exchanged at least one message.
+    async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
+    /// Everyone `user` shares a conversation with.
+    async fn partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
+    /// Moves `reader`'s read pointer in the conversation with `peer` up to `up_to` (clamped to the
+    /// newest message there); never backwards. Returns the pointer after the move.
+    async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<i64, StoreError>;
+    /// How far `reader` has read the conversation with `peer` (0: nothing).
+    async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError>;
     /// The `limit` messages of the pair `a`–`b` ending where `end` says, in ascending order.
     async fn history(
         &self,

@@ -2,6 +2,7 @@
 
 use super::{
     Account, ChatStore, Credentials, HistoryPage, NewAuditEntry, NewMessage, PageEnd, StoreError,
+    Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{ChatMessage, ConversationSummary, User, UserId, Username};
@@ -287,20 +288,125 @@ impl ChatStore for SqliteStore {
     }
 
     #[tracing::instrument(name = "insert chat row", skip(self, message), fields(sender = %message.sender, receiver = %message.receiver))]
-    async fn insert_message(&self, message: NewMessage<'_>) -> Result<ChatMessage, StoreError> {
-        let row = sqlx::query(&format!(
+    async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError> {
+        let client_id = message.client_id.map(|c| c.to_string());
+        // A retried client_id conflicts with the partial unique index and inserts nothing.
+        let inserted = sqlx::query(&format!(
             "insert into chat (sender, receiver, message, date, client_id) values ($1, $2, $3, $4, $5)
+             on conflict (sender, client_id) where client_id is not null do nothing
              returning {MESSAGE_COLUMNS}"
         ))
         .bind(message.sender.get())
         .bind(message.receiver.get())
         .bind(message.text)
         .bind(millis(message.date))
-        .bind(message.client_id.map(|c| c.to_string()))
-        .fetch_one(&self.pool)
+        .bind(&client_id)
+        .fetch_optional(&self.pool)
         .await
         .map_err(|e| classify(e, "chat row"))?;
-        Ok(message_from_row(&row)?)
+        if let Some(row) = inserted {
+            return Ok(Stored {
+                message: message_from_row(&row)?,
+                is_new: true,
+            });
+        }
+        let original = sqlx::query(&format!(
+            "select {MESSAGE_COLUMNS} from chat where sender = $1 and client_id = $2"
+        ))
+        .bind(message.sender.get())
+        .bind(&client_id)
+        .fetch_one(&self.pool)
+        .await
+        .context("select the original of a retried send")?;
+        Ok(Stored {
+            message: message_from_row(&original)?,
+            is_new: false,
+        })
+    }
+
+    async fn messages_after(
+        &self,
+        user: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        // Two index range scans (sender, id) and (receiver, id); `union` keeps a note to self once.
+        let rows = sqlx::query(&format!(
+            "select {MESSAGE_COLUMNS} from chat where sender = $1 and id > $2
+             union
+             select {MESSAGE_COLUMNS} from chat where receiver = $1 and id > $2
+             order by id limit $3"
+        ))
+        .bind(user.get())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("select messages after")?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("select 1 from chat where pair_lo = $1 and pair_hi = $2 limit 1")
+                .bind(a.min(b).get())
+                .bind(a.max(b).get())
+                .fetch_optional(&self.pool)
+                .await
+                .context("look for a conversation")?;
+        Ok(found.is_some())
+    }
+
+    async fn partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "select receiver from chat where sender = $1 and receiver <> $1
+             union
+             select sender from chat where receiver = $1 and sender <> $1",
+        )
+        .bind(user.get())
+        .fetch_all(&self.pool)
+        .await
+        .context("select partners")?;
+        Ok(ids.into_iter().map(UserId::new).collect())
+    }
+
+    async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<i64, StoreError> {
+        let (lo, hi) = (reader.min(peer).get(), reader.max(peer).get());
+        // Clamp to the newest message of the pair, so a pointer never claims unread-yet-unsent
+        // messages; `max` in the upsert keeps it from moving backwards.
+        let pointer: Option<i64> = sqlx::query_scalar(
+            "insert into read_pointer (reader, peer, up_to)
+             select $1, $2, min($3, max(id)) from chat where pair_lo = $4 and pair_hi = $5 having max(id) is not null
+             on conflict (reader, peer) do update set up_to = max(up_to, excluded.up_to)
+             returning up_to",
+        )
+        .bind(reader.get())
+        .bind(peer.get())
+        .bind(up_to)
+        .bind(lo)
+        .bind(hi)
+        .fetch_optional(&self.pool)
+        .await
+        .context("move read pointer")?;
+        match pointer {
+            Some(pointer) => Ok(pointer),
+            // No messages in this conversation: nothing to have read.
+            None => self.read_pointer(reader, peer).await,
+        }
+    }
+
+    async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError> {
+        let pointer: Option<i64> =
+            sqlx::query_scalar("select up_to from read_pointer where reader = $1 and peer = $2")
+                .bind(reader.get())
+                .bind(peer.get())
+                .fetch_optional(&self.pool)
+                .await
+                .context("select read pointer")?;
+        Ok(pointer.unwrap_or(0))
     }
 
     #[tracing::instrument(name = "read history page", skip(self))]
@@ -352,7 +458,11 @@ impl ChatStore for SqliteStore {
                  from chat where sender = $1 or receiver = $1
              )
              select m.id, m.sender, m.receiver, m.message, m.date, m.client_id,
-                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin
+                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin,
+                    (select count(*) from chat c
+                     where c.sender = m.peer and c.receiver = $1 and c.sender <> $1
+                       and c.id > coalesce((select up_to from read_pointer r where r.reader = $1 and r.peer = m.peer), 0)
+                    ) as unread
              from mine m join users u on u.id = m.peer
              where m.rank = 1
              order by m.date desc, m.id desc",
@@ -372,6 +482,7 @@ impl ChatStore for SqliteStore {
                         is_admin: row.try_get("peer_is_admin")?,
                     },
                     last_message: message_from_row(row)?,
+                    unread: row.try_get("unread")?,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

@@ -3,11 +3,13 @@
 //! (it posts without JavaScript) that, once hydrated, sends over the socket instead.
 
 use super::error_text;
+#[cfg(feature = "hydrate")]
+use crate::api::messaging::load_unread_total;
 use crate::api::messaging::{load_conversation, load_older, Conversation, SendChat};
-use crate::domain::ChatMessage;
-use crate::protocol::{ClientFrame, ServerFrame};
+use crate::domain::{ChatMessage, UserId};
+use crate::protocol::{events, ClientFrame, ServerFrame};
 use crate::ui::components::{ErrorNotice, MessageBubble, TopBar};
-use crate::ui::realtime::use_realtime;
+use crate::ui::realtime::{use_realtime, LinkStatus};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -47,6 +49,23 @@ fn merge(list: &mut Vec<ChatMessage>, incoming: impl IntoIterator<Item = ChatMes
     }
 }
 
+/// A message written here that the server has not confirmed yet (sending, or offline).
+#[derive(Clone, Debug, PartialEq)]
+struct Pending {
+    client_id: String,
+    text: String,
+    /// Set when the server refused it; a refused message is not sent again.
+    failed: Option<String>,
+}
+
+fn send_frame(peer: UserId, pending: &Pending) -> ClientFrame {
+    ClientFrame::Message {
+        to: peer,
+        message: pending.text.clone(),
+        client_id: pending.client_id.parse().ok(),
+    }
+}
+
 #[component]
 fn ConversationView(data: Conversation) -> impl IntoView {
     let Conversation {
@@ -54,33 +73,114 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         peer,
         messages,
         has_more,
+        peer_read_up_to,
+        unread_total,
     } = data;
+    let (me_id, peer_id) = (me.id, peer.id);
+    let last_id = messages.iter().map(|m| m.id).max().unwrap_or(0);
     let messages = RwSignal::new(messages);
     let has_more = RwSignal::new(has_more);
     let loading_older = RwSignal::new(false);
     let send_error = RwSignal::new(None::<String>);
-    let (me_id, peer_id) = (me.id, peer.id);
+    let outbox = RwSignal::new(Vec::<Pending>::new());
+    let peer_read_up_to = RwSignal::new(peer_read_up_to);
+    let unread_total = RwSignal::new(unread_total);
+    let peer_online = RwSignal::new(false);
+    let peer_typing = RwSignal::new(0u32);
     let scroller = NodeRef::<html::Div>::new();
     let input = NodeRef::<html::Textarea>::new();
     let send_action = ServerAction::<SendChat>::new();
 
-    // After a send over HTTP (socket down), show the stored message at once.
-    Effect::new(move |_| match send_action.value().get() {
-        Some(Ok(stored)) => messages.update(|list| merge(list, [stored])),
-        Some(Err(err)) => send_error.set(Some(err.to_string())),
-        None => {}
-    });
-
-    let peer_name = peer.username.to_string();
-    let refresh_name = peer_name.clone();
-    let realtime = use_realtime(move |frame| match frame {
+    let realtime = use_realtime(last_id, move |frame| match frame {
         ServerFrame::Message { message } if message.involves(me_id, peer_id) => {
+            if let Some(id) = message.client_id.map(|c| c.to_string()) {
+                outbox.update(|o| o.retain(|p| p.client_id != id));
+            }
+            if message.sender == peer_id {
+                peer_typing.set(0);
+            }
             messages.update(|list| merge(list, [message]));
         }
-        // (Re)connected: fetch the latest page so nothing sent while we were away is missing.
-        ServerFrame::ConnectionStatus { .. } => refresh_latest(refresh_name.clone(), messages),
-        ServerFrame::Error { message, .. } => send_error.set(Some(message)),
+        ServerFrame::Message { .. } => refresh_unread(unread_total),
+        ServerFrame::Error {
+            message,
+            client_id: Some(id),
+            ..
+        } => {
+            outbox.update(|o| {
+                o.iter_mut()
+                    .filter(|p| p.client_id == id)
+                    .for_each(|p| p.failed = Some(message.clone()))
+            });
+        }
+        ServerFrame::PresenceFull { online } => peer_online.set(online.contains(&peer_id)),
+        ServerFrame::PresenceUpdate { user_id, online } if user_id == peer_id => {
+            peer_online.set(online)
+        }
+        ServerFrame::Event { event, data }
+            if event == events::TYPING && data["from"] == peer_id.get() =>
+        {
+            show_typing(peer_typing);
+        }
+        ServerFrame::Event { event, data } if event == events::READ => {
+            let (reader, with, up_to) = (
+                data["reader"].as_i64(),
+                data["with"].as_i64(),
+                data["up_to"].as_i64(),
+            );
+            if reader == Some(peer_id.get()) && with == Some(me_id.get()) {
+                peer_read_up_to.update(|r| *r = (*r).max(up_to.unwrap_or(0)));
+            }
+            if reader == Some(me_id.get()) {
+                refresh_unread(unread_total);
+            }
+        }
         _ => {}
+    });
+
+    // Whenever the link is (back) up, send what is waiting, under the same client_id: a message
+    // the server already stored is acknowledged again, never stored twice.
+    Effect::new(move |_| {
+        if realtime.status() == LinkStatus::Live {
+            outbox.with_untracked(|o| {
+                for pending in o.iter().filter(|p| p.failed.is_none()) {
+                    realtime.send(&send_frame(peer_id, pending));
+                }
+            });
+        }
+    });
+
+    // Tell the server (and so the peer, and my other tabs) how far I have read, while this page
+    // is in front of me.
+    let read_sent = StoredValue::new(0i64);
+    let mark_read = move || {
+        if !page_visible() {
+            return;
+        }
+        let newest =
+            messages.with_untracked(|l| l.iter().rev().find(|m| m.sender == peer_id).map(|m| m.id));
+        if let Some(id) = newest.filter(|id| *id > read_sent.get_value()) {
+            if realtime.send(&ClientFrame::Read {
+                with: peer_id,
+                up_to: id,
+            }) {
+                read_sent.set_value(id);
+            }
+        }
+    };
+    Effect::new(move |_| {
+        messages.track();
+        let _ = realtime.status();
+        mark_read();
+    });
+    let focus = window_event_listener(leptos::ev::focus, move |_| mark_read());
+    on_cleanup(move || focus.remove());
+
+    // After a send over HTTP (no JavaScript on the first render), show the stored message.
+    Effect::new(move |_| {
+        if let Some(Ok(stored)) = send_action.value().get() {
+            messages.update(|list| merge(list, [stored]));
+        }
     });
 
     let load_older_page = move || {
@@ -124,22 +224,27 @@ fn ConversationView(data: Conversation) -> impl IntoView {
             return;
         }
         send_error.set(None);
-        let client_id = new_client_id();
-        let frame = ClientFrame::Message {
-            to: peer_id,
-            message: text.clone(),
-            client_id: client_id.parse().ok(),
+        let pending = Pending {
+            client_id: new_client_id(),
+            text,
+            failed: None,
         };
-        if !realtime.send(&frame) {
-            send_action.dispatch(SendChat {
-                to: peer_id,
-                message: text,
-                client_id: Some(client_id),
-            });
-        }
+        // Offline, it waits in the outbox; the effect above sends it once the link is back.
+        realtime.send(&send_frame(peer_id, &pending));
+        outbox.update(|o| o.push(pending));
         textarea.set_value("");
         if let Some(el) = scroller.get() {
             el.set_scroll_top(0);
+        }
+    };
+
+    let typing_sent = StoredValue::new(0f64);
+    let on_input = move |_| {
+        // Typing notices only make sense inside an existing conversation (the server agrees).
+        let now = now_ms();
+        if now - typing_sent.get_value() > 2_000.0 && !messages.with_untracked(Vec::is_empty) {
+            realtime.send(&ClientFrame::Typing { to: peer_id });
+            typing_sent.set_value(now);
         }
     };
 
@@ -150,14 +255,26 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         }
     };
 
+    let peer_name = peer.username.to_string();
     let send_url = <SendChat as ServerFn>::PATH;
+    let title = {
+        let peer_name = peer_name.clone();
+        move || match unread_total.get() {
+            0 => format!("{peer_name} · Parley"),
+            n => format!("({n}) {peer_name} · Parley"),
+        }
+    };
+    let typing_name = peer_name.clone();
     view! {
-        <Title text=format!("{peer_name} · Parley") />
+        <Title text=title />
         <TopBar me=me.clone() />
         <main class="page conversation">
             <header class="conversation-head">
                 <a href="/" class="back" aria-label="Back to inbox">"←"</a>
                 <h1 data-testid="conversation-peer">{peer_name.clone()}</h1>
+                <span class="presence" data-testid="peer-presence" data-online=move || peer_online.get().to_string()>
+                    {move || if peer_online.get() { "online" } else { "offline" }}
+                </span>
                 <span class="link-status" data-testid="link-status">{move || realtime.status().label()}</span>
             </header>
             <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="message-scroller">
@@ -167,23 +284,23 @@ fn ConversationView(data: Conversation) -> impl IntoView {
                             {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
                         </button>
                     </Show>
-                    <Show when=move || messages.with(Vec::is_empty)>
+                    <Show when=move || messages.with(Vec::is_empty) && outbox.with(Vec::is_empty)>
                         <p class="empty" data-testid="conversation-empty">"No messages yet. Say hello!"</p>
                     </Show>
                     <ol class="messages" data-testid="message-list" aria-live="polite">
                         <For each=move || messages.get() key=|m| m.id let:message>
-                            <MessageBubble mine=message.sender == me_id message />
+                            <MessageBubble mine=message.sender == me_id read_up_to=peer_read_up_to.into() message />
+                        </For>
+                        <For each=move || outbox.get() key=|p| (p.client_id.clone(), p.failed.is_some()) let:pending>
+                            <PendingBubble text=pending.text failed=pending.failed />
                         </For>
                     </ol>
+                    <p class="typing" data-testid="typing-indicator" aria-live="polite">
+                        {move || (peer_typing.get() > 0).then(|| format!("{typing_name} is typing…"))}
+                    </p>
                 </div>
             </div>
-            <form
-                class="composer"
-                method="post"
-                action=send_url
-                on:submit=on_submit
-                data-testid="composer"
-            >
+            <form class="composer" method="post" action=send_url on:submit=on_submit data-testid="composer">
                 <input type="hidden" name="to" value=peer_id.get() />
                 <label for="message" class="visually-hidden">{format!("Message {peer_name}")}</label>
                 <textarea
@@ -194,12 +311,30 @@ fn ConversationView(data: Conversation) -> impl IntoView {
                     placeholder=format!("Message {peer_name} (Enter to send, Shift+Enter for a new line)")
                     node_ref=input
                     on:keydown=on_keydown
+                    on:input=on_input
                     data-testid="composer-input"
                 ></textarea>
                 <button type="submit" data-testid="send">"Send"</button>
             </form>
             <SendError error=move || send_error.get().or_else(|| send_action.value().with(error_text)) />
         </main>
+    }
+}
+
+/// An own message the server has not confirmed: "sending…", or why it was refused.
+#[component]
+fn PendingBubble(text: String, failed: Option<String>) -> impl IntoView {
+    let state = if failed.is_some() {
+        "failed"
+    } else {
+        "pending"
+    };
+    let label = failed.map_or_else(|| "sending…".to_owned(), |why| format!("not sent: {why}"));
+    view! {
+        <li class=format!("bubble mine {state}") data-testid="message" data-mine="true" data-state=state>
+            <p class="text" data-testid="message-text">{text}</p>
+            <span class="state" data-testid="message-state">{label}</span>
+        </li>
     }
 }
 
@@ -210,15 +345,51 @@ fn SendError(error: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl
     view! { <p class="form-error" role="alert" data-testid="send-error">{error}</p> }
 }
 
-fn refresh_latest(peer: String, messages: RwSignal<Vec<ChatMessage>>) {
+/// Shows "… is typing" for a few seconds after the latest notice.
+fn show_typing(peer_typing: RwSignal<u32>) {
+    let generation = peer_typing.get_untracked().wrapping_add(1).max(1);
+    peer_typing.set(generation);
+    set_timeout(
+        move || {
+            if peer_typing.get_untracked() == generation {
+                peer_typing.set(0);
+            }
+        },
+        std::time::Duration::from_secs(4),
+    );
+}
+
+fn refresh_unread(unread_total: RwSignal<i64>) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
-        if let Ok(latest) = load_conversation(peer).await {
-            messages.update(|list| merge(list, latest.messages));
+        if let Ok(total) = load_unread_total().await {
+            unread_total.set(total);
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (peer, messages);
+    let _ = unread_total;
+}
+
+fn page_visible() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().visibility_state() == web_sys::VisibilityState::Visible
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
 }
 
 fn submit_form(ev: &leptos::ev::KeyboardEvent) {
@@ -238,19 +409,18 @@ fn submit_form(ev: &leptos::ev::KeyboardEvent) {
     let _ = ev;
 }
 
-/// A fresh idempotency key for a send.
+/// A fresh idempotency key for a send: a version-4 UUID from the browser's CSPRNG
+/// (`getRandomValues` works on plain-HTTP origins too, unlike `randomUUID`).
 fn new_client_id() -> String {
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_mut))]
+    let mut bytes = [0u8; 16];
     #[cfg(feature = "hydrate")]
-    {
-        window()
-            .crypto()
-            .map(|c| c.random_uuid())
-            .unwrap_or_default()
+    if let Ok(crypto) = window().crypto() {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
     }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        String::new()
-    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
-use crate::protocol::ServerFrame;
+use crate::protocol::{events, ServerFrame};
 use crate::ui::components::{ErrorNotice, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
@@ -19,7 +19,6 @@ pub fn InboxPage() -> impl IntoView {
         load_inbox,
     );
     view! {
-        <Title text="Inbox · Parley" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match inbox.await {
@@ -42,32 +41,36 @@ fn InboxView(data: Inbox) -> impl IntoView {
     let conversations = RwSignal::new(conversations);
     let my_id = me.id;
 
-    let realtime = use_realtime(move |frame| {
-        let ServerFrame::Message { message } = frame else {
+    let last_id = conversations
+        .with_untracked(|list| list.iter().map(|c| c.last_message.id).max().unwrap_or(0));
+    let realtime = use_realtime(last_id, move |frame| {
+        let ServerFrame::Message { message } = &frame else {
+            if matches!(&frame, ServerFrame::Event { event, .. } if event == events::READ) {
+                // Read in another tab or by the peer: the server recounts unread messages.
+                refresh(conversations);
+            }
             return;
         };
+        // Move the conversation to the top at once; the server's list (a new peer's name,
+        // the unread count) follows.
         let peer = message.peer_of(my_id);
-        let mut known = false;
         conversations.update(|list| {
             if let Some(pos) = list.iter().position(|c| c.peer.id == peer) {
                 let mut moved = list.remove(pos);
                 moved.last_message = message.clone();
                 list.insert(0, moved);
-                known = true;
             }
         });
-        if !known {
-            // A new conversation: we need the peer's name, so ask the server for the list.
-            #[cfg(feature = "hydrate")]
-            leptos::task::spawn_local(async move {
-                if let Ok(fresh) = load_inbox(String::new()).await {
-                    conversations.set(fresh.conversations);
-                }
-            });
-        }
+        refresh(conversations);
     });
+    let title = move || match conversations.with(|list| list.iter().map(|c| c.unread).sum::<i64>())
+    {
+        0 => "Inbox · Parley".to_owned(),
+        n => format!("({n}) Inbox · Parley"),
+    };
 
     view! {
+        <Title text=title />
         <TopBar me=me.clone() />
         <main class="page inbox">
             <section class="find-people" aria-labelledby="find-heading">
@@ -88,7 +91,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
                     fallback=|| view! { <p class="empty" data-testid="inbox-empty">"No conversations yet. Find someone above to say hello."</p> }
                 >
                     <ul class="conversations" data-testid="conversation-list">
-                        <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id) let:summary>
+                        <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id, c.unread) let:summary>
                             <ConversationRow summary me=my_id />
                         </For>
                     </ul>
@@ -129,10 +132,26 @@ fn ConversationRow(summary: ConversationSummary, me: crate::domain::UserId) -> i
     view! {
         <li data-testid="conversation" data-peer=name.clone()>
             <a href=format!("/c/{name}")>
-                <span class="peer">{name.clone()}</span>
+                <span class="peer">
+                    {name.clone()}
+                    {(summary.unread > 0).then(|| view! {
+                        <span class="unread" data-testid="unread-count" aria-label=format!("{} unread", summary.unread)>{summary.unread}</span>
+                    })}
+                </span>
                 <span class="snippet">{prefix}{snippet(&last.message, 80)}</span>
                 <time datetime=crate::domain::rfc3339_millis::format(&last.date)>{when}</time>
             </a>
         </li>
     }
+}
+
+fn refresh(conversations: RwSignal<Vec<ConversationSummary>>) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        if let Ok(fresh) = load_inbox(String::new()).await {
+            conversations.set(fresh.conversations);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = conversations;
 }
