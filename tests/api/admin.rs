@@ -167,23 +167,15 @@ async fn search_finds_one_message_among_ten_thousand_and_is_audited() {
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     // Bulk insert straight into the table, as an import would; the triggers keep the index.
-    let mut tx = app.state.store.pool().begin().await.unwrap();
-    for n in 0..10_000 {
-        let text = if n == 7_777 {
-            "the parcel code is zebra-quartz".to_owned()
-        } else {
-            format!("ordinary chatter {n}")
-        };
-        sqlx::query("insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)")
-            .bind(alice.id)
-            .bind(bob.id)
-            .bind(text)
-            .bind(1_700_000_000_000_i64 + n)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
+    app.bulk_insert(
+        &alice,
+        &bob,
+        (0..10_000).map(|n| match n {
+            7_777 => "the parcel code is zebra-quartz".to_owned(),
+            n => format!("ordinary chatter {n}"),
+        }),
+    )
+    .await;
 
     let found: Value = app
         .get(&root.http, "/api/admin/search?q=ZEBRA%20parcel")

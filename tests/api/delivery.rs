@@ -72,18 +72,8 @@ async fn messages_sent_during_the_replay_are_neither_lost_nor_duplicated() {
     let app = spawn_app().await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
-    let mut tx = app.state.store.pool().begin().await.unwrap();
-    for n in 0..3_000 {
-        sqlx::query("insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)")
-            .bind(alice.id)
-            .bind(bob.id)
-            .bind(format!("backlog {n}"))
-            .bind(1_700_000_000_000_i64 + n)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
+    app.bulk_insert(&alice, &bob, (0..3_000).map(|n| format!("backlog {n}")))
+        .await;
 
     // Alice keeps writing while Bob's replay of the backlog runs.
     let storm = {

@@ -138,6 +138,30 @@ impl TestApp {
         }
     }
 
+    /// Inserts messages from `from` to `to` straight into the table in one transaction, as an
+    /// import would (the full-text triggers still run), dated one millisecond apart.
+    pub async fn bulk_insert(
+        &self,
+        from: &Person,
+        to: &Person,
+        texts: impl Iterator<Item = String>,
+    ) {
+        let mut tx = self.state.store.pool().begin().await.expect("begin");
+        for (n, text) in (0_i64..).zip(texts) {
+            sqlx::query(
+                "insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)",
+            )
+            .bind(from.id)
+            .bind(to.id)
+            .bind(text)
+            .bind(1_700_000_000_000 + n)
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+    }
+
     /// Sends a message over HTTP and returns the stored message.
     pub async fn send_http(&self, from: &Person, to: i64, text: &str) -> Value {
         let res = self
