@@ -36,7 +36,18 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .to_string()
 });
 
+/// At most one argon2 computation per core at a time. Each one takes 19 MiB and a core for tens
+/// of milliseconds; unbounded, a burst of logins would fill memory and starve everything else.
+/// Queued callers wait their turn (asynchronously) instead.
+async fn hashing_slot() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    static SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    SLOTS.acquire().await.map_err(AppError::internal)
+}
+
 pub async fn hash_password(password: Password) -> Result<String, AppError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher()
@@ -51,6 +62,7 @@ pub async fn hash_password(password: Password) -> Result<String, AppError> {
 /// Verifies `password` against `stored`, or against the dummy hash when there is no account.
 /// Returns true only for an existing account with the right password.
 pub async fn verify_password(stored: Option<String>, password: Password) -> Result<bool, AppError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let exists = stored.is_some();
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
