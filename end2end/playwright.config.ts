@@ -16,13 +16,15 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 const baseURL = `http://127.0.0.1:${port}`;
 
 // A fresh, empty database for every run. This file is evaluated again in each worker process;
-// the main process puts the folder in the environment, which workers inherit, so only one
-// folder is made per run (and only the main process's webServer uses it).
-// global-teardown.ts removes it.
-if (!process.env.PARLEY_E2E_DB_DIR) {
-  process.env.PARLEY_E2E_DB_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "parley-e2e-"));
-}
-const databaseUrl = `sqlite://${path.join(process.env.PARLEY_E2E_DB_DIR, "e2e.db")}`;
+// the main process puts the folder and the file in the environment, which workers inherit, so
+// only one folder is made per run and every process agrees on the file: the main process's
+// webServer serves it, and tests run `parley create-admin` against it (tests/fixtures/admin.ts).
+// global-teardown.ts removes the folder.
+process.env.PARLEY_E2E_DB_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "parley-e2e-"));
+process.env.PARLEY_E2E_DB ??= path.join(process.env.PARLEY_E2E_DB_DIR, "e2e.db");
+const databaseUrl = `sqlite://${process.env.PARLEY_E2E_DB}`;
+// The same binary serves and, as `parley create-admin`, makes admins for the admin tests.
+process.env.PARLEY_E2E_SERVER_BINARY ??= serverBinary;
 
 export default defineConfig({
   testDir: "./tests",

@@ -45,6 +45,12 @@ pub struct AdminAuditData {
     pub entries: Vec<AuditEntry>,
 }
 
+/// Succeeds for an admin and is 404 for everyone else; for admin pages that load nothing yet.
+#[server(prefix = "/_app", endpoint = "admin/check")]
+pub async fn admin_check() -> Result<User, AppError> {
+    context::respond(async move { context::admin().await.map(|(_, me)| me) }).await
+}
+
 #[server(prefix = "/_app", endpoint = "admin/users")]
 pub async fn admin_accounts(query: String, page: u32) -> Result<AdminAccountsData, AppError> {
     context::respond(async move {

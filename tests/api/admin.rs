@@ -16,6 +16,7 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/admin/users/1/enable"),
     ("GET", "/admin"),
     ("GET", "/admin/chats"),
+    ("GET", "/admin/chats/1/2"),
     ("GET", "/admin/chats/1/2?reason=test"),
     ("GET", "/admin/search?q=hello"),
     ("GET", "/admin/audit"),

@@ -2,8 +2,9 @@
 //! answers 404 to anyone else, so a non-admin sees the not-found page.
 
 use crate::api::admin::{
-    admin_accounts, admin_audit, admin_chats, admin_conversation, admin_search, AdminAccountsData,
-    AdminAuditData, AdminChatsData, AdminConversationData, AdminSearchData, AdminSetDisabled,
+    admin_accounts, admin_audit, admin_chats, admin_check, admin_conversation, admin_search,
+    AdminAccountsData, AdminAuditData, AdminChatsData, AdminConversationData, AdminSearchData,
+    AdminSetDisabled,
 };
 use crate::domain::admin::{AuditEntry, SearchHit};
 use crate::domain::{rfc3339_millis, User, UserId};
@@ -196,8 +197,9 @@ pub fn AdminConversationPage() -> impl IntoView {
                 return Err(AppError::not_found("no such user"));
             };
             if reason.trim().is_empty() {
-                // Not loaded yet: the reason form comes first.
-                return Ok(None);
+                // The reason form comes first, but only for an admin: to anyone else this page,
+                // like every admin page, does not exist.
+                return admin_check().await.map(|_| None);
             }
             admin_conversation(a, b, reason, before.parse().ok(), through.parse().ok())
                 .await
