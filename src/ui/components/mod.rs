@@ -1,10 +1,12 @@
 //! Views shared by several pages.
 
+mod live_title;
 mod message;
 mod notice;
 mod timestamp;
 mod top_bar;
 
+pub use live_title::LiveTitle;
 pub use message::MessageBubble;
 pub use notice::ErrorNotice;
 pub use timestamp::Timestamp;

@@ -8,12 +8,11 @@ use crate::api::messaging::load_unread_total;
 use crate::api::messaging::{load_conversation, load_older, Conversation, SendChat};
 use crate::domain::{ChatMessage, UserId};
 use crate::protocol::{events, ClientFrame, ServerFrame};
-use crate::ui::components::{ErrorNotice, MessageBubble, TopBar};
+use crate::ui::components::{ErrorNotice, LiveTitle, MessageBubble, TopBar};
 use crate::ui::realtime::{use_realtime, LinkStatus};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -266,7 +265,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     };
     let typing_name = peer_name.clone();
     view! {
-        <Title text=title />
+        <LiveTitle text=title />
         <TopBar me=me.clone() />
         <main class="page conversation">
             <header class="conversation-head">

@@ -4,11 +4,10 @@
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
 use crate::protocol::{events, ServerFrame};
-use crate::ui::components::{ErrorNotice, TopBar};
+use crate::ui::components::{ErrorNotice, LiveTitle, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -70,7 +69,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
     };
 
     view! {
-        <Title text=title />
+        <LiveTitle text=title />
         <TopBar me=me.clone() />
         <main class="page inbox">
             <section class="find-people" aria-labelledby="find-heading">
