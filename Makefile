@@ -35,3 +35,16 @@ unit:
 # Runs against the release build (what users get), on a temporary database; see end2end/playwright.config.ts.
 e2e:
 	cd end2end && npx playwright test
+
+# Benchmarks (docs/BENCHMARKS.md). The load generator gets its own target directory: a bench build
+# re-links this crate's binaries with dev-dependency features, which would overwrite the
+# cargo-leptos build of target/release/parley that it measures.
+.PHONY: bench bench-smoke
+
+## bench: run the load generator against the release build (SCENARIOS=fanout BENCH_ARGS='--rate 3000')
+bench: release
+	CARGO_TARGET_DIR=target/loadgen cargo bench --features ssr --bench loadgen -- $(or $(SCENARIOS),all) $(BENCH_ARGS)
+
+## bench-smoke: every benchmark scenario at a tiny size; fails on any error, never on slowness
+bench-smoke: release
+	cargo bench --profile dev --features ssr --bench loadgen -- smoke

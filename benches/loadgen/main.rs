@@ -231,11 +231,25 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
         open_files,
     };
     let commit = sys::commit(&root);
+    // The binary may be older than the commit: say when it was built.
+    let server_built = if ctx.remote.is_some() {
+        None
+    } else {
+        std::fs::metadata(&ctx.launch.server_bin)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| {
+                chrono::DateTime::<chrono::Utc>::from(t)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            })
+    };
     let nproc = sys::nproc();
     println!(
-        "loadgen: commit {commit}, {nproc} CPUs, load average {}, open-files limit {open_files}, {threads} loadgen threads, server {}{}",
+        "loadgen: commit {commit}, {nproc} CPUs, load average {}, open-files limit {open_files}, {threads} loadgen threads, server {}{}{}",
         sys::load_average(),
         ctx.remote.as_ref().map_or_else(|| ctx.launch.server_bin.display().to_string(), |t| t.base.clone()),
+        server_built.as_ref().map_or(String::new(), |t| format!(" (built {t})")),
         if smoke { ", SMOKE sizes" } else { "" },
     );
     if smoke {
@@ -318,6 +332,7 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
             }
         }
         line["commit"] = json!(commit);
+        line["server_bin_built"] = json!(server_built);
         line["nproc"] = json!(nproc);
         line["loadavg_before"] = json!(load);
         line["smoke"] = json!(smoke);

@@ -41,9 +41,9 @@ async fn fetch(http: &Client, url: &str, cookie: &str) -> Result<usize, String> 
         .header(COOKIE, cookie)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| report::error_chain(&e))?;
     let status = res.status();
-    let body = res.bytes().await.map_err(|e| e.to_string())?;
+    let body = res.bytes().await.map_err(|e| report::error_chain(&e))?;
     if status != reqwest::StatusCode::OK {
         return Err(format!("HTTP {status}"));
     }

@@ -92,6 +92,12 @@ pub fn table(title: &str, header: &[&str], rows: &[Vec<String>]) {
         println!("  {}", out.trim_end());
     };
     println!("\n{title}");
+    if header.iter().all(|h| h.is_empty()) {
+        for row in rows {
+            line(row.iter().map(String::as_str).collect());
+        }
+        return;
+    }
     line(header.to_vec());
     line(
         widths
@@ -154,4 +160,16 @@ pub fn show(x: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// An error with its causes ("error sending request: connection closed before message completed").
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
