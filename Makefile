@@ -21,8 +21,9 @@ test: tools lint unit release e2e
 tools:
 	@bash .ci/install-tools.sh
 
+# --precompress writes .gz and .br beside each asset; the server sends them to browsers that accept them.
 release: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 lint:
 	cargo fmt --check

@@ -10,7 +10,7 @@ pub mod messaging;
 mod context {
     use crate::domain::User;
     use crate::error::AppError;
-    use crate::server::auth::session_user;
+    use crate::server::auth::{session_user, ResolvedUser};
     use crate::server::state::AppState;
     use leptos::prelude::*;
     use tower_sessions::Session;
@@ -54,17 +54,28 @@ mod context {
     /// As `request`, but the caller must be an admin; everyone else gets 404.
     pub async fn admin() -> Result<(AppState, User), AppError> {
         let (state, session) = request().await?;
-        let user =
-            crate::server::admin::require_admin(session_user(&session, &state.store).await?)?;
+        let user = crate::server::admin::require_admin(caller(&state, &session).await?)?;
         Ok((state, user))
     }
 
     /// As `request`, but the caller must be logged in.
     pub async fn logged_in() -> Result<(AppState, User), AppError> {
         let (state, session) = request().await?;
-        let user = session_user(&session, &state.store)
+        let user = caller(&state, &session)
             .await?
             .ok_or_else(AppError::unauthorized)?;
         Ok((state, user))
+    }
+
+    /// Who is calling: as the page guard already found out for this request (a page render
+    /// calls several server functions, each of which would otherwise read the account again),
+    /// or else from the session.
+    async fn caller(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+        let resolved = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<ResolvedUser>().cloned());
+        match resolved {
+            Some(ResolvedUser(user)) => Ok(user),
+            None => session_user(session, &state.store).await,
+        }
     }
 }

@@ -106,6 +106,11 @@ pub async fn end_session(session: &Session, state: &AppState) -> Result<(), AppE
     session.flush().await.map_err(AppError::internal)
 }
 
+/// The caller of this request as the page guard resolved it (a request extension), so the page's
+/// server functions need not read the account again.
+#[derive(Clone, Debug)]
+pub struct ResolvedUser(pub Option<User>);
+
 /// The logged-in user of this session, if any.
 pub async fn session_user(session: &Session, store: &Store) -> Result<Option<User>, AppError> {
     let Some(id) = session

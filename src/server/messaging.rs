@@ -9,7 +9,6 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::protocol::ServerFrame;
-use chrono::Utc;
 
 /// Messages per history page when the caller does not say.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -37,7 +36,6 @@ pub async fn send_message(
         sender: sender.id,
         receiver: to,
         text: text.as_str(),
-        date: Utc::now(),
         client_id,
     };
     let stored = match state.store.insert_message(new).await {
@@ -231,9 +229,9 @@ pub async fn announce_presence(
 
 /// Unread messages across all of `me`'s conversations.
 pub async fn unread_total(state: &AppState, me: &User) -> Result<i64, AppError> {
-    Ok(conversations(state, me)
-        .await?
-        .iter()
-        .map(|c| c.unread)
-        .sum())
+    state
+        .store
+        .unread_total(me.id)
+        .await
+        .map_err(AppError::internal)
 }

@@ -1,6 +1,6 @@
 //! `build_router`: the whole HTTP surface in one place, shared by `main` and the tests.
 
-use super::auth::session_user;
+use super::auth::{session_user, ResolvedUser};
 use super::csrf::reject_cross_site;
 use super::realtime::ws::ws_handler;
 use super::state::AppState;
@@ -68,7 +68,7 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
 async fn guard_pages(
     State(state): State<AppState>,
     session: Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
@@ -86,7 +86,10 @@ async fn guard_pages(
     match (public, user.is_some()) {
         (true, true) => Redirect::to("/").into_response(),
         (false, false) => Redirect::to("/login").into_response(),
-        _ => next.run(request).await,
+        _ => {
+            request.extensions_mut().insert(ResolvedUser(user));
+            next.run(request).await
+        }
     }
 }
 

@@ -40,7 +40,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(url, dir).await
 }
 
-async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
+/// Starts the app on the database at `database_url`, which `dir` keeps alive.
+pub async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
     let state = AppState::open(Config::for_database(database_url.clone()))
         .await
         .expect("open state");
@@ -160,6 +161,36 @@ impl TestApp {
             .expect("insert");
         }
         tx.commit().await.expect("commit");
+    }
+
+    /// Logs an existing account in through the API; the client holds the session cookie.
+    pub async fn log_in(&self, username: &str) -> Person {
+        let (http, jar) = self.client();
+        let res = self
+            .post_json(
+                &http,
+                "/api/auth/login",
+                json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "login {username}");
+        let body: Value = res.json().await.expect("json");
+        Person {
+            http,
+            jar,
+            id: body["id"].as_i64().expect("id"),
+        }
+    }
+
+    /// The caller's inbox, as `GET /api/conversations` returns it.
+    pub async fn inbox(&self, who: &Person) -> Vec<Value> {
+        let res = self.get(&who.http, "/api/conversations").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.expect("json");
+        body["conversations"]
+            .as_array()
+            .expect("conversations")
+            .clone()
     }
 
     /// Sends a message over HTTP and returns the stored message.

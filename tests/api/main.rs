@@ -6,4 +6,5 @@ mod admin;
 mod delivery;
 mod helpers;
 mod messaging;
+mod storage;
 mod websocket;

@@ -5,7 +5,6 @@ mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{ChatMessage, ClientId, ConversationSummary, User, UserId, Username};
-use chrono::{DateTime, Utc};
 
 pub use sqlite::SqliteStore;
 
@@ -58,12 +57,12 @@ pub struct NewAuditEntry<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// A message to store, already validated.
+/// A message to store, already validated. The store dates it as it writes it, so that dates
+/// follow the order messages are stored in (and so their ids).
 pub struct NewMessage<'a> {
     pub sender: UserId,
     pub receiver: UserId,
     pub text: &'a str,
-    pub date: DateTime<Utc>,
     pub client_id: Option<ClientId>,
 }
 
@@ -127,6 +126,8 @@ pub trait ChatStore {
     async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<i64, StoreError>;
     /// How far `reader` has read the conversation with `peer` (0: nothing).
     async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError>;
+    /// Unread messages across all of `user`'s conversations.
+    async fn unread_total(&self, user: UserId) -> Result<i64, StoreError>;
     /// The `limit` messages of the pair `a`–`b` ending where `end` says, in ascending order.
     async fn history(
         &self,

@@ -1,4 +1,7 @@
 //! The SQLite backend: a file created on first start, WAL journal, foreign keys enforced.
+//! New messages go through one group-committing writer (`writer`); everything else uses the pool.
+
+mod writer;
 
 use super::{
     Account, ChatStore, Credentials, HistoryPage, NewAuditEntry, NewMessage, PageEnd, StoreError,
@@ -14,10 +17,12 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
+use writer::MessageWriter;
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: MessageWriter,
 }
 
 impl SqliteStore {
@@ -39,14 +44,15 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .context("open sqlite database")?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .context("apply migrations")?;
-        Ok(Self { pool })
+        let writer = MessageWriter::start(&options).await?;
+        Ok(Self { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -289,39 +295,7 @@ impl ChatStore for SqliteStore {
 
     #[tracing::instrument(name = "insert chat row", skip(self, message), fields(sender = %message.sender, receiver = %message.receiver))]
     async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError> {
-        let client_id = message.client_id.map(|c| c.to_string());
-        // A retried client_id conflicts with the partial unique index and inserts nothing.
-        let inserted = sqlx::query(&format!(
-            "insert into chat (sender, receiver, message, date, client_id) values ($1, $2, $3, $4, $5)
-             on conflict (sender, client_id) where client_id is not null do nothing
-             returning {MESSAGE_COLUMNS}"
-        ))
-        .bind(message.sender.get())
-        .bind(message.receiver.get())
-        .bind(message.text)
-        .bind(millis(message.date))
-        .bind(&client_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| classify(e, "chat row"))?;
-        if let Some(row) = inserted {
-            return Ok(Stored {
-                message: message_from_row(&row)?,
-                is_new: true,
-            });
-        }
-        let original = sqlx::query(&format!(
-            "select {MESSAGE_COLUMNS} from chat where sender = $1 and client_id = $2"
-        ))
-        .bind(message.sender.get())
-        .bind(&client_id)
-        .fetch_one(&self.pool)
-        .await
-        .context("select the original of a retried send")?;
-        Ok(Stored {
-            message: message_from_row(&original)?,
-            is_new: false,
-        })
+        self.writer.insert(message).await
     }
 
     async fn messages_after(
@@ -351,9 +325,9 @@ impl ChatStore for SqliteStore {
 
     async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
         let found: Option<i64> =
-            sqlx::query_scalar("select 1 from chat where pair_lo = $1 and pair_hi = $2 limit 1")
-                .bind(a.min(b).get())
-                .bind(a.max(b).get())
+            sqlx::query_scalar("select 1 from conversation where owner = $1 and peer = $2")
+                .bind(a.get())
+                .bind(b.get())
                 .fetch_optional(&self.pool)
                 .await
                 .context("look for a conversation")?;
@@ -361,52 +335,59 @@ impl ChatStore for SqliteStore {
     }
 
     async fn partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "select receiver from chat where sender = $1 and receiver <> $1
-             union
-             select sender from chat where receiver = $1 and sender <> $1",
-        )
-        .bind(user.get())
-        .fetch_all(&self.pool)
-        .await
-        .context("select partners")?;
+        let ids: Vec<i64> =
+            sqlx::query_scalar("select peer from conversation where owner = $1 and peer <> $1")
+                .bind(user.get())
+                .fetch_all(&self.pool)
+                .await
+                .context("select partners")?;
         Ok(ids.into_iter().map(UserId::new).collect())
     }
 
     async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<i64, StoreError> {
-        let (lo, hi) = (reader.min(peer).get(), reader.max(peer).get());
-        // Clamp to the newest message of the pair, so a pointer never claims unread-yet-unsent
-        // messages; `max` in the upsert keeps it from moving backwards.
+        // Clamped to the newest message, so a pointer never claims messages not yet sent; `max`
+        // keeps it from moving backwards. SET expressions all read the row as it was, so the
+        // unread count is taken against the same new pointer.
         let pointer: Option<i64> = sqlx::query_scalar(
-            "insert into read_pointer (reader, peer, up_to)
-             select $1, $2, min($3, max(id)) from chat where pair_lo = $4 and pair_hi = $5 having max(id) is not null
-             on conflict (reader, peer) do update set up_to = max(up_to, excluded.up_to)
-             returning up_to",
+            "update conversation set
+                 read_up_to = max(read_up_to, min($3, last_message_id)),
+                 unread = (select count(*) from chat c
+                           where c.sender = $2 and c.receiver = $1 and c.sender <> c.receiver
+                             and c.id > max(conversation.read_up_to, min($3, conversation.last_message_id)))
+             where owner = $1 and peer = $2
+             returning read_up_to",
         )
         .bind(reader.get())
         .bind(peer.get())
         .bind(up_to)
-        .bind(lo)
-        .bind(hi)
         .fetch_optional(&self.pool)
         .await
         .context("move read pointer")?;
-        match pointer {
-            Some(pointer) => Ok(pointer),
-            // No messages in this conversation: nothing to have read.
-            None => self.read_pointer(reader, peer).await,
-        }
+        // No conversation: nothing to have read.
+        Ok(pointer.unwrap_or(0))
     }
 
     async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError> {
-        let pointer: Option<i64> =
-            sqlx::query_scalar("select up_to from read_pointer where reader = $1 and peer = $2")
-                .bind(reader.get())
-                .bind(peer.get())
-                .fetch_optional(&self.pool)
-                .await
-                .context("select read pointer")?;
+        let pointer: Option<i64> = sqlx::query_scalar(
+            "select read_up_to from conversation where owner = $1 and peer = $2",
+        )
+        .bind(reader.get())
+        .bind(peer.get())
+        .fetch_optional(&self.pool)
+        .await
+        .context("select read pointer")?;
         Ok(pointer.unwrap_or(0))
+    }
+
+    async fn unread_total(&self, user: UserId) -> Result<i64, StoreError> {
+        let total: i64 = sqlx::query_scalar(
+            "select coalesce(sum(unread), 0) from conversation where owner = $1",
+        )
+        .bind(user.get())
+        .fetch_one(&self.pool)
+        .await
+        .context("sum unread counts")?;
+        Ok(total)
     }
 
     #[tracing::instrument(name = "read history page", skip(self))]
@@ -451,21 +432,13 @@ impl ChatStore for SqliteStore {
     #[tracing::instrument(name = "read conversations", skip(self))]
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError> {
         let rows = sqlx::query(
-            "with mine as (
-                 select id, sender, receiver, message, date, client_id,
-                        case when sender = $1 then receiver else sender end as peer,
-                        row_number() over (partition by pair_lo, pair_hi order by date desc, id desc) as rank
-                 from chat where sender = $1 or receiver = $1
-             )
-             select m.id, m.sender, m.receiver, m.message, m.date, m.client_id,
-                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin,
-                    (select count(*) from chat c
-                     where c.sender = m.peer and c.receiver = $1 and c.sender <> $1
-                       and c.id > coalesce((select up_to from read_pointer r where r.reader = $1 and r.peer = m.peer), 0)
-                    ) as unread
-             from mine m join users u on u.id = m.peer
-             where m.rank = 1
-             order by m.date desc, m.id desc",
+            "select c.id, c.sender, c.receiver, c.message, c.date, c.client_id, v.unread,
+                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin
+             from conversation v
+             join chat c on c.id = v.last_message_id
+             join users u on u.id = v.peer
+             where v.owner = $1
+             order by c.date desc, c.id desc",
         )
         .bind(user.get())
         .fetch_all(&self.pool)
