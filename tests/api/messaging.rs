@@ -316,3 +316,36 @@ async fn history_survives_a_server_restart() {
     let page = app.history(&bob, alice.id, "").await;
     assert_eq!(page["messages"], json!([sent]));
 }
+
+/// A reactive `<Title>` once read signals of renders already disposed when many pages rendered at
+/// once; the render panicked and its response never finished (the client hung).
+#[tokio::test]
+async fn pages_render_under_concurrent_load() {
+    let app = spawn_app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    app.send_http(&bob, alice.id, "unread, so the title counts it")
+        .await;
+
+    // Many renders at once: each must complete on its own (a page must never read another
+    // render's state, or its own after it is gone).
+    let mut renders = Vec::new();
+    for n in 0..120 {
+        let (http, url) = (
+            alice.http.clone(),
+            app.url(if n % 2 == 0 { "/" } else { "/c/bob" }),
+        );
+        renders.push(tokio::spawn(async move {
+            let res = http.get(url).send().await.expect("response");
+            (res.status(), res.text().await.unwrap_or_default())
+        }));
+    }
+    for render in renders {
+        let (status, html) = render.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("<title>(1) "),
+            "the title carries the unread count"
+        );
+    }
+}
