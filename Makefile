@@ -22,8 +22,10 @@ tools:
 	@bash .ci/install-tools.sh
 
 # --precompress writes .gz and .br beside each asset; the server sends them to browsers that accept them.
+# Its .gz files use a fast level; gzip -9 makes them ~15 % smaller, once, at build time.
 release: tools
 	cargo leptos build --release --precompress
+	gzip -9 --no-name --keep --force target/site/pkg/parley.wasm target/site/pkg/parley.js target/site/pkg/parley.css
 
 lint:
 	cargo fmt --check
