@@ -4,53 +4,93 @@
 use crate::helpers::{spawn_app, spawn_app_on, PASSWORD};
 use futures_util::future::join_all;
 use parley::domain::{ClientId, Password, UserId};
-use parley::server::store::{ChatStore, NewMessage, StoreError};
+use parley::server::store::{ChatStore, NewMessage, StoreError, Stored};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 
+/// Stores `texts` from `from` to `to` all at once (queued before the writer runs, so they share
+/// transactions), with the given client_ids.
+async fn send_all_at_once(
+    app: &crate::helpers::TestApp,
+    from: i64,
+    to: impl Fn(usize) -> UserId,
+    texts: &[String],
+    client_id: impl Fn(usize) -> Option<ClientId>,
+) -> Vec<Result<Stored, StoreError>> {
+    join_all(texts.iter().enumerate().map(|(n, text)| {
+        app.state.store.insert_message(NewMessage {
+            sender: UserId::new(from),
+            receiver: to(n),
+            text,
+            client_id: client_id(n),
+        })
+    }))
+    .await
+}
+
 #[tokio::test]
-async fn concurrent_sends_are_each_stored_once_and_a_bad_one_fails_alone() {
+async fn concurrent_sends_are_each_stored_once_retries_included() {
     let app = spawn_app().await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
-    let nobody = UserId::new(999_999);
+    let earlier = app
+        .send_http(&alice, bob.id, "stored before the burst")
+        .await;
+    let earlier_id: ClientId = ClientId::new_v4();
+    let first = send_all_at_once(
+        &app,
+        alice.id,
+        |_| UserId::new(bob.id),
+        &["keyed".into()],
+        |_| Some(earlier_id),
+    )
+    .await;
+    let keyed = first[0].as_ref().unwrap().message.clone();
+
     let retried = ClientId::new_v4();
     let texts: Vec<String> = (0..200).map(|n| format!("burst {n}")).collect();
-
-    // All queued before the writer runs, so they share transactions: one with an unknown
-    // receiver, and one retry of another's client_id.
-    let outcomes = join_all(texts.iter().enumerate().map(|(n, text)| {
-        app.state.store.insert_message(NewMessage {
-            sender: UserId::new(alice.id),
-            receiver: if n == 77 { nobody } else { UserId::new(bob.id) },
-            text,
-            client_id: (n == 10 || n == 150).then_some(retried),
-        })
-    }))
+    // Sends 10 and 150 share a client_id (150 is a retry of 10 in the same burst); 60 retries a
+    // message stored before the burst.
+    let outcomes = send_all_at_once(
+        &app,
+        alice.id,
+        |_| UserId::new(bob.id),
+        &texts,
+        |n| match n {
+            10 | 150 => Some(retried),
+            60 => Some(earlier_id),
+            n if n % 3 == 0 => Some(ClientId::new_v4()),
+            _ => None,
+        },
+    )
     .await;
 
-    assert!(matches!(outcomes[77], Err(StoreError::MissingReference)));
-    let stored: Vec<_> = outcomes
+    let outcomes: Vec<&Stored> = outcomes
         .iter()
-        .enumerate()
-        .filter(|(n, _)| *n != 77)
-        .map(|(n, outcome)| (n, outcome.as_ref().expect("stored")))
+        .map(|o| o.as_ref().expect("stored"))
         .collect();
-    let original = &outcomes[10].as_ref().unwrap().message;
-    let retry = outcomes[150].as_ref().unwrap();
-    assert!(!retry.is_new, "the retry stored nothing new");
-    assert_eq!(&retry.message, original);
-    assert!(stored.iter().all(|(n, s)| s.is_new == (*n != 150)
-        && s.message.message == texts[if *n == 150 { 10 } else { *n }]));
+    for (n, stored) in outcomes.iter().enumerate() {
+        let replay = n == 150 || n == 60;
+        assert_eq!(stored.is_new, !replay, "send {n}");
+        let expected = match n {
+            150 => "burst 10",
+            60 => "keyed",
+            _ => texts[n].as_str(),
+        };
+        assert_eq!(stored.message.message, expected, "send {n}");
+    }
+    assert_eq!(outcomes[150].message, outcomes[10].message);
+    assert_eq!(outcomes[60].message, keyed);
 
-    // What bob sees: 198 messages, each once, dated in the order they were stored.
+    // What bob sees: the 200 - 2 new messages after the two earlier ones, each once, dated in the
+    // order they were stored.
     let page = app.history(&bob, alice.id, "?limit=200").await;
     let messages = page["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 198);
-    assert_eq!(page["has_more"], false);
+    assert_eq!(messages.len(), 200);
+    assert_eq!(messages[0]["id"], earlier["id"]);
     let ids: Vec<i64> = messages.iter().map(|m| m["id"].as_i64().unwrap()).collect();
     assert!(
         ids.windows(2).all(|w| w[0] < w[1]),
@@ -61,10 +101,44 @@ async fn concurrent_sends_are_each_stored_once_and_a_bad_one_fails_alone() {
         .map(|m| m["date"].as_str().unwrap())
         .collect();
     assert!(dates.windows(2).all(|w| w[0] <= w[1]), "dates follow ids");
+    let mut stored_ids: Vec<i64> = outcomes.iter().map(|s| s.message.id).collect();
+    stored_ids.sort_unstable();
+    stored_ids.dedup();
+    assert_eq!(
+        stored_ids.len(),
+        199,
+        "198 new rows and the earlier keyed one"
+    );
     let inbox = app.inbox(&bob).await;
     assert_eq!(inbox.len(), 1);
-    assert_eq!(inbox[0]["unread"], 198);
-    assert_eq!(inbox[0]["last_message"]["id"], ids[197]);
+    assert_eq!(inbox[0]["unread"], 200);
+    assert_eq!(inbox[0]["last_message"]["id"], ids[199]);
+}
+
+#[tokio::test]
+async fn a_send_to_nobody_in_a_burst_fails_alone() {
+    let app = spawn_app().await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let texts: Vec<String> = (0..50).map(|n| format!("burst {n}")).collect();
+    let retried = ClientId::new_v4();
+    let outcomes = send_all_at_once(
+        &app,
+        alice.id,
+        |n| UserId::new(if n == 17 { 999_999 } else { bob.id }),
+        &texts,
+        |n| (n == 3 || n == 40).then_some(retried),
+    )
+    .await;
+
+    assert!(matches!(outcomes[17], Err(StoreError::MissingReference)));
+    for (n, outcome) in outcomes.iter().enumerate().filter(|(n, _)| *n != 17) {
+        let stored = outcome.as_ref().expect("stored");
+        assert_eq!(stored.is_new, n != 40, "send {n}");
+        assert_eq!(stored.message.message, texts[if n == 40 { 3 } else { n }]);
+    }
+    let page = app.history(&bob, alice.id, "?limit=200").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 48);
 }
 
 /// Users and messages as a database of the release before the `conversation` table held them.

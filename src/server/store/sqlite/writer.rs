@@ -11,12 +11,13 @@
 //! transaction to collect more.
 
 use super::{classify, message_from_row, MESSAGE_COLUMNS};
-use crate::domain::{ClientId, UserId};
+use crate::domain::{ChatMessage, ClientId, UserId};
 use crate::server::store::{NewMessage, StoreError, Stored};
 use anyhow::{anyhow, Context};
 use chrono::Utc;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection, QueryBuilder};
+use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most messages written in one transaction: bounds how long a batch holds the write lock
@@ -121,30 +122,111 @@ async fn run(mut connection: SqliteConnection, mut clock: Clock, mut jobs: mpsc:
     let _ = connection.close().await;
 }
 
-/// Writes a batch in one transaction. A message that breaks a constraint (its receiver does not
-/// exist) fails alone: SQLite undoes only that statement, and the rest of the batch commits. Any
-/// other error fails the whole batch, since nothing of it is committed.
+/// Writes a batch in one transaction, normally with one multi-row INSERT (a statement per
+/// message costs a round trip to SQLite's thread each). A message that breaks a constraint (its
+/// receiver does not exist) fails that statement, so the batch is then written a row at a time,
+/// where it fails alone: SQLite undoes only the failing statement, and the rest commits. Any other
+/// error fails the whole batch, since nothing of it is committed.
 async fn write_batch(
     connection: &mut SqliteConnection,
     clock: &mut Clock,
     batch: &[Job],
 ) -> anyhow::Result<Vec<Result<Stored, StoreError>>> {
+    let dates: Vec<i64> = batch.iter().map(|_| clock.next()).collect();
     let mut transaction = connection.begin().await.context("begin a message batch")?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        match insert_one(&mut transaction, job, clock.next()).await {
-            Ok(stored) => outcomes.push(Ok(stored)),
-            Err(err @ (StoreError::MissingReference | StoreError::Conflict(_))) => {
-                outcomes.push(Err(err))
+    let outcomes = match insert_together(&mut transaction, batch, &dates).await {
+        Ok(outcomes) => outcomes,
+        Err(StoreError::MissingReference | StoreError::Conflict(_)) => {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for (job, date) in batch.iter().zip(&dates) {
+                match insert_one(&mut transaction, job, *date).await {
+                    Err(StoreError::Other(err)) => return Err(err),
+                    outcome => outcomes.push(outcome),
+                }
             }
-            Err(StoreError::Other(err)) => return Err(err),
+            outcomes
         }
-    }
+        Err(StoreError::Other(err)) => return Err(err),
+    };
     transaction
         .commit()
         .await
         .context("commit a message batch")?;
     Ok(outcomes)
+}
+
+/// One INSERT for the whole batch. A retried client_id conflicts with the partial unique index
+/// and is neither inserted nor returned (nor is a repeat of one earlier in the same batch); those
+/// jobs get their original. SQLite hands out the new ids in VALUES order, so the k-th job that
+/// was inserted owns the k-th smallest returned id.
+async fn insert_together(
+    connection: &mut SqliteConnection,
+    batch: &[Job],
+    dates: &[i64],
+) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "insert into chat (sender, receiver, message, date, client_id) ",
+    );
+    insert.push_values(batch.iter().zip(dates), |mut row, (job, date)| {
+        row.push_bind(job.sender.get())
+            .push_bind(job.receiver.get())
+            .push_bind(job.text.as_str())
+            .push_bind(*date)
+            .push_bind(job.client_id.map(|c| c.to_string()));
+    });
+    insert
+        .push(" on conflict (sender, client_id) where client_id is not null do nothing returning ");
+    insert.push(MESSAGE_COLUMNS);
+    let rows = insert
+        .build()
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| classify(e, "chat row"))?;
+    let mut inserted = rows
+        .iter()
+        .map(message_from_row)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    inserted.sort_unstable_by_key(|m| m.id);
+    let mut unclaimed: HashSet<(UserId, ClientId)> = inserted
+        .iter()
+        .filter_map(|m| m.client_id.map(|c| (m.sender, c)))
+        .collect();
+    let mut inserted = inserted.into_iter();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let is_new = job
+            .client_id
+            .is_none_or(|c| unclaimed.remove(&(job.sender, c)));
+        let message = if is_new {
+            let message = inserted
+                .next()
+                .context("fewer rows returned than inserted")?;
+            if message.sender != job.sender || message.message != job.text {
+                return Err(StoreError::Other(anyhow!(
+                    "returned row {} does not match its send",
+                    message.id
+                )));
+            }
+            message
+        } else {
+            original(connection, job).await?
+        };
+        outcomes.push(Ok(Stored { message, is_new }));
+    }
+    Ok(outcomes)
+}
+
+/// The message a retried send's `client_id` already names.
+async fn original(connection: &mut SqliteConnection, job: &Job) -> anyhow::Result<ChatMessage> {
+    let row = sqlx::query(&format!(
+        "select {MESSAGE_COLUMNS} from chat where sender = $1 and client_id = $2"
+    ))
+    .bind(job.sender.get())
+    .bind(job.client_id.map(|c| c.to_string()))
+    .fetch_one(&mut *connection)
+    .await
+    .context("select the original of a retried send")?;
+    message_from_row(&row)
 }
 
 async fn insert_one(
@@ -174,16 +256,8 @@ async fn insert_one(
             is_new: true,
         });
     }
-    let original = sqlx::query(&format!(
-        "select {MESSAGE_COLUMNS} from chat where sender = $1 and client_id = $2"
-    ))
-    .bind(job.sender.get())
-    .bind(&client_id)
-    .fetch_one(&mut *connection)
-    .await
-    .context("select the original of a retried send")?;
     Ok(Stored {
-        message: message_from_row(&original)?,
+        message: original(connection, job).await?,
         is_new: false,
     })
 }
