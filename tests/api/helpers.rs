@@ -122,15 +122,26 @@ impl TestApp {
 
     /// Signs a new person up through the API; their client holds the session cookie.
     pub async fn sign_up(&self, username: &str) -> Person {
+        self.authenticate("/api/auth/signup", username, StatusCode::CREATED)
+            .await
+    }
+
+    /// Logs an existing account in through the API; the client holds the session cookie.
+    pub async fn log_in(&self, username: &str) -> Person {
+        self.authenticate("/api/auth/login", username, StatusCode::OK)
+            .await
+    }
+
+    async fn authenticate(&self, path: &str, username: &str, expected: StatusCode) -> Person {
         let (http, jar) = self.client();
         let res = self
             .post_json(
                 &http,
-                "/api/auth/signup",
+                path,
                 json!({"username": username, "password": PASSWORD}),
             )
             .await;
-        assert_eq!(res.status(), StatusCode::CREATED, "signup {username}");
+        assert_eq!(res.status(), expected, "{path} as {username}");
         let body: Value = res.json().await.expect("json");
         Person {
             http,
@@ -161,25 +172,6 @@ impl TestApp {
             .expect("insert");
         }
         tx.commit().await.expect("commit");
-    }
-
-    /// Logs an existing account in through the API; the client holds the session cookie.
-    pub async fn log_in(&self, username: &str) -> Person {
-        let (http, jar) = self.client();
-        let res = self
-            .post_json(
-                &http,
-                "/api/auth/login",
-                json!({"username": username, "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::OK, "login {username}");
-        let body: Value = res.json().await.expect("json");
-        Person {
-            http,
-            jar,
-            id: body["id"].as_i64().expect("id"),
-        }
     }
 
     /// The caller's inbox, as `GET /api/conversations` returns it.
