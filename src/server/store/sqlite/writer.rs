@@ -18,6 +18,7 @@ use chrono::Utc;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, QueryBuilder};
 use std::collections::HashSet;
+use std::slice;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most messages written in one transaction: bounds how long a batch holds the write lock
@@ -48,13 +49,14 @@ impl MessageWriter {
             .connect()
             .await
             .context("open the message writer's connection")?;
-        let mut clock = Clock::default();
         let newest: Option<i64> =
             sqlx::query_scalar("select date from chat order by id desc limit 1")
                 .fetch_optional(&mut connection)
                 .await
                 .context("read the newest message's date")?;
-        clock.last = newest.unwrap_or(0);
+        let clock = Clock {
+            last: newest.unwrap_or(0),
+        };
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(run(connection, clock, jobs));
         Ok(Self { queue })
@@ -83,7 +85,6 @@ impl MessageWriter {
 /// Dates messages in the order they are written: the wall clock, but never earlier than the
 /// message before, so that date order (how history is read) and id order (how a reconnecting
 /// client resumes) agree even when the clock steps back.
-#[derive(Default)]
 struct Clock {
     /// The latest date handed out, in ms since the epoch.
     last: i64,
@@ -139,10 +140,18 @@ async fn write_batch(
         Err(StoreError::MissingReference | StoreError::Conflict(_)) => {
             let mut outcomes = Vec::with_capacity(batch.len());
             for (job, date) in batch.iter().zip(&dates) {
-                match insert_one(&mut transaction, job, *date).await {
+                let outcome = match insert_together(
+                    &mut transaction,
+                    slice::from_ref(job),
+                    slice::from_ref(date),
+                )
+                .await
+                {
+                    Ok(mut one) => one.pop().context("no outcome for a one-row insert")?,
                     Err(StoreError::Other(err)) => return Err(err),
-                    outcome => outcomes.push(outcome),
-                }
+                    Err(refused) => Err(refused),
+                };
+                outcomes.push(outcome);
             }
             outcomes
         }
@@ -227,37 +236,4 @@ async fn original(connection: &mut SqliteConnection, job: &Job) -> anyhow::Resul
     .await
     .context("select the original of a retried send")?;
     message_from_row(&row)
-}
-
-async fn insert_one(
-    connection: &mut SqliteConnection,
-    job: &Job,
-    date: i64,
-) -> Result<Stored, StoreError> {
-    let client_id = job.client_id.map(|c| c.to_string());
-    // A retried client_id conflicts with the partial unique index and inserts nothing; the retry
-    // may even sit in the same batch as its original, which this transaction already sees.
-    let inserted = sqlx::query(&format!(
-        "insert into chat (sender, receiver, message, date, client_id) values ($1, $2, $3, $4, $5)
-         on conflict (sender, client_id) where client_id is not null do nothing
-         returning {MESSAGE_COLUMNS}"
-    ))
-    .bind(job.sender.get())
-    .bind(job.receiver.get())
-    .bind(&job.text)
-    .bind(date)
-    .bind(&client_id)
-    .fetch_optional(&mut *connection)
-    .await
-    .map_err(|e| classify(e, "chat row"))?;
-    if let Some(row) = inserted {
-        return Ok(Stored {
-            message: message_from_row(&row)?,
-            is_new: true,
-        });
-    }
-    Ok(Stored {
-        message: original(connection, job).await?,
-        is_new: false,
-    })
 }
