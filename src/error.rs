@@ -31,6 +31,16 @@ pub enum AppError {
     /// 422: a field failed validation; the message says which and why.
     #[error("{message}")]
     Unprocessable { code: String, message: String },
+    /// 429: a rate limit was reached; try again after `retry_after` seconds (`Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        code: String,
+        message: String,
+        retry_after: u64,
+    },
+    /// 503: the server is too busy to take this now; try again after `retry_after` seconds.
+    #[error("the server is busy; please try again in a moment")]
+    Busy { retry_after: u64 },
     /// 500: something failed on our side; the cause is in the server log only.
     #[error("something went wrong on our side; please try again")]
     Internal,
@@ -85,6 +95,25 @@ impl AppError {
         }
     }
 
+    pub fn too_many_requests(code: &str, message: impl Into<String>, retry_after: u64) -> Self {
+        Self::TooManyRequests {
+            code: code.into(),
+            message: message.into(),
+            // Never "0": a client told to retry at once would only hit the limit again.
+            retry_after: retry_after.max(1),
+        }
+    }
+
+    /// Seconds a client should wait before trying again, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after, .. } | Self::Busy { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+
     /// Logs the cause once, on the server, and hides it from the client.
     #[cfg(feature = "ssr")]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -101,7 +130,9 @@ impl AppError {
             Self::Conflict { .. } => 409,
             Self::UnsupportedMediaType { .. } => 415,
             Self::Unprocessable { .. } => 422,
+            Self::TooManyRequests { .. } => 429,
             Self::Internal => 500,
+            Self::Busy { .. } => 503,
         }
     }
 
@@ -111,10 +142,12 @@ impl AppError {
             | Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Unprocessable { code, .. } => code,
+            | Self::Unprocessable { code, .. }
+            | Self::TooManyRequests { code, .. } => code,
             Self::NotFound { .. } => "not_found",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::Internal => "internal",
+            Self::Busy { .. } => "busy",
         }
     }
 }
@@ -151,7 +184,13 @@ mod http {
             let status =
                 StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let body = serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
-            (status, Json(body)).into_response()
+            let mut response = (status, Json(body)).into_response();
+            if let Some(seconds) = self.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+            response
         }
     }
 }

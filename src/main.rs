@@ -5,7 +5,7 @@
 async fn main() -> anyhow::Result<()> {
     use clap::Parser;
     use parley::server::config::{Cli, Command};
-    use parley::server::{accounts, auth, router, state::AppState};
+    use parley::server::{accounts, hashing, router, state::AppState};
     use tracing_subscriber::EnvFilter;
 
     let cli = Cli::parse();
@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            auth::prepare();
+            hashing::prepare();
             router::serve(AppState::open(cli.config).await?).await
         }
         Command::CreateAdmin { username, promote } => {

@@ -19,8 +19,14 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 pub const CLOSE_ACCOUNT_DISABLED: u16 = 1008;
 /// Close code when the server shuts down ("going away"); reconnect later.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
-/// Close code after the session logged out ("normal closure"); reconnecting is refused.
+/// Close code after the session logged out or expired ("normal closure"); reconnecting is refused.
 pub const CLOSE_LOGGED_OUT: u16 = 1000;
+/// Close code for a socket that answered no ping for too long (a half-open connection). In the
+/// application range (4000–4999); "408" after HTTP's Request Timeout. Reconnect.
+pub const CLOSE_PING_TIMEOUT: u16 = 4408;
+
+/// The most messages one resume (`/ws?after=`) replays; beyond it, `replay_truncated`.
+pub const REPLAY_LIMIT: usize = 1_000;
 
 /// Frames a client sends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +73,12 @@ pub enum ServerFrame {
         room: RoomId,
         reason: LeaveReason,
     },
+    /// After a resume that had more than [`REPLAY_LIMIT`] messages to replay: the replay stopped
+    /// after message `through`. Live messages follow as usual; what lies between `through` and
+    /// them must be fetched over HTTP (history per conversation, the inbox).
+    ReplayTruncated {
+        through: i64,
+    },
     /// On connect: which of the user's conversation partners are online.
     PresenceFull {
         online: Vec<UserId>,
@@ -101,6 +113,7 @@ pub enum ConnectionState {
 pub enum LeaveReason {
     Logout,
     AccountDisabled,
+    SessionExpired,
     Shutdown,
 }
 

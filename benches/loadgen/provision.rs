@@ -117,7 +117,7 @@ pub async fn open_pool(db: &LocalDb) -> Result<SqlitePool> {
 /// One argon2id hash of [`PASSWORD`], made exactly as the server makes them.
 pub async fn password_hash() -> Result<String> {
     let password = Password::parse(PASSWORD.to_owned()).map_err(|e| anyhow!("{e}"))?;
-    parley::server::auth::hash_password(password)
+    parley::server::hashing::hash_password(password)
         .await
         .map_err(|e| anyhow!("hash the bench password: {e}"))
 }

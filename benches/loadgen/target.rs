@@ -8,6 +8,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
+/// The server settings that switch every abuse limit off.
+pub const LIMITS_OFF: [(&str, &str); 5] = [
+    ("PARLEY_LOGIN_FAILURES_PER_NAME", "0"),
+    ("PARLEY_LOGIN_FAILURES_PER_IP", "0"),
+    ("PARLEY_SIGNUPS_PER_IP_PER_HOUR", "0"),
+    ("PARLEY_SEND_RATE", "0"),
+    ("PARLEY_MAX_SOCKETS_PER_USER", "0"),
+];
+
 /// Where requests go, and (when known) the server's process id for CPU and memory readings.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -106,6 +115,7 @@ impl Launch {
     }
 
     /// Starts the server on `db` and waits until it answers HTTP.
+    /// (Its abuse limits are off: see `LIMITS_OFF`.)
     pub async fn start(&self, db: &LocalDb) -> Result<LocalServer> {
         self.check()?;
         let port = free_port()?;
@@ -118,6 +128,8 @@ impl Launch {
             .env("LEPTOS_SITE_ADDR", addr.to_string())
             .env("LEPTOS_SITE_ROOT", &self.site_root)
             .env("RUST_LOG", "warn")
+            // A load test is a flood by design: every abuse limit off (README, "Limits").
+            .envs(LIMITS_OFF)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)

@@ -12,7 +12,7 @@ use {
 pub async fn sign_up(username: String, password: String) -> Result<User, AppError> {
     context::respond(async move {
         let (state, sess) = context::request().await?;
-        let user = accounts::sign_up(&state, &username, password).await?;
+        let user = accounts::sign_up(&state, context::client_addr()?, &username, password).await?;
         session::start_session(&sess, &user).await?;
         leptos_axum::redirect("/");
         Ok(user)
@@ -24,7 +24,8 @@ pub async fn sign_up(username: String, password: String) -> Result<User, AppErro
 pub async fn log_in(username: String, password: String) -> Result<User, AppError> {
     context::respond(async move {
         let (state, sess) = context::request().await?;
-        let user = accounts::authenticate(&state, &username, password).await?;
+        let user =
+            accounts::authenticate(&state, context::client_addr()?, &username, password).await?;
         session::start_session(&sess, &user).await?;
         leptos_axum::redirect("/");
         Ok(user)

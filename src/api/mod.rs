@@ -36,6 +36,9 @@ mod context {
                 if let Ok(status) = axum::http::StatusCode::from_u16(err.status()) {
                     response.set_status(status);
                 }
+                if let Some(seconds) = err.retry_after() {
+                    response.insert_header(axum::http::header::RETRY_AFTER, seconds.into());
+                }
             }
         }
         result
@@ -49,6 +52,13 @@ mod context {
             .await
             .map_err(AppError::internal)?;
         Ok((state, session))
+    }
+
+    /// The client address of the request being served (see `server::client_addr`).
+    pub fn client_addr() -> Result<crate::server::client_addr::ClientAddr, AppError> {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get().copied())
+            .ok_or_else(|| AppError::internal("no client address for this request"))
     }
 
     /// As `request`, but the caller must be an admin; everyone else gets 404.

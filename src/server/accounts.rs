@@ -1,6 +1,7 @@
 //! Account services shared by the pages' server functions and the JSON API: parse, then store.
 
-use super::auth::{hash_password, verify_password};
+use super::client_addr::ClientAddr;
+use super::hashing::{hash_password, verify_password};
 use super::state::AppState;
 use super::store::{ChatStore, StoreError};
 use crate::domain::{Password, User, Username};
@@ -11,13 +12,22 @@ fn parse_username(raw: &str) -> Result<Username, AppError> {
 }
 
 #[tracing::instrument(name = "sign up", skip(state, password))]
-pub async fn sign_up(state: &AppState, username: &str, password: String) -> Result<User, AppError> {
+pub async fn sign_up(
+    state: &AppState,
+    from: ClientAddr,
+    username: &str,
+    password: String,
+) -> Result<User, AppError> {
+    state.limits.check_signup(from)?;
     let username = parse_username(username)?;
     let password = Password::parse(password)
         .map_err(|e| AppError::unprocessable("invalid_password", e.to_string()))?;
     let hash = hash_password(password).await?;
     match state.store.create_user(&username, &hash, false).await {
-        Ok(user) => Ok(user),
+        Ok(user) => {
+            state.limits.signed_up(from);
+            Ok(user)
+        }
         Err(StoreError::Conflict(_)) => Err(AppError::conflict(
             "username_taken",
             "that username is taken",
@@ -27,17 +37,19 @@ pub async fn sign_up(state: &AppState, username: &str, password: String) -> Resu
 }
 
 /// Checks a username and password. Every failure, whatever its cause, is the same
-/// "invalid username or password", and costs the same hashing work.
+/// "invalid username or password", and costs the same hashing work. Too many recent failures
+/// for this name from this address, or from this address at all, are refused before hashing.
 #[tracing::instrument(name = "authenticate", skip(state, password))]
 pub async fn authenticate(
     state: &AppState,
+    from: ClientAddr,
     username: &str,
     password: String,
 ) -> Result<User, AppError> {
+    state.limits.check_login(from, username)?;
     // Malformed input still pays for one hash, so its timing matches a wrong password.
     let password = Password::parse(password).ok();
-    let username = Username::parse(username).ok();
-    let credentials = match &username {
+    let credentials = match &Username::parse(username).ok() {
         Some(name) => state
             .store
             .credentials(name)
@@ -60,6 +72,7 @@ pub async fn authenticate(
             "this account has been disabled",
         )),
         Some(user) if matched => {
+            state.limits.login_succeeded(from, username);
             state
                 .store
                 .record_login(user.id)
@@ -67,7 +80,10 @@ pub async fn authenticate(
                 .map_err(AppError::internal)?;
             Ok(user)
         }
-        _ => Err(AppError::invalid_credentials()),
+        _ => {
+            state.limits.login_failed(from, username);
+            Err(AppError::invalid_credentials())
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Settings from the environment (or flags), with defaults that run with no setup at all.
 //! `parley --help` prints this list; README.md repeats it.
 
+use super::client_addr::TrustedProxies;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -56,6 +57,54 @@ pub struct Config {
     /// Longest chat message accepted, in characters.
     #[arg(long, env = "PARLEY_MAX_MESSAGE_CHARS", default_value_t = crate::domain::DEFAULT_MAX_MESSAGE_CHARS)]
     pub max_message_chars: usize,
+
+    /// Failed logins for one username from one client address within 15 minutes before further
+    /// attempts get 429 until the window passes (0: no limit).
+    #[arg(long, env = "PARLEY_LOGIN_FAILURES_PER_NAME", default_value_t = 10)]
+    pub login_failures_per_name: u32,
+
+    /// Failed logins from one client address within 15 minutes, whatever the names (0: no limit).
+    #[arg(long, env = "PARLEY_LOGIN_FAILURES_PER_IP", default_value_t = 50)]
+    pub login_failures_per_ip: u32,
+
+    /// Accounts created from one client address per hour (0: no limit).
+    #[arg(long, env = "PARLEY_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 20)]
+    pub signups_per_ip_per_hour: u32,
+
+    /// Messages a second one user may send, sustained, across all sockets and HTTP (0: no limit).
+    #[arg(long, env = "PARLEY_SEND_RATE", default_value_t = 30)]
+    pub send_rate: u32,
+
+    /// Messages one user may send in a burst above the sustained rate.
+    #[arg(long, env = "PARLEY_SEND_BURST", default_value_t = 300)]
+    pub send_burst: u32,
+
+    /// Open WebSockets per user (0: no limit).
+    #[arg(long, env = "PARLEY_MAX_SOCKETS_PER_USER", default_value_t = 20)]
+    pub max_sockets_per_user: u32,
+
+    /// Reverse proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the
+    /// client. Empty: the TCP peer is the client, and X-Forwarded-For is ignored.
+    #[arg(long, env = "PARLEY_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Seconds between the server's pings on each socket.
+    #[arg(
+        long,
+        env = "PARLEY_PING_INTERVAL_SECS",
+        default_value_t = 30,
+        hide = true
+    )]
+    pub ping_interval_secs: u64,
+
+    /// Seconds without any frame (a pong included) after which a socket counts as dead.
+    #[arg(
+        long,
+        env = "PARLEY_PING_TIMEOUT_SECS",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub ping_timeout_secs: u64,
 }
 
 impl Config {
@@ -67,6 +116,55 @@ impl Config {
             site_root: "target/site".into(),
             secure_cookies: false,
             max_message_chars: crate::domain::DEFAULT_MAX_MESSAGE_CHARS,
+            login_failures_per_name: 10,
+            login_failures_per_ip: 50,
+            signups_per_ip_per_hour: 20,
+            send_rate: 30,
+            send_burst: 300,
+            max_sockets_per_user: 20,
+            trusted_proxies: TrustedProxies::default(),
+            ping_interval_secs: 30,
+            ping_timeout_secs: 60,
         }
+    }
+
+    /// These settings with every abuse limit switched off (load tests, floods in tests).
+    pub fn without_limits(mut self) -> Self {
+        self.login_failures_per_name = 0;
+        self.login_failures_per_ip = 0;
+        self.signups_per_ip_per_hour = 0;
+        self.send_rate = 0;
+        self.max_sockets_per_user = 0;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults `parley` runs with are the ones tests start from (and README documents).
+    #[test]
+    fn test_settings_match_the_command_line_defaults() {
+        let cli = Cli::parse_from(["parley"]);
+        let ours = Config::for_database("sqlite://data/parley.db");
+        assert_eq!(
+            format!("{:?}", cli.config.trusted_proxies),
+            format!("{:?}", ours.trusted_proxies)
+        );
+        let pick = |c: &Config| {
+            (
+                c.login_failures_per_name,
+                c.login_failures_per_ip,
+                c.signups_per_ip_per_hour,
+                c.send_rate,
+                c.send_burst,
+                c.max_sockets_per_user,
+                c.ping_interval_secs,
+                c.ping_timeout_secs,
+                c.max_message_chars,
+            )
+        };
+        assert_eq!(pick(&cli.config), pick(&ours));
     }
 }

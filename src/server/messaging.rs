@@ -4,11 +4,10 @@
 use super::realtime::outbound;
 use super::state::AppState;
 use super::store::{ChatStore, HistoryPage, NewMessage, PageEnd, StoreError, Stored};
-use crate::domain::{
-    ChatMessage, ClientId, ConversationSummary, MessageText, RoomId, User, UserId,
-};
+use crate::domain::{ClientId, ConversationSummary, MessageText, RoomId, User, UserId};
 use crate::error::AppError;
 use crate::protocol::ServerFrame;
+use std::time::Instant;
 
 /// Messages per history page when the caller does not say.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -19,9 +18,9 @@ pub fn unknown_peer() -> AppError {
     AppError::not_found("no such user")
 }
 
-/// Stores a message from `sender` to `to`, and only once it is committed, emits it to the
-/// receiver's room and to the sender's own room (once when they are the same person).
-/// A retried `client_id` stores and emits nothing and returns the original (`is_new: false`).
+/// Stores a message from `sender` to `to`. Once it is committed, the store's writer emits it to
+/// the receiver's room and to the sender's own room (`realtime::deliver_committed`), in commit
+/// order. A retried `client_id` stores and emits nothing and returns the original (`is_new: false`).
 #[tracing::instrument(name = "send message", skip(state, sender, raw_text), fields(sender = %sender.id, to = %to))]
 pub async fn send_message(
     state: &AppState,
@@ -30,6 +29,8 @@ pub async fn send_message(
     raw_text: &str,
     client_id: Option<ClientId>,
 ) -> Result<Stored, AppError> {
+    // Before anything else: a flood of invalid sends is still a flood.
+    state.limits.take_send(sender.id)?;
     let text = MessageText::parse(raw_text, state.config.max_message_chars)
         .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
     let new = NewMessage {
@@ -38,28 +39,11 @@ pub async fn send_message(
         text: text.as_str(),
         client_id,
     };
-    let stored = match state.store.insert_message(new).await {
-        Ok(m) => m,
+    match state.store.insert_message(new).await {
+        Ok(stored) => Ok(stored),
         // The foreign key is the existence check: no separate read, no race with a deletion.
-        Err(StoreError::MissingReference) => return Err(unknown_peer()),
-        Err(e) => return Err(AppError::internal(e)),
-    };
-    if stored.is_new {
-        deliver_to_rooms(state, &stored.message);
-    }
-    Ok(stored)
-}
-
-/// The dual emit: one encoded frame, shared by every connection of both people.
-fn deliver_to_rooms(state: &AppState, message: &ChatMessage) {
-    let frame = outbound(&ServerFrame::Message {
-        message: message.clone(),
-    });
-    state
-        .hub
-        .publish(&RoomId::for_user(message.receiver), &frame);
-    if message.sender != message.receiver {
-        state.hub.publish(&RoomId::for_user(message.sender), &frame);
+        Err(StoreError::MissingReference) => Err(unknown_peer()),
+        Err(e) => Err(AppError::internal(e)),
     }
 }
 
@@ -138,7 +122,13 @@ pub async fn find_people(state: &AppState, me: &User, query: &str) -> Result<Vec
 }
 
 /// Relays "`from` is typing" to `to`, if they share a conversation: strangers learn nothing.
+/// At most once per `limits::TYPING_INTERVAL` per pair, whatever the number of sockets; notices
+/// in between are dropped without a database read.
 pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(), AppError> {
+    let pair = (from.id, to);
+    if state.limits.typing.is_throttled(&pair, Instant::now()) {
+        return Ok(());
+    }
     if to == from.id
         || !state
             .store
@@ -148,6 +138,8 @@ pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(
     {
         return Err(AppError::not_found("no conversation with that user"));
     }
+    // Only a valid pair takes room in the throttle, so invented peers never grow it.
+    state.limits.typing.passed(pair, Instant::now());
     state.hub.publish(
         &RoomId::for_user(to),
         &outbound(&ServerFrame::typing(from.id)),
@@ -156,13 +148,14 @@ pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(
 }
 
 /// Moves `reader`'s read pointer with `with` forward and tells both people (every tab of the
-/// reader updates its unread counts; the peer sees "read").
+/// reader updates its unread counts; the peer sees "read"). A read that does not move the pointer
+/// stores and tells nothing. Returns the pointer when it moved.
 pub async fn mark_read(
     state: &AppState,
     reader: &User,
     with: UserId,
     up_to: i64,
-) -> Result<i64, AppError> {
+) -> Result<Option<i64>, AppError> {
     if !state
         .store
         .has_conversation(reader.id, with)
@@ -171,17 +164,20 @@ pub async fn mark_read(
     {
         return Err(AppError::not_found("no conversation with that user"));
     }
-    let pointer = state
+    let Some(pointer) = state
         .store
         .mark_read(reader.id, with, up_to)
         .await
-        .map_err(AppError::internal)?;
+        .map_err(AppError::internal)?
+    else {
+        return Ok(None);
+    };
     let frame = outbound(&ServerFrame::read(reader.id, with, pointer));
     state.hub.publish(&RoomId::for_user(reader.id), &frame);
     if with != reader.id {
         state.hub.publish(&RoomId::for_user(with), &frame);
     }
-    Ok(pointer)
+    Ok(Some(pointer))
 }
 
 /// The read pointer of `peer` in their conversation with `me` (for "read" marks on my messages).

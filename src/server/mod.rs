@@ -3,9 +3,12 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod csrf;
+pub mod hashing;
 pub mod http;
+pub mod limits;
 pub mod messaging;
 pub mod realtime;
 pub mod router;

@@ -1,6 +1,7 @@
 //! `build_router`: the whole HTTP surface in one place, shared by `main` and the tests.
 
 use super::auth::{session_user, ResolvedUser};
+use super::client_addr::resolve_client_addr;
 use super::csrf::reject_cross_site;
 use super::realtime::ws::ws_handler;
 use super::state::AppState;
@@ -43,6 +44,7 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
         .with_secure(state.config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
+    let trusted_proxies = state.config.trusted_proxies.clone();
     let leptos_options = state.leptos_options.clone();
     let pages = Router::new()
         .leptos_routes_with_context(
@@ -61,6 +63,9 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
         .layer(session_layer)
         .layer(middleware::from_fn(reject_cross_site))
         .layer(middleware::map_response(security_headers))
+        .layer(middleware::from_fn(move |request, next| {
+            resolve_client_addr(trusted_proxies.clone(), request, next)
+        }))
         .with_state(state))
 }
 
@@ -138,13 +143,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         let _ = tcp.set_nodelay(true);
     });
     let stopping = shutdown.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            stopping.trigger();
-        })
-        .await
-        .context("serve")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        stopping.trigger();
+    })
+    .await
+    .context("serve")?;
     if !shutdown.drain(Duration::from_secs(10)).await {
         tracing::warn!("some sockets did not close within 10 s");
     }

@@ -1,8 +1,9 @@
 //! `AppState`: what every handler, server function and socket shares.
 
 use super::config::Config;
+use super::limits::Limits;
 use super::realtime::Hub;
-use super::store::Store;
+use super::store::{CommitListener, Store};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -58,6 +59,7 @@ pub struct AppState {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub config: Arc<Config>,
+    pub limits: Arc<Limits>,
     pub leptos_options: LeptosOptions,
     pub shutdown: Shutdown,
 }
@@ -71,7 +73,11 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     /// Opens the store (creating and migrating it) and builds the state for `config`.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
-        let store = Store::open(&config.database_url).await?;
+        let hub = Arc::new(Hub::default());
+        let deliver_to = Arc::clone(&hub);
+        let on_commit: CommitListener =
+            Arc::new(move |messages| super::realtime::deliver_committed(&deliver_to, messages));
+        let store = Store::open(&config.database_url, on_commit).await?;
         let leptos_options = LeptosOptions::builder()
             .output_name("parley")
             .site_root(config.site_root.as_str())
@@ -81,7 +87,8 @@ impl AppState {
             .build();
         Ok(Self {
             store,
-            hub: Arc::new(Hub::default()),
+            hub,
+            limits: Arc::new(Limits::new(&config)),
             config: Arc::new(config),
             leptos_options,
             shutdown: Shutdown::default(),

@@ -236,7 +236,8 @@ mod browser {
                     link.last_id.set(link.last_id.get().max(message.id))
                 }
                 ServerFrame::Leave {
-                    reason: LeaveReason::Logout | LeaveReason::AccountDisabled,
+                    reason:
+                        LeaveReason::Logout | LeaveReason::AccountDisabled | LeaveReason::SessionExpired,
                     ..
                 } => {
                     // This session is over: reconnecting would only be refused.

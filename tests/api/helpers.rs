@@ -51,7 +51,8 @@ pub async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).await.expect("serve");
     });
     TestApp {
         addr,

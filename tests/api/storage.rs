@@ -159,7 +159,7 @@ async fn database_before_conversations(url: &str) {
     migrator.migrations = Cow::Owned(earlier);
     migrator.run(&pool).await.unwrap();
 
-    let hash = parley::server::auth::hash_password(Password::parse(PASSWORD.into()).unwrap())
+    let hash = parley::server::hashing::hash_password(Password::parse(PASSWORD.into()).unwrap())
         .await
         .unwrap();
     for (id, name) in [(1, "alice"), (2, "bob"), (3, "carol")] {

@@ -3,9 +3,11 @@ use crate::domain::User;
 use crate::error::AppError;
 use crate::server::accounts;
 use crate::server::auth::{end_session, start_session, CurrentUser};
+use crate::server::client_addr::ClientAddr;
 use crate::server::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -18,20 +20,22 @@ pub struct CredentialsBody {
 
 pub async fn signup(
     State(state): State<AppState>,
+    Extension(from): Extension<ClientAddr>,
     session: Session,
     JsonBody(body): JsonBody<CredentialsBody>,
 ) -> Result<(StatusCode, Json<User>), AppError> {
-    let user = accounts::sign_up(&state, &body.username, body.password).await?;
+    let user = accounts::sign_up(&state, from, &body.username, body.password).await?;
     start_session(&session, &user).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 pub async fn login(
     State(state): State<AppState>,
+    Extension(from): Extension<ClientAddr>,
     session: Session,
     JsonBody(body): JsonBody<CredentialsBody>,
 ) -> Result<Json<User>, AppError> {
-    let user = accounts::authenticate(&state, &body.username, body.password).await?;
+    let user = accounts::authenticate(&state, from, &body.username, body.password).await?;
     start_session(&session, &user).await?;
     Ok(Json(user))
 }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 /// Frames queued for one connection before it counts as too slow.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
@@ -31,6 +32,7 @@ pub enum Eviction {
 struct Member<F> {
     queue: mpsc::Sender<F>,
     evict: oneshot::Sender<Eviction>,
+    revoked: CancellationToken,
     /// Which session the connection belongs to, so logging out closes that session's sockets only.
     session: Option<String>,
 }
@@ -49,18 +51,35 @@ impl<F> Default for Hub<F> {
     }
 }
 
-/// A connection's place in a room. Dropping it leaves the room.
+impl<F> Member<F> {
+    /// Takes the member out for `why`: its token is cancelled at once (a reader about to act
+    /// sees it), then its connection is told why.
+    fn evict(self, why: Eviction) {
+        self.revoked.cancel();
+        let _ = self.evict.send(why);
+    }
+}
+
+/// What joining a room gives a connection. Its parts go to different halves of the connection.
 pub struct Subscription<F> {
     /// Frames published to the room, in publish order.
     pub frames: mpsc::Receiver<F>,
     /// Fires if the hub evicts this member.
     pub evicted: oneshot::Receiver<Eviction>,
+    /// Cancelled the moment the hub evicts this member, before `evicted` fires.
+    pub revoked: CancellationToken,
+    /// The place in the room; dropping it leaves the room.
+    pub membership: Membership<F>,
+}
+
+/// A connection's place in a room. Dropping it leaves the room.
+pub struct Membership<F> {
     hub: Arc<Hub<F>>,
     room: RoomId,
     id: u64,
 }
 
-impl<F> Drop for Subscription<F> {
+impl<F> Drop for Membership<F> {
     fn drop(&mut self) {
         let mut rooms = self.hub.lock();
         if let Some(members) = rooms.get_mut(&self.room) {
@@ -92,21 +111,26 @@ impl<F> Hub<F> {
     pub fn join(self: &Arc<Self>, room: RoomId, session: Option<String>) -> Subscription<F> {
         let (queue, frames) = mpsc::channel(self.queue_capacity);
         let (evict, evicted) = oneshot::channel();
+        let revoked = CancellationToken::new();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().entry(room.clone()).or_default().insert(
             id,
             Member {
                 queue,
                 evict,
+                revoked: revoked.clone(),
                 session,
             },
         );
         Subscription {
             frames,
             evicted,
-            hub: Arc::clone(self),
-            room,
-            id,
+            revoked,
+            membership: Membership {
+                hub: Arc::clone(self),
+                room,
+                id,
+            },
         }
     }
 
@@ -128,7 +152,7 @@ impl<F> Hub<F> {
             .collect();
         for id in leaving {
             if let Some(member) = members.remove(&id) {
-                let _ = member.evict.send(why);
+                member.evict(why);
             }
         }
         if members.is_empty() {
@@ -140,7 +164,7 @@ impl<F> Hub<F> {
     pub fn close_room(&self, room: &RoomId, why: Eviction) {
         let members = self.lock().remove(room);
         for member in members.into_iter().flat_map(HashMap::into_values) {
-            let _ = member.evict.send(why);
+            member.evict(why);
         }
     }
 }
@@ -164,7 +188,7 @@ impl<F: Clone> Hub<F> {
         }
         for id in overflowed {
             if let Some(member) = members.remove(&id) {
-                let _ = member.evict.send(Eviction::SlowConsumer);
+                member.evict(Eviction::SlowConsumer);
             }
         }
         if members.is_empty() {
@@ -227,8 +251,13 @@ mod tests {
         let mut laptop = hub.join(room(1), Some("s1".into()));
         let mut phone = hub.join(room(1), Some("s2".into()));
         hub.close_session(&room(1), "s1", Eviction::LoggedOut);
+        assert!(
+            laptop.revoked.is_cancelled(),
+            "revoked before anything else"
+        );
         assert_eq!(laptop.evicted.try_recv(), Ok(Eviction::LoggedOut));
         assert!(phone.evicted.try_recv().is_err());
+        assert!(!phone.revoked.is_cancelled());
         assert_eq!(hub.members(&room(1)), 1);
     }
 

@@ -3,6 +3,7 @@
 pub mod hub;
 pub mod ws;
 
+use crate::domain::{ChatMessage, RoomId};
 use crate::protocol::ServerFrame;
 
 /// An encoded server frame. Cheap to clone (reference-counted), so a message is serialized
@@ -32,5 +33,20 @@ pub fn outbound(frame: &ServerFrame) -> Outbound {
     Outbound {
         message_id,
         text: encode_frame(frame),
+    }
+}
+
+/// The dual emit of committed messages, in the order given (the writer's commit order): each to
+/// the receiver's room and to the sender's own room (once when they are the same person), one
+/// encoded frame shared by every connection of both people.
+pub fn deliver_committed(hub: &Hub, messages: &[ChatMessage]) {
+    for message in messages {
+        let frame = outbound(&ServerFrame::Message {
+            message: message.clone(),
+        });
+        hub.publish(&RoomId::for_user(message.receiver), &frame);
+        if message.sender != message.receiver {
+            hub.publish(&RoomId::for_user(message.sender), &frame);
+        }
     }
 }

@@ -1,11 +1,17 @@
-//! `GET /ws[?after=<id>]`: the WebSocket endpoint. Checks Origin and session before upgrading,
-//! joins the caller's own room (derived from the session, never from the client), optionally
-//! replays what the client missed, then runs one reader and one writer per socket.
+//! `GET /ws[?after=<id>]`: the WebSocket endpoint. Checks Origin, session and the per-user socket
+//! limit before upgrading, joins the caller's own room (derived from the session, never from the
+//! client), optionally replays what the client missed, then runs one reader and one writer.
 //!
 //! Resume without gap or duplicate: the connection joins its room *before* reading the replay
-//! from the database, so a message committed during the replay is either in the replay or in the
-//! room queue (or both). SQLite commits writes one at a time in id order, so every live frame with
-//! an id at or below the replay's last id was in the replay, and is dropped.
+//! from the database. The store's writer publishes every message after it commits, in id order,
+//! so a message committed during the replay is either in the replay or in the room queue (or
+//! both), and every live frame with an id at or below the replay's last id was in the replay, and
+//! is dropped.
+//!
+//! One connection, one fate: eviction (logout, disable, a slow reader), session expiry, a write
+//! that has not completed within `WRITE_TIMEOUT`, or a peer that stopped answering pings ends
+//! both halves. The reader checks the connection's revocation before acting on any frame, and the
+//! hub revokes synchronously, so nothing a client sends after its account was disabled is acted on.
 
 use super::hub::{Eviction, Subscription};
 use super::{encode_frame, Frame, Outbound};
@@ -13,12 +19,13 @@ use crate::domain::{RoomId, User, UserId};
 use crate::error::AppError;
 use crate::protocol::{
     parse_client_frame, ClientFrame, ConnectionState, FrameError, LeaveReason, ServerFrame,
-    CLOSE_ACCOUNT_DISABLED, CLOSE_GOING_AWAY, CLOSE_LOGGED_OUT, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG,
-    MAX_FRAME_BYTES,
+    CLOSE_ACCOUNT_DISABLED, CLOSE_GOING_AWAY, CLOSE_LOGGED_OUT, CLOSE_PING_TIMEOUT,
+    CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, MAX_FRAME_BYTES, REPLAY_LIMIT,
 };
 use crate::server::auth::session_user;
 use crate::server::csrf::check_origin;
 use crate::server::http::json::QueryParams;
+use crate::server::limits::ConnectionSlot;
 use crate::server::messaging::{self, send_message};
 use crate::server::state::AppState;
 use crate::server::store::ChatStore;
@@ -26,24 +33,29 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use futures::stream::SplitSink;
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tower_sessions::Session;
 
 /// The socket's read chunk (see `ws_handler`).
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Messages read from the database per replay query.
 const REPLAY_BATCH: u32 = 500;
-/// At most one typing notice per peer per this interval is relayed from one connection.
-const TYPING_INTERVAL: Duration = Duration::from_millis(1_000);
+/// A write to the socket that takes longer than this means the client stopped reading.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing connection waits for the client's own Close frame.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
 
-/// What the reader asks the writer to do on this connection only.
+/// What the connection asks its writer to do besides relaying room frames.
 enum Direct {
     Frame(Frame),
+    Ping,
     Close(u16, &'static str),
 }
 
@@ -51,6 +63,17 @@ enum Direct {
 pub struct WsQuery {
     /// The last message id the client has: replay everything newer, then go live.
     after: Option<i64>,
+}
+
+/// Everything a connection knows about itself once upgraded.
+struct Connection {
+    state: AppState,
+    user: User,
+    session_id: Option<String>,
+    /// When the session expires if nothing renews it: the socket closes then.
+    expires_in: Duration,
+    after: Option<i64>,
+    _slot: ConnectionSlot,
 }
 
 pub async fn ws_handler(
@@ -68,93 +91,178 @@ pub async fn ws_handler(
         Ok(None) => return AppError::unauthorized().into_response(),
         Err(err) => return err.into_response(),
     };
-    let session_id = session.id().map(|id| id.to_string());
+    let Some(slot) = state.limits.sockets.try_reserve(user.id) else {
+        return AppError::too_many_requests(
+            "too_many_connections",
+            format!(
+                "at most {} connections per account are open at once",
+                state.config.max_sockets_per_user
+            ),
+            30,
+        )
+        .into_response();
+    };
+    let left = session.expiry_date() - tower_sessions::cookie::time::OffsetDateTime::now_utc();
+    let connection = Connection {
+        session_id: session.id().map(|id| id.to_string()),
+        expires_in: left.try_into().unwrap_or(Duration::ZERO),
+        after: query.after,
+        user,
+        state,
+        _slot: slot,
+    };
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         // tungstenite reads in chunks of this size, allocated per connection: its 128 KiB default
         // would make an idle connection cost ~130 KiB. Frames larger than a chunk still work.
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve_socket(state, user, session_id, query.after, socket))
+        .on_upgrade(move |socket| serve_socket(connection, socket))
 }
 
-#[tracing::instrument(name = "websocket", skip_all, fields(user = %user.id))]
-async fn serve_socket(
-    state: AppState,
-    user: User,
-    session_id: Option<String>,
-    after: Option<i64>,
-    socket: WebSocket,
-) {
+/// Says `leave` for `reason`, then closes with `code`.
+fn leave_and_close(
+    room: &RoomId,
+    reason: LeaveReason,
+    code: u16,
+    text: &'static str,
+) -> [Direct; 2] {
+    let leave = ServerFrame::Leave {
+        room: room.clone(),
+        reason,
+    };
+    [
+        Direct::Frame(encode_frame(&leave)),
+        Direct::Close(code, text),
+    ]
+}
+
+/// How the connection ends for each kind of eviction.
+fn closing_for(room: &RoomId, why: Eviction) -> Vec<Direct> {
+    match why {
+        Eviction::SlowConsumer => vec![Direct::Close(
+            CLOSE_SLOW_CONSUMER,
+            "too slow: reconnect and resume",
+        )],
+        Eviction::AccountDisabled => leave_and_close(
+            room,
+            LeaveReason::AccountDisabled,
+            CLOSE_ACCOUNT_DISABLED,
+            "account disabled",
+        )
+        .into(),
+        Eviction::LoggedOut => {
+            leave_and_close(room, LeaveReason::Logout, CLOSE_LOGGED_OUT, "logged out").into()
+        }
+    }
+}
+
+#[tracing::instrument(name = "websocket", skip_all, fields(user = %conn.user.id))]
+async fn serve_socket(conn: Connection, socket: WebSocket) {
+    let Connection {
+        state,
+        user,
+        session_id,
+        expires_in,
+        after,
+        _slot,
+    } = conn;
     let _open = state.shutdown.track_socket();
     let room = RoomId::for_user(user.id);
     let first_connection = state.hub.members(&room) == 0;
     // Join first, read the replay second: see the module header.
-    let subscription = state.hub.join(room.clone(), session_id);
+    let Subscription {
+        frames,
+        mut evicted,
+        revoked,
+        membership,
+    } = state.hub.join(room.clone(), session_id);
     let (sink, mut stream) = socket.split();
     let (direct, direct_rx) = mpsc::channel::<Direct>(64);
-
-    if first_connection {
-        log_failure(messaging::announce_presence(&state, user.id, true).await);
-    }
-    let writer_state = state.clone();
-    let mut writer = tokio::spawn(async move {
-        let mut writer = Writer {
+    let mut writer = tokio::spawn(
+        Writer {
             sink,
-            room,
-            subscription,
+            room: room.clone(),
+            frames,
             direct: direct_rx,
             replayed_through: None,
+        }
+        .serve(state.clone(), user.id, after),
+    );
+
+    // A disable that ran between the upgrade's session check and the join above evicted nobody
+    // here; now that this connection is in the room, any later one will. So look once more.
+    let enabled =
+        matches!(state.store.account(user.id).await, Ok(Some(account)) if !account.disabled);
+    // Whether the writer task's result has been taken (a JoinHandle must not be polled again).
+    let mut writer_done = false;
+    let closing: Vec<Direct> = if !enabled {
+        leave_and_close(
+            &room,
+            LeaveReason::AccountDisabled,
+            CLOSE_ACCOUNT_DISABLED,
+            "account disabled",
+        )
+        .into()
+    } else {
+        if first_connection {
+            log_failure(messaging::announce_presence(&state, user.id, true).await);
+        }
+        let started = Instant::now();
+        // Milliseconds after `started` that the client was last heard from (any frame, pongs too).
+        let heard = AtomicU64::new(0);
+        let mut reader = Box::pin(read_frames(
+            &state,
+            &user,
+            &mut stream,
+            &direct,
+            &revoked,
+            started,
+            &heard,
+        ));
+        let interval = Duration::from_secs(state.config.ping_interval_secs.max(1));
+        let silence_limit = Duration::from_secs(state.config.ping_timeout_secs.max(1));
+        let mut pings = tokio::time::interval_at(started + interval, interval);
+        let session_ends = tokio::time::sleep(expires_in);
+        tokio::pin!(session_ends);
+        let closing = loop {
+            tokio::select! {
+                biased;
+                why = &mut evicted => break closing_for(&room, why.unwrap_or(Eviction::SlowConsumer)),
+                _ = &mut session_ends => break leave_and_close(
+                    &room, LeaveReason::SessionExpired, CLOSE_LOGGED_OUT, "session expired").into(),
+                // The writer stops when a write fails or times out: the client is gone or stuck.
+                _ = &mut writer => {
+                    writer_done = true;
+                    break Vec::new();
+                }
+                end = &mut reader => break end,
+                _ = pings.tick() => {
+                    let silent = started.elapsed().saturating_sub(Duration::from_millis(heard.load(Ordering::Relaxed)));
+                    if silent > silence_limit {
+                        break vec![Direct::Close(CLOSE_PING_TIMEOUT, "no answer to ping")];
+                    }
+                    // A full queue means the writer is already busy; the next tick tries again.
+                    let _ = direct.try_send(Direct::Ping);
+                }
+            }
         };
-        if writer.greet(&writer_state, user.id, after).await.is_ok() {
-            writer.run().await;
-        }
-    });
-
-    let reader = async {
-        let mut typing_sent: HashMap<UserId, Instant> = HashMap::new();
-        loop {
-            let received = tokio::select! {
-                // Shutting down: stop reading; the frame being handled (if any) has finished.
-                _ = state.shutdown.triggered() => return Some(Direct::Close(CLOSE_GOING_AWAY, "server shutting down")),
-                received = stream.next() => received,
-            };
-            match received {
-                Some(Ok(Message::Text(text))) => {
-                    handle_text(&state, &user, text.as_str(), &direct, &mut typing_sent).await;
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    let err =
-                        FrameError::new("binary_not_supported", "send JSON text frames", None);
-                    let _ = direct
-                        .send(Direct::Frame(encode_frame(&err.into_frame())))
-                        .await;
-                }
-                // Pings are answered by the protocol layer.
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Err(err)) if is_too_big(&err) => {
-                    return Some(Direct::Close(CLOSE_TOO_BIG, "frame larger than 64 KiB"));
-                }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
-            }
-        }
+        // Not polled any more: nothing the client sends from here on is acted on.
+        drop(reader);
+        closing
     };
 
-    let closing = tokio::select! {
-        closing = reader => closing,
-        _ = &mut writer => None,
-    };
-    let writer_finished = match closing {
-        None => writer.is_finished(),
-        Some(close) => {
-            if matches!(close, Direct::Close(CLOSE_GOING_AWAY, _)) {
-                let leave = ServerFrame::Leave {
-                    room: RoomId::for_user(user.id),
-                    reason: LeaveReason::Shutdown,
-                };
-                let _ = direct.send(Direct::Frame(encode_frame(&leave))).await;
+    if !writer_done {
+        let closing_handshake = !closing.is_empty();
+        let mut queued = true;
+        for step in closing {
+            // A full queue means the client has stopped reading: it would not see these anyway.
+            if direct.try_send(step).is_err() {
+                queued = false;
+                break;
             }
-            let _ = direct.send(close).await;
+        }
+        if closing_handshake && queued {
             // While the writer flushes what is queued (acks included) and the close frame, read
             // and discard until the client's own Close arrives: the closing handshake of RFC 6455
             // section 5.5.1. Dropping the socket with unread input would make the kernel send a
@@ -166,20 +274,19 @@ async fn serve_socket(
                     }
                 }
             };
-            let limit = Duration::from_secs(3);
             let (flushed, _) = tokio::join!(
-                tokio::time::timeout(limit, &mut writer),
-                tokio::time::timeout(limit, until_peer_closes)
+                tokio::time::timeout(CLOSE_HANDSHAKE, &mut writer),
+                tokio::time::timeout(CLOSE_HANDSHAKE, until_peer_closes)
             );
-            flushed.is_ok()
+            writer_done = flushed.is_ok();
         }
-    };
-    if !writer_finished {
-        writer.abort();
-        let _ = writer.await;
+        if !writer_done {
+            writer.abort();
+            let _ = writer.await;
+        }
     }
-    // The writer owned the subscription: by now this connection has left its room.
-    if state.hub.members(&RoomId::for_user(user.id)) == 0 {
+    drop(membership);
+    if state.hub.members(&room) == 0 {
         log_failure(messaging::announce_presence(&state, user.id, false).await);
     }
 }
@@ -190,18 +297,84 @@ fn log_failure(result: Result<(), AppError>) {
     }
 }
 
+/// Reads and handles client frames until the client leaves (no closing steps) or the connection
+/// must close (the steps). Never returns once the connection is revoked: the caller's eviction
+/// branch takes over.
+async fn read_frames(
+    state: &AppState,
+    user: &User,
+    stream: &mut SplitStream<WebSocket>,
+    direct: &mpsc::Sender<Direct>,
+    revoked: &CancellationToken,
+    started: Instant,
+    heard: &AtomicU64,
+) -> Vec<Direct> {
+    loop {
+        let received = tokio::select! {
+            // Shutting down: stop reading; the frame being handled (if any) has finished.
+            _ = state.shutdown.triggered() => {
+                return leave_and_close(
+                    &RoomId::for_user(user.id),
+                    LeaveReason::Shutdown,
+                    CLOSE_GOING_AWAY,
+                    "server shutting down",
+                )
+                .into();
+            }
+            received = stream.next() => received,
+        };
+        heard.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        if revoked.is_cancelled() {
+            std::future::pending::<()>().await;
+        }
+        match received {
+            Some(Ok(Message::Text(text))) => {
+                handle_text(state, user, text.as_str(), direct, revoked).await;
+            }
+            Some(Ok(Message::Binary(_))) => {
+                let err = FrameError::new("binary_not_supported", "send JSON text frames", None);
+                let _ = direct
+                    .send(Direct::Frame(encode_frame(&err.into_frame())))
+                    .await;
+            }
+            // Pings are answered by the protocol layer; a pong only proves the client is there.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Err(err)) if is_too_big(&err) => {
+                return vec![Direct::Close(CLOSE_TOO_BIG, "frame larger than 64 KiB")];
+            }
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return Vec::new(),
+        }
+    }
+}
+
 struct Writer {
     sink: SplitSink<WebSocket, Message>,
     room: RoomId,
-    subscription: Subscription<Outbound>,
+    frames: mpsc::Receiver<Outbound>,
     direct: mpsc::Receiver<Direct>,
     /// With resume: the last message id the replay sent. Live frames at or below it are dropped.
     replayed_through: Option<i64>,
 }
 
+/// A write failed, or did not finish within `WRITE_TIMEOUT`.
+struct WriteFailed;
+
 impl Writer {
-    async fn send(&mut self, frame: &ServerFrame) -> Result<(), axum::Error> {
-        self.sink.send(Message::Text(encode_frame(frame))).await
+    async fn write(&mut self, message: Message) -> Result<(), WriteFailed> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(WriteFailed),
+        }
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> Result<(), WriteFailed> {
+        self.write(Message::Text(encode_frame(frame))).await
+    }
+
+    async fn serve(mut self, state: AppState, user: UserId, after: Option<i64>) {
+        if self.greet(&state, user, after).await.is_ok() {
+            self.run().await;
+        }
     }
 
     /// `connection_status`, `join`, `presence_full`, then the replay when asked for.
@@ -210,7 +383,7 @@ impl Writer {
         state: &AppState,
         user: UserId,
         after: Option<i64>,
-    ) -> Result<(), axum::Error> {
+    ) -> Result<(), WriteFailed> {
         let room = self.room.clone();
         self.send(&ServerFrame::ConnectionStatus {
             status: ConnectionState::Connected,
@@ -223,101 +396,90 @@ impl Writer {
             .await
             .unwrap_or_default();
         self.send(&ServerFrame::PresenceFull { online }).await?;
-        if let Some(mut cursor) = after {
-            loop {
-                let batch = match state.store.messages_after(user, cursor, REPLAY_BATCH).await {
-                    Ok(batch) => batch,
-                    Err(err) => {
-                        // Better a clear failure than a silent gap: the client will reconnect.
-                        tracing::error!(error = %err, "replay failed");
-                        let close = CloseFrame {
-                            code: 1011,
-                            reason: "replay failed; reconnect".into(),
-                        };
-                        let _ = self.sink.send(Message::Close(Some(close))).await;
-                        return Err(axum::Error::new("replay failed"));
-                    }
-                };
-                let full = batch.len() == REPLAY_BATCH as usize;
-                for message in batch {
-                    cursor = message.id;
-                    self.send(&ServerFrame::Message { message }).await?;
-                }
-                if !full {
-                    break;
-                }
-            }
-            self.replayed_through = Some(cursor);
+        if let Some(after) = after {
+            self.replay(state, user, after).await?;
         }
+        Ok(())
+    }
+
+    /// Everything after message `after`, at most `REPLAY_LIMIT` of it.
+    async fn replay(
+        &mut self,
+        state: &AppState,
+        user: UserId,
+        after: i64,
+    ) -> Result<(), WriteFailed> {
+        let mut cursor = after;
+        let mut sent = 0;
+        loop {
+            let wanted = REPLAY_BATCH.min((REPLAY_LIMIT - sent) as u32 + 1);
+            let batch = match state.store.messages_after(user, cursor, wanted).await {
+                Ok(batch) => batch,
+                Err(err) => {
+                    // Better a clear failure than a silent gap: the client will reconnect.
+                    tracing::error!(error = %err, "replay failed");
+                    let close = CloseFrame {
+                        code: 1011,
+                        reason: "replay failed; reconnect".into(),
+                    };
+                    let _ = self.write(Message::Close(Some(close))).await;
+                    return Err(WriteFailed);
+                }
+            };
+            let full = batch.len() == wanted as usize;
+            for message in batch {
+                if sent == REPLAY_LIMIT {
+                    // One more exists than the limit allows: say so instead of sending it.
+                    self.send(&ServerFrame::ReplayTruncated { through: cursor })
+                        .await?;
+                    self.replayed_through = Some(cursor);
+                    return Ok(());
+                }
+                cursor = message.id;
+                sent += 1;
+                self.send(&ServerFrame::Message { message }).await?;
+            }
+            if !full {
+                break;
+            }
+        }
+        self.replayed_through = Some(cursor);
         Ok(())
     }
 
     async fn run(&mut self) {
         loop {
-            tokio::select! {
+            let outcome = tokio::select! {
                 biased;
-                why = &mut self.subscription.evicted => {
-                    self.close_for(why.unwrap_or(Eviction::SlowConsumer)).await;
-                    break;
-                }
                 Some(direct) = self.direct.recv() => match direct {
-                    Direct::Frame(frame) => {
-                        if self.sink.send(Message::Text(frame)).await.is_err() {
-                            break;
-                        }
-                    }
+                    Direct::Frame(frame) => self.write(Message::Text(frame)).await,
+                    Direct::Ping => self.write(Message::Ping(Default::default())).await,
                     Direct::Close(code, reason) => {
-                        self.close(code, reason).await;
-                        break;
+                        let close = CloseFrame { code, reason: reason.into() };
+                        let _ = self.write(Message::Close(Some(close))).await;
+                        return;
                     }
                 },
-                frame = self.subscription.frames.recv() => match frame {
-                    Some(Outbound { message_id: Some(id), .. }) if self.replayed_through.is_some_and(|r| id <= r) => {}
-                    Some(frame) => {
-                        if self.sink.send(Message::Text(frame.text)).await.is_err() {
-                            break;
+                frame = self.frames.recv() => match frame {
+                    Some(Outbound { message_id: Some(id), .. })
+                        if self.replayed_through.is_some_and(|r| id <= r) => Ok(()),
+                    Some(frame) => self.write(Message::Text(frame.text)).await,
+                    // Evicted: the connection sends the closing frames through `direct`.
+                    None => match self.direct.recv().await {
+                        Some(Direct::Close(code, reason)) => {
+                            let close = CloseFrame { code, reason: reason.into() };
+                            let _ = self.write(Message::Close(Some(close))).await;
+                            return;
                         }
-                    }
-                    None => break,
+                        Some(Direct::Frame(frame)) => self.write(Message::Text(frame)).await,
+                        Some(Direct::Ping) => Ok(()),
+                        None => return,
+                    },
                 },
+            };
+            if outcome.is_err() {
+                return;
             }
-        }
-    }
-
-    async fn close(&mut self, code: u16, reason: &'static str) {
-        let _ = self
-            .sink
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
-    }
-
-    /// Says `leave` when the client should know why, then closes with the matching code.
-    async fn close_for(&mut self, why: Eviction) {
-        let (reason, code, text) = match why {
-            Eviction::SlowConsumer => {
-                return self
-                    .close(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
-                    .await
-            }
-            Eviction::AccountDisabled => (
-                LeaveReason::AccountDisabled,
-                CLOSE_ACCOUNT_DISABLED,
-                "account disabled",
-            ),
-            Eviction::LoggedOut => (LeaveReason::Logout, CLOSE_LOGGED_OUT, "logged out"),
-        };
-        if self
-            .send(&ServerFrame::Leave {
-                room: self.room.clone(),
-                reason,
-            })
-            .await
-            .is_ok()
-        {
-            self.close(code, text).await;
         }
     }
 }
@@ -332,7 +494,7 @@ async fn handle_text(
     user: &User,
     text: &str,
     direct: &mpsc::Sender<Direct>,
-    typing_sent: &mut HashMap<UserId, Instant>,
+    revoked: &CancellationToken,
 ) {
     let refusal = match parse_client_frame(text) {
         Err(refusal) => refusal,
@@ -357,20 +519,10 @@ async fn handle_text(
                 client_id.map(|c| c.to_string()),
             ),
         },
-        Ok(ClientFrame::Typing { to }) => {
-            let now = Instant::now();
-            if typing_sent
-                .get(&to)
-                .is_some_and(|last| now.duration_since(*last) < TYPING_INTERVAL)
-            {
-                return;
-            }
-            typing_sent.insert(to, now);
-            match messaging::relay_typing(state, user, to).await {
-                Ok(()) => return,
-                Err(err) => FrameError::new(frame_code(&err), err.to_string(), None),
-            }
-        }
+        Ok(ClientFrame::Typing { to }) => match messaging::relay_typing(state, user, to).await {
+            Ok(()) => return,
+            Err(err) => FrameError::new(frame_code(&err), err.to_string(), None),
+        },
         Ok(ClientFrame::Read { with, up_to }) => {
             match messaging::mark_read(state, user, with, up_to).await {
                 Ok(_) => return,
@@ -378,9 +530,11 @@ async fn handle_text(
             }
         }
     };
-    let _ = direct
-        .send(Direct::Frame(encode_frame(&refusal.into_frame())))
-        .await;
+    if !revoked.is_cancelled() {
+        let _ = direct
+            .send(Direct::Frame(encode_frame(&refusal.into_frame())))
+            .await;
+    }
 }
 
 /// The protocol's error codes for a failed request.
@@ -389,6 +543,7 @@ fn frame_code(err: &AppError) -> &'static str {
         AppError::NotFound { .. } => "unknown_receiver",
         AppError::Unprocessable { code, .. } if code == "empty_message" => "empty_message",
         AppError::Unprocessable { code, .. } if code == "message_too_long" => "message_too_long",
+        AppError::TooManyRequests { .. } => "rate_limited",
         _ => "internal",
     }
 }

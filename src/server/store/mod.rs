@@ -8,6 +8,8 @@ use crate::domain::{ChatMessage, ClientId, ConversationSummary, User, UserId, Us
 
 pub use sqlite::SqliteStore;
 
+use std::sync::Arc;
+
 /// The storage backend in use. One variant per backend; `SqliteStore` is the embedded default.
 pub type Store = SqliteStore;
 
@@ -74,6 +76,11 @@ pub struct Stored {
     pub is_new: bool,
 }
 
+/// Told about newly committed messages, in id order, by the one task that writes them, before it
+/// writes the next batch: whoever delivers live frames sees every message in commit order, so a
+/// reader can never receive id N+1 before id N. It must not block (it runs on the writer's task).
+pub type CommitListener = Arc<dyn Fn(&[ChatMessage]) + Send + Sync>;
+
 /// A page of one conversation, in ascending date order.
 pub struct HistoryPage {
     pub messages: Vec<ChatMessage>,
@@ -122,8 +129,14 @@ pub trait ChatStore {
     /// Everyone `user` shares a conversation with.
     async fn partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
     /// Moves `reader`'s read pointer in the conversation with `peer` up to `up_to` (clamped to the
-    /// newest message there); never backwards. Returns the pointer after the move.
-    async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<i64, StoreError>;
+    /// newest message there); never backwards. Returns the new pointer, or `None` when it did not
+    /// move (or there is no such conversation).
+    async fn mark_read(
+        &self,
+        reader: UserId,
+        peer: UserId,
+        up_to: i64,
+    ) -> Result<Option<i64>, StoreError>;
     /// How far `reader` has read the conversation with `peer` (0: nothing).
     async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError>;
     /// Unread messages across all of `user`'s conversations.

@@ -4,8 +4,8 @@
 mod writer;
 
 use super::{
-    Account, ChatStore, Credentials, HistoryPage, NewAuditEntry, NewMessage, PageEnd, StoreError,
-    Stored,
+    Account, ChatStore, CommitListener, Credentials, HistoryPage, NewAuditEntry, NewMessage,
+    PageEnd, StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{ChatMessage, ConversationSummary, User, UserId, Username};
@@ -27,8 +27,9 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed, with its folder) the database at `url` and applies migrations.
+    /// `on_commit` hears of every new message once it is committed, in id order.
     #[tracing::instrument(name = "open sqlite store", skip_all, fields(url = %url))]
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
+    pub async fn open(url: &str, on_commit: CommitListener) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("parse DATABASE_URL {url:?}"))?
             .create_if_missing(true)
@@ -51,7 +52,7 @@ impl SqliteStore {
             .run(&pool)
             .await
             .context("apply migrations")?;
-        let writer = MessageWriter::start(&options).await?;
+        let writer = MessageWriter::start(&options, on_commit).await?;
         Ok(Self { pool, writer })
     }
 
@@ -344,7 +345,12 @@ impl ChatStore for SqliteStore {
         Ok(ids.into_iter().map(UserId::new).collect())
     }
 
-    async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<i64, StoreError> {
+    async fn mark_read(
+        &self,
+        reader: UserId,
+        peer: UserId,
+        up_to: i64,
+    ) -> Result<Option<i64>, StoreError> {
         // Clamped to the newest message, so a pointer never claims messages not yet sent; `max`
         // keeps it from moving backwards. SET expressions all read the row as it was, so the
         // unread count is taken against the same new pointer.
@@ -354,7 +360,7 @@ impl ChatStore for SqliteStore {
                  unread = (select count(*) from chat c
                            where c.sender = $2 and c.receiver = $1 and c.sender <> c.receiver
                              and c.id > max(conversation.read_up_to, min($3, conversation.last_message_id)))
-             where owner = $1 and peer = $2
+             where owner = $1 and peer = $2 and read_up_to < min($3, last_message_id)
              returning read_up_to",
         )
         .bind(reader.get())
@@ -363,8 +369,7 @@ impl ChatStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .context("move read pointer")?;
-        // No conversation: nothing to have read.
-        Ok(pointer.unwrap_or(0))
+        Ok(pointer)
     }
 
     async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError> {

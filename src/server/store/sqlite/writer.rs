@@ -9,10 +9,15 @@
 //!
 //! Under light load a batch is a single message and nothing waits: the writer never delays a
 //! transaction to collect more.
+//!
+//! The writer is also where live delivery starts: after each commit it hands the batch's new
+//! messages, in id order, to the commit listener, before it begins the next batch. Publishing
+//! from here (rather than from each caller once its own insert returns, when two callers can
+//! race) is what makes every room receive messages in strictly increasing id order.
 
 use super::{classify, message_from_row, MESSAGE_COLUMNS};
 use crate::domain::{ChatMessage, ClientId, UserId};
-use crate::server::store::{NewMessage, StoreError, Stored};
+use crate::server::store::{CommitListener, NewMessage, StoreError, Stored};
 use anyhow::{anyhow, Context};
 use chrono::Utc;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection};
@@ -44,7 +49,10 @@ struct Job {
 impl MessageWriter {
     /// Opens the writer's own connection and starts its task on the current runtime. The task ends
     /// when the last clone of the writer is dropped.
-    pub(super) async fn start(options: &SqliteConnectOptions) -> anyhow::Result<Self> {
+    pub(super) async fn start(
+        options: &SqliteConnectOptions,
+        on_commit: CommitListener,
+    ) -> anyhow::Result<Self> {
         let mut connection = options
             .connect()
             .await
@@ -58,7 +66,7 @@ impl MessageWriter {
             last: newest.unwrap_or(0),
         };
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(connection, clock, jobs));
+        tokio::spawn(run(connection, clock, jobs, on_commit));
         Ok(Self { queue })
     }
 
@@ -97,8 +105,14 @@ impl Clock {
     }
 }
 
-async fn run(mut connection: SqliteConnection, mut clock: Clock, mut jobs: mpsc::Receiver<Job>) {
+async fn run(
+    mut connection: SqliteConnection,
+    mut clock: Clock,
+    mut jobs: mpsc::Receiver<Job>,
+    on_commit: CommitListener,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut committed = Vec::with_capacity(MAX_BATCH);
     // `recv_many` waits for one job, then takes whatever else is already queued.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcomes = match write_batch(&mut connection, &mut clock, &batch).await {
@@ -115,6 +129,17 @@ async fn run(mut connection: SqliteConnection, mut clock: Clock, mut jobs: mpsc:
                     .collect()
             }
         };
+        committed.clear();
+        committed.extend(outcomes.iter().filter_map(|outcome| match outcome {
+            Ok(stored) if stored.is_new => Some(stored.message.clone()),
+            _ => None,
+        }));
+        // Ids were handed out in VALUES order, but a batch written a row at a time, or one whose
+        // retries were answered with their originals, is cheapest to make sure of here.
+        committed.sort_unstable_by_key(|m| m.id);
+        if !committed.is_empty() {
+            on_commit(&committed);
+        }
         for (job, outcome) in batch.drain(..).zip(outcomes) {
             // A caller that gave up (its connection dropped) no longer listens; the message is stored.
             let _ = job.reply.send(outcome);
