@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod delivery;
+mod hardening;
 mod helpers;
 mod messaging;
 mod storage;
