@@ -6,6 +6,7 @@ mod admin;
 mod delivery;
 mod hardening;
 mod helpers;
+mod login_flood;
 mod messaging;
 mod storage;
 mod websocket;
