@@ -14,6 +14,8 @@ pub struct Inbox {
     /// The query the people-search ran with, and what it found.
     pub query: String,
     pub people: Vec<User>,
+    /// The newest message id of the whole account, when the page was rendered.
+    pub latest_id: i64,
 }
 
 /// Everything the conversation page shows on first render.
@@ -27,6 +29,8 @@ pub struct Conversation {
     pub peer_read_up_to: i64,
     /// Unread messages across all my conversations (for the tab title).
     pub unread_total: i64,
+    /// The newest message id of the whole account, when the page was rendered.
+    pub latest_id: i64,
 }
 
 /// A page of older messages.
@@ -42,11 +46,13 @@ pub async fn load_inbox(query: String) -> Result<Inbox, AppError> {
         let (state, me) = context::logged_in().await?;
         let conversations = svc::conversations(&state, &me).await?;
         let people = svc::find_people(&state, &me, &query).await?;
+        let latest_id = svc::latest_message_id(&state, &me).await?;
         Ok(Inbox {
             me,
             conversations,
             query,
             people,
+            latest_id,
         })
     })
     .await
@@ -60,7 +66,9 @@ pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
         let page = svc::history(&state, &me, peer.id, None, None).await?;
         let peer_read_up_to = svc::peer_read_pointer(&state, &me, peer.id).await?;
         let unread_total = svc::unread_total(&state, &me).await?;
+        let latest_id = svc::latest_message_id(&state, &me).await?;
         Ok(Conversation {
+            latest_id,
             me,
             peer,
             messages: page.messages,

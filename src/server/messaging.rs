@@ -223,6 +223,16 @@ pub async fn announce_presence(
     Ok(())
 }
 
+/// The newest message id across `me`'s conversations: where a page's live link resumes, so that
+/// it misses nothing and replays nothing it already shows.
+pub async fn latest_message_id(state: &AppState, me: &User) -> Result<i64, AppError> {
+    state
+        .store
+        .latest_message_id(me.id)
+        .await
+        .map_err(AppError::internal)
+}
+
 /// Unread messages across all of `me`'s conversations.
 pub async fn unread_total(state: &AppState, me: &User) -> Result<i64, AppError> {
     state

@@ -6,6 +6,9 @@
 //! network can otherwise leave a half-dead socket for minutes) and `online` reconnects. After a
 //! `leave` for logout or a disabled account, it stops and goes to the login page.
 //!
+//! A resume has a limit (`replay_truncated`); past it, the page reloads, which renders everything
+//! afresh from the server and resumes from there.
+//!
 //! On the server this is inert: pages render without a socket, and hydration brings it to life.
 
 use crate::protocol::{ClientFrame, ServerFrame};
@@ -57,8 +60,9 @@ impl Realtime {
     }
 }
 
-/// Opens the realtime link for the current page, resuming after message `last_id` (the newest
-/// the page already shows); `on_frame` sees every frame the server sends.
+/// Opens the realtime link for the current page, resuming after message `last_id`: the newest
+/// message of the whole account when the page was rendered (not of the conversation shown, which
+/// would replay every other conversation's history). `on_frame` sees every frame the server sends.
 pub fn use_realtime(last_id: i64, on_frame: impl Fn(ServerFrame) + 'static) -> Realtime {
     let status = RwSignal::new(LinkStatus::Connecting);
     #[cfg(feature = "hydrate")]
@@ -234,6 +238,12 @@ mod browser {
                 }
                 ServerFrame::Message { message } => {
                     link.last_id.set(link.last_id.get().max(message.id))
+                }
+                ServerFrame::ReplayTruncated { .. } => {
+                    // Too much was missed to replay: a fresh render has all of it.
+                    link.stop();
+                    let _ = window().location().reload();
+                    return;
                 }
                 ServerFrame::Leave {
                     reason:

@@ -124,6 +124,9 @@ pub trait ChatStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The newest message id in any of `user`'s conversations (0: none): where a client that has
+    /// everything up to now resumes from.
+    async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
     /// Whether `a` and `b` have exchanged at least one message.
     async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
     /// Everyone `user` shares a conversation with.

@@ -74,9 +74,9 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         has_more,
         peer_read_up_to,
         unread_total,
+        latest_id,
     } = data;
     let (me_id, peer_id) = (me.id, peer.id);
-    let last_id = messages.iter().map(|m| m.id).max().unwrap_or(0);
     let messages = RwSignal::new(messages);
     let has_more = RwSignal::new(has_more);
     let loading_older = RwSignal::new(false);
@@ -89,18 +89,42 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     let scroller = NodeRef::<html::Div>::new();
     let input = NodeRef::<html::Textarea>::new();
     let send_action = ServerAction::<SendChat>::new();
+    // Bumped to send the outbox again (after a rate-limit pause); see the effect below.
+    let resend = RwSignal::new(0u32);
+    let backoff_ms = StoredValue::new(FIRST_BACKOFF_MS);
+    let unread_refresh = StoredValue::new(false);
 
-    let realtime = use_realtime(last_id, move |frame| match frame {
+    let realtime = use_realtime(latest_id, move |frame| match frame {
         ServerFrame::Message { message } if message.involves(me_id, peer_id) => {
             if let Some(id) = message.client_id.map(|c| c.to_string()) {
                 outbox.update(|o| o.retain(|p| p.client_id != id));
+                backoff_ms.set_value(FIRST_BACKOFF_MS);
             }
             if message.sender == peer_id {
                 peer_typing.set(0);
             }
             messages.update(|list| merge(list, [message]));
         }
-        ServerFrame::Message { .. } => refresh_unread(unread_total),
+        // Another conversation: one more unread if it came to me. Counted here, not fetched.
+        ServerFrame::Message { message }
+            if message.receiver == me_id && message.sender != me_id =>
+        {
+            unread_total.update(|n| *n += 1);
+        }
+        // Sending too fast: the message stays pending and goes again, same client_id, after a
+        // pause that doubles while the server keeps saying so.
+        ServerFrame::Error {
+            code,
+            client_id: Some(_),
+            ..
+        } if code == "rate_limited" => {
+            let delay = backoff_ms.get_value();
+            backoff_ms.set_value((delay * 2).min(MAX_BACKOFF_MS));
+            set_timeout(
+                move || resend.update(|n| *n = n.wrapping_add(1)),
+                std::time::Duration::from_millis(delay),
+            );
+        }
         ServerFrame::Error {
             message,
             client_id: Some(id),
@@ -131,7 +155,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
                 peer_read_up_to.update(|r| *r = (*r).max(up_to.unwrap_or(0)));
             }
             if reader == Some(me_id.get()) {
-                refresh_unread(unread_total);
+                refresh_unread(unread_total, unread_refresh);
             }
         }
         _ => {}
@@ -140,6 +164,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     // Whenever the link is (back) up, send what is waiting, under the same client_id: a message
     // the server already stored is acknowledged again, never stored twice.
     Effect::new(move |_| {
+        resend.track();
         if realtime.status() == LinkStatus::Live {
             outbox.with_untracked(|o| {
                 for pending in o.iter().filter(|p| p.failed.is_none()) {
@@ -358,15 +383,31 @@ fn show_typing(peer_typing: RwSignal<u32>) {
     );
 }
 
-fn refresh_unread(unread_total: RwSignal<i64>) {
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        if let Ok(total) = load_unread_total().await {
-            unread_total.set(total);
-        }
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = unread_total;
+/// The first pause before a rate-limited message is sent again, and the longest.
+const FIRST_BACKOFF_MS: u64 = 1_000;
+const MAX_BACKOFF_MS: u64 = 30_000;
+
+/// Asks the server for the unread total, at most once per half second however many read marks
+/// arrive (`pending` says one is already scheduled).
+fn refresh_unread(unread_total: RwSignal<i64>, pending: StoredValue<bool>) {
+    if pending.get_value() {
+        return;
+    }
+    pending.set_value(true);
+    set_timeout(
+        move || {
+            pending.set_value(false);
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                if let Ok(total) = load_unread_total().await {
+                    unread_total.set(total);
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = unread_total;
+        },
+        std::time::Duration::from_millis(500),
+    );
 }
 
 fn page_visible() -> bool {

@@ -36,31 +36,38 @@ fn InboxView(data: Inbox) -> impl IntoView {
         conversations,
         query,
         people,
+        latest_id,
     } = data;
     let conversations = RwSignal::new(conversations);
     let my_id = me.id;
 
-    let last_id = conversations
-        .with_untracked(|list| list.iter().map(|c| c.last_message.id).max().unwrap_or(0));
-    let realtime = use_realtime(last_id, move |frame| {
+    let refresh_pending = StoredValue::new(false);
+    let realtime = use_realtime(latest_id, move |frame| {
         let ServerFrame::Message { message } = &frame else {
             if matches!(&frame, ServerFrame::Event { event, .. } if event == events::READ) {
                 // Read in another tab or by the peer: the server recounts unread messages.
-                refresh(conversations);
+                refresh(conversations, refresh_pending);
             }
             return;
         };
-        // Move the conversation to the top at once; the server's list (a new peer's name,
-        // the unread count) follows.
+        // A known conversation moves to the top with its new message and count at once; only a
+        // new one (whose peer this page has never seen) needs the server's list.
         let peer = message.peer_of(my_id);
+        let mut known = false;
         conversations.update(|list| {
             if let Some(pos) = list.iter().position(|c| c.peer.id == peer) {
                 let mut moved = list.remove(pos);
                 moved.last_message = message.clone();
+                if message.receiver == my_id && message.sender != my_id {
+                    moved.unread += 1;
+                }
                 list.insert(0, moved);
+                known = true;
             }
         });
-        refresh(conversations);
+        if !known {
+            refresh(conversations, refresh_pending);
+        }
     });
     let title = move || match conversations.with(|list| list.iter().map(|c| c.unread).sum::<i64>())
     {
@@ -144,13 +151,25 @@ fn ConversationRow(summary: ConversationSummary, me: crate::domain::UserId) -> i
     }
 }
 
-fn refresh(conversations: RwSignal<Vec<ConversationSummary>>) {
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        if let Ok(fresh) = load_inbox(String::new()).await {
-            conversations.set(fresh.conversations);
-        }
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = conversations;
+/// Reloads the list from the server, at most once per half second however many frames ask for it
+/// (`pending` says one is already scheduled).
+fn refresh(conversations: RwSignal<Vec<ConversationSummary>>, pending: StoredValue<bool>) {
+    if pending.get_value() {
+        return;
+    }
+    pending.set_value(true);
+    set_timeout(
+        move || {
+            pending.set_value(false);
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = load_inbox(String::new()).await {
+                    conversations.set(fresh.conversations);
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = conversations;
+        },
+        std::time::Duration::from_millis(500),
+    );
 }

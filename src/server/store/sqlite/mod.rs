@@ -324,6 +324,18 @@ impl ChatStore for SqliteStore {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError> {
+        // The writer dates messages in id order, so each conversation's newest is its highest id.
+        let id: i64 = sqlx::query_scalar(
+            "select coalesce(max(last_message_id), 0) from conversation where owner = $1",
+        )
+        .bind(user.get())
+        .fetch_one(&self.pool)
+        .await
+        .context("select the newest message id")?;
+        Ok(id)
+    }
+
     async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
         let found: Option<i64> =
             sqlx::query_scalar("select 1 from conversation where owner = $1 and peer = $2")
