@@ -6,6 +6,7 @@
 pub mod admin;
 mod message;
 mod password;
+mod relation;
 mod room;
 mod time;
 mod user;
@@ -15,6 +16,7 @@ pub use message::{
     ChatMessage, ClientId, MessageText, MessageTextError, DEFAULT_MAX_MESSAGE_CHARS,
 };
 pub use password::{Password, PasswordError};
+pub use relation::{BlockedUser, Relation, SendRefusal};
 pub use room::RoomId;
 pub use time::rfc3339_millis;
 pub use user::{ConversationSummary, User, UserId};

@@ -1,10 +1,13 @@
 //! Messaging services: parse → store → publish. Both ways of sending (a WebSocket frame and
 //! `POST /api/conversations/{peer}/messages`) and every history read go through here.
 
-use super::realtime::outbound;
+use super::realtime::{outbound, Outbound};
 use super::state::AppState;
 use super::store::{ChatStore, HistoryPage, NewMessage, PageEnd, StoreError, Stored};
-use crate::domain::{ClientId, ConversationSummary, MessageText, RoomId, User, UserId};
+use crate::domain::{
+    BlockedUser, ClientId, ConversationSummary, MessageText, Relation, RoomId, SendRefusal, User,
+    UserId,
+};
 use crate::error::AppError;
 use crate::protocol::ServerFrame;
 use std::time::Instant;
@@ -33,18 +36,125 @@ pub async fn send_message(
     state.limits.take_send(sender.id)?;
     let text = MessageText::parse(raw_text, state.config.max_message_chars)
         .map_err(|e| AppError::unprocessable(e.code(), e.to_string()))?;
+    let before = if to == sender.id {
+        Relation::default()
+    } else {
+        relation(state, sender.id, to).await?
+    };
+    before.may_send().map_err(refused)?;
     let new = NewMessage {
         sender: sender.id,
         receiver: to,
         text: text.as_str(),
         client_id,
     };
-    match state.store.insert_message(new).await {
-        Ok(stored) => Ok(stored),
+    let stored = match state.store.insert_message(new).await {
+        Ok(stored) => stored,
         // The foreign key is the existence check: no separate read, no race with a deletion.
-        Err(StoreError::MissingReference) => Err(unknown_peer()),
-        Err(e) => Err(AppError::internal(e)),
+        Err(StoreError::MissingReference) => return Err(unknown_peer()),
+        Err(e) => return Err(AppError::internal(e)),
+    };
+    // This message may be the one that makes it a conversation (both have now written): from
+    // this moment the two see each other's presence, without reconnecting. Looked at again after
+    // the insert, so two first messages crossing each other are not missed.
+    if stored.is_new && to != sender.id && !before.shares_activity() {
+        if relation(state, sender.id, to).await?.shares_activity() {
+            show_presence_to_each_other(state, sender.id, to);
+        }
     }
+    Ok(stored)
+}
+
+/// Why a send was refused, as the sender may hear it.
+fn refused(why: SendRefusal) -> AppError {
+    match why {
+        SendRefusal::IBlocked => AppError::forbidden(
+            "blocked",
+            "you have blocked this person; unblock them to write",
+        ),
+        // Nothing more: not whether, when or why.
+        SendRefusal::PeerBlocked => AppError::forbidden("blocked", "you can't message this person"),
+    }
+}
+
+async fn relation(state: &AppState, me: UserId, peer: UserId) -> Result<Relation, AppError> {
+    state
+        .store
+        .relation(me, peer)
+        .await
+        .map_err(AppError::internal)
+}
+
+fn presence_of(state: &AppState, user: UserId) -> Outbound {
+    outbound(&ServerFrame::PresenceUpdate {
+        user_id: user,
+        online: state.hub.members(&RoomId::for_user(user)) > 0,
+    })
+}
+
+/// Tells `a` whether `b` is online now, and `b` whether `a` is.
+fn show_presence_to_each_other(state: &AppState, a: UserId, b: UserId) {
+    state
+        .hub
+        .publish(&RoomId::for_user(a), &presence_of(state, b));
+    state
+        .hub
+        .publish(&RoomId::for_user(b), &presence_of(state, a));
+}
+
+/// Shows `a` and `b` to each other as offline (after a block: they see no presence).
+fn hide_presence_from_each_other(state: &AppState, a: UserId, b: UserId) {
+    for (to, of) in [(a, b), (b, a)] {
+        let offline = outbound(&ServerFrame::PresenceUpdate {
+            user_id: of,
+            online: false,
+        });
+        state.hub.publish(&RoomId::for_user(to), &offline);
+    }
+}
+
+/// `me` blocks `target`: no messages either way, no presence, typing or receipts, and the
+/// conversation leaves `me`'s inbox (it is still there when opened).
+#[tracing::instrument(name = "block", skip(state, me), fields(me = %me.id))]
+pub async fn block(state: &AppState, me: &User, target: UserId) -> Result<(), AppError> {
+    if target == me.id {
+        return Err(AppError::unprocessable(
+            "cannot_block_self",
+            "you cannot block yourself",
+        ));
+    }
+    match state.store.block(me.id, target).await {
+        Ok(()) => {}
+        Err(StoreError::MissingReference) => return Err(unknown_peer()),
+        Err(e) => return Err(AppError::internal(e)),
+    }
+    hide_presence_from_each_other(state, me.id, target);
+    Ok(())
+}
+
+/// Lifts `me`'s block of `target` (nothing to lift is fine). If they had a conversation, they see
+/// each other again at once.
+#[tracing::instrument(name = "unblock", skip(state, me), fields(me = %me.id))]
+pub async fn unblock(state: &AppState, me: &User, target: UserId) -> Result<(), AppError> {
+    state
+        .store
+        .unblock(me.id, target)
+        .await
+        .map_err(AppError::internal)?;
+    if target != me.id && relation(state, me.id, target).await?.shares_activity() {
+        show_presence_to_each_other(state, me.id, target);
+    }
+    Ok(())
+}
+
+/// Everyone `me` has blocked.
+pub async fn blocks(state: &AppState, me: &User) -> Result<Vec<BlockedUser>, AppError> {
+    state.store.blocks(me.id).await.map_err(AppError::internal)
+}
+
+/// Whether `me` has blocked `peer` (the conversation page shows "Unblock" instead of a composer).
+pub async fn have_blocked(state: &AppState, me: &User, peer: UserId) -> Result<bool, AppError> {
+    Ok(relation(state, me.id, peer).await?.i_blocked)
 }
 
 /// Resolves a conversation partner by id; unknown ids are 404.
@@ -121,7 +231,8 @@ pub async fn find_people(state: &AppState, me: &User, query: &str) -> Result<Vec
         .map_err(AppError::internal)
 }
 
-/// Relays "`from` is typing" to `to`, if they share a conversation: strangers learn nothing.
+/// Relays "`from` is typing" to `to`, if the two share activity (both wrote, no block): strangers
+/// learn nothing. Typing to someone who has not answered (or across a block) is dropped quietly.
 /// At most once per `limits::TYPING_INTERVAL` per pair, whatever the number of sockets; notices
 /// in between are dropped without a database read.
 pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(), AppError> {
@@ -138,6 +249,9 @@ pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(
     {
         return Err(AppError::not_found("no conversation with that user"));
     }
+    if !relation(state, from.id, to).await?.shares_activity() {
+        return Ok(());
+    }
     // Only a valid pair takes room in the throttle, so invented peers never grow it.
     state.limits.typing.passed(pair, Instant::now());
     state.hub.publish(
@@ -147,9 +261,9 @@ pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(
     Ok(())
 }
 
-/// Moves `reader`'s read pointer with `with` forward and tells both people (every tab of the
-/// reader updates its unread counts; the peer sees "read"). A read that does not move the pointer
-/// stores and tells nothing. Returns the pointer when it moved.
+/// Moves `reader`'s read pointer with `with` forward and tells the reader's tabs (they update their
+/// unread counts) and, if the two share activity, the peer (who sees "read"). A read that does
+/// not move the pointer stores and tells nothing. Returns the pointer when it moved.
 pub async fn mark_read(
     state: &AppState,
     reader: &User,
@@ -174,7 +288,7 @@ pub async fn mark_read(
     };
     let frame = outbound(&ServerFrame::read(reader.id, with, pointer));
     state.hub.publish(&RoomId::for_user(reader.id), &frame);
-    if with != reader.id {
+    if with != reader.id && relation(state, reader.id, with).await?.shares_activity() {
         state.hub.publish(&RoomId::for_user(with), &frame);
     }
     Ok(Some(pointer))
@@ -189,11 +303,12 @@ pub async fn peer_read_pointer(state: &AppState, me: &User, peer: UserId) -> Res
         .map_err(AppError::internal)
 }
 
-/// Which of `user`'s conversation partners are online (have at least one open connection).
+/// Which of `user`'s activity partners (see `Relation::shares_activity`) are online (have at least
+/// one open connection).
 pub async fn online_partners(state: &AppState, user: UserId) -> Result<Vec<UserId>, AppError> {
     let partners = state
         .store
-        .partners(user)
+        .activity_partners(user)
         .await
         .map_err(AppError::internal)?;
     Ok(partners
@@ -202,7 +317,7 @@ pub async fn online_partners(state: &AppState, user: UserId) -> Result<Vec<UserI
         .collect())
 }
 
-/// Tells `user`'s conversation partners (and only them) that `user` came online or went offline.
+/// Tells `user`'s activity partners (and only them) that `user` came online or went offline.
 pub async fn announce_presence(
     state: &AppState,
     user: UserId,
@@ -210,7 +325,7 @@ pub async fn announce_presence(
 ) -> Result<(), AppError> {
     let partners = state
         .store
-        .partners(user)
+        .activity_partners(user)
         .await
         .map_err(AppError::internal)?;
     let frame = outbound(&ServerFrame::PresenceUpdate {

@@ -172,6 +172,8 @@ async fn presence_reaches_partners_and_never_a_stranger() {
     let carol = app.sign_up("carol").await;
     app.send_http(&alice, bob.id, "we share a conversation")
         .await;
+    // Both have written: presence flows (see tests/api/privacy.rs for one-sided conversations).
+    app.send_http(&bob, alice.id, "we do").await;
     let mut bob_socket = app.connect(&bob).await;
     let mut carol_socket = app.connect(&carol).await;
 
@@ -210,6 +212,7 @@ async fn typing_is_relayed_to_a_partner_only() {
     let bob = app.sign_up("bob").await;
     let carol = app.sign_up("carol").await;
     app.send_http(&alice, bob.id, "hi").await;
+    app.send_http(&bob, alice.id, "hello").await;
     let mut alice_socket = app.connect(&alice).await;
     let mut bob_socket = app.connect(&bob).await;
     let _ = alice_socket.next_json().await; // Bob came online.
@@ -240,6 +243,8 @@ async fn read_pointers_move_forward_only_and_drive_unread_counts() {
     let app = spawn_app().await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
+    // Bob has written too, so his read marks reach Alice.
+    app.send_http(&bob, alice.id, "hello").await;
     let mut ids = Vec::new();
     for n in 0..5 {
         ids.push(
@@ -262,7 +267,11 @@ async fn read_pointers_move_forward_only_and_drive_unread_counts() {
         .json()
         .await
         .unwrap();
-    assert_eq!(unread(&list), 0, "your own messages are never unread");
+    assert_eq!(
+        unread(&list),
+        1,
+        "only Bob's message: your own are never unread"
+    );
 
     let mut alice_socket = app.connect(&alice).await;
     let mut bob_socket = app.connect(&bob).await;

@@ -127,6 +127,16 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A DELETE as a browser's `fetch` would send it (JSON content type, as every API write needs).
+    pub async fn http_delete(&self, who: &Person, path: &str) -> Response {
+        who.http
+            .delete(self.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get(&self, http: &Client, path: &str) -> Response {
         http.get(self.url(path)).send().await.expect("request")
     }

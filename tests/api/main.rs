@@ -8,5 +8,6 @@ mod hardening;
 mod helpers;
 mod login_flood;
 mod messaging;
+mod privacy;
 mod storage;
 mod websocket;

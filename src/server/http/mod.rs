@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod blocks;
 mod conversations;
 pub(crate) mod json;
 
@@ -18,6 +19,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/me", get(auth::me))
         .route("/users", get(conversations::find_people))
         .route("/conversations", get(conversations::list))
+        .route("/blocks", get(blocks::list))
+        .route(
+            "/blocks/{user_id}",
+            post(blocks::block).delete(blocks::unblock),
+        )
         .route(
             "/conversations/{peer_id}/messages",
             get(conversations::history).post(conversations::send),

@@ -4,7 +4,9 @@
 mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
-use crate::domain::{ChatMessage, ClientId, ConversationSummary, User, UserId, Username};
+use crate::domain::{
+    BlockedUser, ChatMessage, ClientId, ConversationSummary, Relation, User, UserId, Username,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -129,8 +131,17 @@ pub trait ChatStore {
     async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
     /// Whether `a` and `b` have exchanged at least one message.
     async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
-    /// Everyone `user` shares a conversation with.
-    async fn partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
+    /// Everyone `user` shares activity with (presence, typing, receipts): both have written in
+    /// their conversation and neither has blocked the other. See `Relation::shares_activity`.
+    async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
+    /// What `me` and `peer` are to each other.
+    async fn relation(&self, me: UserId, peer: UserId) -> Result<Relation, StoreError>;
+    /// `blocker` blocks `blocked` (again is fine); `MissingReference` if either does not exist.
+    async fn block(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError>;
+    /// Lifts a block; false if there was none.
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError>;
+    /// Everyone `blocker` has blocked, most recent first.
+    async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError>;
     /// Moves `reader`'s read pointer in the conversation with `peer` up to `up_to` (clamped to the
     /// newest message there); never backwards. Returns the new pointer, or `None` when it did not
     /// move (or there is no such conversation).

@@ -8,7 +8,9 @@ use super::{
     PageEnd, StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
-use crate::domain::{ChatMessage, ConversationSummary, User, UserId, Username};
+use crate::domain::{
+    BlockedUser, ChatMessage, ConversationSummary, Relation, User, UserId, Username,
+};
 use anyhow::Context;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{
@@ -347,14 +349,88 @@ impl ChatStore for SqliteStore {
         Ok(found.is_some())
     }
 
-    async fn partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("select peer from conversation where owner = $1 and peer <> $1")
-                .bind(user.get())
-                .fetch_all(&self.pool)
-                .await
-                .context("select partners")?;
+    async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "select mine.peer from conversation mine
+             join conversation theirs on theirs.owner = mine.peer and theirs.peer = mine.owner
+             where mine.owner = $1 and mine.peer <> $1
+               and mine.owner_wrote = 1 and theirs.owner_wrote = 1
+               and not exists (select 1 from block where blocker = $1 and blocked = mine.peer)
+               and not exists (select 1 from block where blocker = mine.peer and blocked = $1)",
+        )
+        .bind(user.get())
+        .fetch_all(&self.pool)
+        .await
+        .context("select activity partners")?;
         Ok(ids.into_iter().map(UserId::new).collect())
+    }
+
+    async fn relation(&self, me: UserId, peer: UserId) -> Result<Relation, StoreError> {
+        let row = sqlx::query(
+            "select
+                 coalesce((select owner_wrote from conversation where owner = $1 and peer = $2), 0) as i_wrote,
+                 coalesce((select owner_wrote from conversation where owner = $2 and peer = $1), 0) as peer_wrote,
+                 exists (select 1 from block where blocker = $1 and blocked = $2) as i_blocked,
+                 exists (select 1 from block where blocker = $2 and blocked = $1) as peer_blocked",
+        )
+        .bind(me.get())
+        .bind(peer.get())
+        .fetch_one(&self.pool)
+        .await
+        .context("select relation")?;
+        let flag = |name: &str| -> Result<bool, StoreError> {
+            Ok(row.try_get::<bool, _>(name).context("relation flag")?)
+        };
+        Ok(Relation {
+            i_wrote: flag("i_wrote")?,
+            peer_wrote: flag("peer_wrote")?,
+            i_blocked: flag("i_blocked")?,
+            peer_blocked: flag("peer_blocked")?,
+        })
+    }
+
+    async fn block(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into block (blocker, blocked, created_at) values ($1, $2, $3)
+             on conflict (blocker, blocked) do nothing",
+        )
+        .bind(blocker.get())
+        .bind(blocked.get())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| classify(e, "block"))?;
+        Ok(())
+    }
+
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("delete from block where blocker = $1 and blocked = $2")
+            .bind(blocker.get())
+            .bind(blocked.get())
+            .execute(&self.pool)
+            .await
+            .context("delete block")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError> {
+        let rows = sqlx::query(
+            "select u.id, u.username, u.is_admin, b.created_at from block b
+             join users u on u.id = b.blocked
+             where b.blocker = $1 order by b.created_at desc, u.username",
+        )
+        .bind(blocker.get())
+        .fetch_all(&self.pool)
+        .await
+        .context("select blocks")?;
+        rows.iter()
+            .map(|row| -> Result<BlockedUser, StoreError> {
+                Ok(BlockedUser {
+                    user: user_from_row(row)?,
+                    since: from_millis(row.try_get("created_at").context("created_at")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn mark_read(
@@ -398,7 +474,8 @@ impl ChatStore for SqliteStore {
 
     async fn unread_total(&self, user: UserId) -> Result<i64, StoreError> {
         let total: i64 = sqlx::query_scalar(
-            "select coalesce(sum(unread), 0) from conversation where owner = $1",
+            "select coalesce(sum(unread), 0) from conversation v where owner = $1
+             and not exists (select 1 from block where blocker = $1 and blocked = v.peer)",
         )
         .bind(user.get())
         .fetch_one(&self.pool)
@@ -455,6 +532,7 @@ impl ChatStore for SqliteStore {
              join chat c on c.id = v.last_message_id
              join users u on u.id = v.peer
              where v.owner = $1
+               and not exists (select 1 from block where blocker = $1 and blocked = v.peer)
              order by c.date desc, c.id desc",
         )
         .bind(user.get())
