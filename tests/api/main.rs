@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod delivery;
 mod helpers;
+mod hostile_input;
 mod messaging;
 mod storage;
 mod websocket;

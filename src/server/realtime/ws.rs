@@ -389,6 +389,7 @@ fn frame_code(err: &AppError) -> &'static str {
         AppError::NotFound { .. } => "unknown_receiver",
         AppError::Unprocessable { code, .. } if code == "empty_message" => "empty_message",
         AppError::Unprocessable { code, .. } if code == "message_too_long" => "message_too_long",
+        AppError::Unprocessable { code, .. } if code == "invalid_text" => "invalid_text",
         _ => "internal",
     }
 }
