@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod crash;
 mod delivery;
 mod helpers;
 mod hostile_input;
