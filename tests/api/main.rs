@@ -8,5 +8,7 @@ mod delivery;
 mod helpers;
 mod hostile_input;
 mod messaging;
+mod parser_invariants;
+mod parser_properties;
 mod storage;
 mod websocket;
