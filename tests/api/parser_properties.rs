@@ -4,8 +4,8 @@
 //! that matter (controls, invisibles, white space, JSON punctuation, the frame's own field names),
 //! because uniformly random text almost never reaches the interesting cases.
 //!
-//! The case counts are bounded so that all of this takes seconds in `make test`; the fuzz target
-//! (docs/DEVELOPMENT.md) runs the same checks for as long as you like.
+//! The case counts are bounded so that all of this takes seconds in `make test`; `PROPTEST_CASES`
+//! raises them, and the fuzz target (docs/DEVELOPMENT.md) runs the same checks for as long as you like.
 
 use crate::parser_invariants::{
     check_client_frame, check_everything, check_message_text, check_password, check_username,
@@ -16,7 +16,13 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::Value;
 
-const CASES: u32 = 512;
+/// Cases per property; `PROPTEST_CASES=100000` asks for a longer run (docs/DEVELOPMENT.md).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(512)
+}
 
 /// Characters a hostile or broken client might send, in rough proportion to their interest.
 fn hostile_char() -> impl Strategy<Value = char> {
@@ -130,7 +136,7 @@ fn apply(text: &str, damages: &[Damage]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn client_frames_from_arbitrary_text(text in any::<String>(), max_chars in 1_usize..50) {
