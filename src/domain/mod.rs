@@ -4,6 +4,7 @@
 //! frame); everything past the edge works with values that are valid by construction.
 
 pub mod admin;
+mod invisible;
 mod message;
 mod password;
 mod relation;

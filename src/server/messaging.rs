@@ -57,10 +57,12 @@ pub async fn send_message(
     // This message may be the one that makes it a conversation (both have now written): from
     // this moment the two see each other's presence, without reconnecting. Looked at again after
     // the insert, so two first messages crossing each other are not missed.
-    if stored.is_new && to != sender.id && !before.shares_activity() {
-        if relation(state, sender.id, to).await?.shares_activity() {
-            show_presence_to_each_other(state, sender.id, to);
-        }
+    if stored.is_new
+        && to != sender.id
+        && !before.shares_activity()
+        && relation(state, sender.id, to).await?.shares_activity()
+    {
+        show_presence_to_each_other(state, sender.id, to);
     }
     Ok(stored)
 }

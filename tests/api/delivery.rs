@@ -1,7 +1,9 @@
 //! Issue 5's guarantees: acks, idempotent retries, resume without gap or duplicate, presence,
 //! typing, read receipts, logout, and a real SIGTERM during a send storm.
 
-use crate::helpers::{frame_message, spawn_app, Socket, TestApp, PASSWORD};
+use crate::helpers::{
+    frame_message, spawn_app, spawn_binary, Socket, TestApp, PASSWORD, SEND_LIMIT_OFF,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -370,27 +372,8 @@ async fn logging_out_says_leave_and_closes_that_sessions_sockets_only() {
 async fn sigterm_during_a_send_storm_loses_no_acked_message() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}/storm.db", dir.path().display());
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))
-        .env("DATABASE_URL", &database_url)
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the server binary");
-    let stdout = server.stdout.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let addr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("the server prints its address");
-        if let Some(url) = line.strip_prefix("parley is serving at http://") {
-            break url.to_owned();
-        }
-    };
-    let app = TestApp::attach(addr.parse().unwrap(), &database_url).await;
+    let (mut server, addr) = spawn_binary(&database_url, SEND_LIMIT_OFF).await;
+    let app = TestApp::attach(addr, &database_url).await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
 

@@ -89,6 +89,47 @@ impl TestApp {
     }
 }
 
+/// Server settings for tests that send as fast as they can: the per-user send limit is off.
+pub const SEND_LIMIT_OFF: &[(&str, &str)] = &[("PARLEY_SEND_RATE", "0")];
+
+/// Starts the real server binary (not the in-process router) on `database_url`, on a free port,
+/// with `envs` added to its environment. Returns the process, killed when dropped, and the address
+/// it printed. Its output is read until the process ends, so a late log line never meets a closed pipe.
+pub async fn spawn_binary(
+    database_url: &str,
+    envs: &[(&str, &str)],
+) -> (tokio::process::Child, SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server binary");
+    let stdout = server.stdout.take().expect("stdout is piped");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read the server's output")
+            .expect("the server prints its address");
+        if let Some(addr) = line.strip_prefix("parley is serving at http://") {
+            break addr.parse().expect("a socket address");
+        }
+    };
+    tokio::spawn(async move {
+        // Shown with the test's output when it fails.
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("server: {line}");
+        }
+    });
+    (server, addr)
+}
+
 /// A logged-in (or not) person: an HTTP client with its own cookie jar.
 pub struct Person {
     pub http: Client,

@@ -3,7 +3,7 @@
 //! most (cores × 19 MiB + 32 MiB) at peak, a real login right after the flood succeeds within
 //! 2 s, and after 1,000 sequential logins resident memory is within 64 MiB of idle.
 
-use crate::helpers::{TestApp, PASSWORD};
+use crate::helpers::{spawn_binary, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
@@ -47,31 +47,16 @@ async fn abandoned_login(addr: std::net::SocketAddr, patience: Duration) {
 async fn a_flood_of_abandoned_logins_keeps_memory_bounded_and_a_real_login_gets_through() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}/flood.db", dir.path().display());
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))
-        .env("DATABASE_URL", &database_url)
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "error")
-        // Only hashing is under test here: no login or signup limit may answer first.
-        .env("PARLEY_LOGIN_FAILURES_PER_NAME", "0")
-        .env("PARLEY_LOGIN_FAILURES_PER_IP", "0")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the server binary");
+    // Only hashing is under test here: no login limit may answer first.
+    let (mut server, addr) = spawn_binary(
+        &database_url,
+        &[
+            ("PARLEY_LOGIN_FAILURES_PER_NAME", "0"),
+            ("PARLEY_LOGIN_FAILURES_PER_IP", "0"),
+        ],
+    )
+    .await;
     let pid = server.id().unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let addr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("the server prints its address");
-        if let Some(url) = line.strip_prefix("parley is serving at http://") {
-            break url.to_owned();
-        }
-    };
-    let addr: std::net::SocketAddr = addr.parse().unwrap();
     let app = TestApp::attach(addr, &database_url).await;
     app.sign_up("alice").await;
     let idle = memory(pid, "VmRSS");

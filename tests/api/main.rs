@@ -3,11 +3,15 @@
 
 mod accounts;
 mod admin;
+mod crash;
 mod delivery;
 mod hardening;
 mod helpers;
+mod hostile_input;
 mod login_flood;
 mod messaging;
+mod parser_invariants;
+mod parser_properties;
 mod privacy;
 mod storage;
 mod websocket;

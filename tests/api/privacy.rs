@@ -73,7 +73,7 @@ async fn presence_is_shared_the_moment_the_second_person_writes() {
     bob_socket
         .send_json(frame_message(alice.id, "hi alice"))
         .await;
-    let mut alice_frames = vec![
+    let mut alice_frames = [
         alice_socket.next_json().await,
         alice_socket.next_json().await,
     ];

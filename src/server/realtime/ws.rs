@@ -543,6 +543,7 @@ fn frame_code(err: &AppError) -> &'static str {
         AppError::NotFound { .. } => "unknown_receiver",
         AppError::Unprocessable { code, .. } if code == "empty_message" => "empty_message",
         AppError::Unprocessable { code, .. } if code == "message_too_long" => "message_too_long",
+        AppError::Unprocessable { code, .. } if code == "invalid_text" => "invalid_text",
         AppError::TooManyRequests { .. } => "rate_limited",
         AppError::Forbidden { code, .. } if code == "blocked" => "blocked",
         _ => "internal",
