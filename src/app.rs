@@ -2,7 +2,7 @@
 
 use crate::ui::pages::{
     AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
-    ConversationPage, InboxPage, LoginPage, NotFoundPage, SignupPage,
+    ConversationPage, InboxPage, LoginPage, NotFoundPage, SettingsPage, SignupPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -42,6 +42,7 @@ pub fn App() -> impl IntoView {
                 // JavaScript (streamed fragments would need a script to be swapped in).
                 <Route path=path!("/") view=InboxPage ssr=SsrMode::Async />
                 <Route path=path!("/c/:username") view=ConversationPage ssr=SsrMode::Async />
+                <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=AdminUsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/chats") view=AdminChatsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/chats/:a/:b") view=AdminConversationPage ssr=SsrMode::Async />

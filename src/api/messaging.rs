@@ -31,6 +31,8 @@ pub struct Conversation {
     pub unread_total: i64,
     /// The newest message id of the whole account, when the page was rendered.
     pub latest_id: i64,
+    /// Whether I have blocked the peer (the page offers "Unblock" instead of a composer).
+    pub i_blocked: bool,
 }
 
 /// A page of older messages.
@@ -67,8 +69,10 @@ pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
         let peer_read_up_to = svc::peer_read_pointer(&state, &me, peer.id).await?;
         let unread_total = svc::unread_total(&state, &me).await?;
         let latest_id = svc::latest_message_id(&state, &me).await?;
+        let i_blocked = svc::have_blocked(&state, &me, peer.id).await?;
         Ok(Conversation {
             latest_id,
+            i_blocked,
             me,
             peer,
             messages: page.messages,

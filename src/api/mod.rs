@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blocks;
 pub mod messaging;
 
 #[cfg(feature = "ssr")]

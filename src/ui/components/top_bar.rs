@@ -2,7 +2,7 @@ use crate::api::auth::LogOut;
 use crate::domain::User;
 use leptos::prelude::*;
 
-/// The bar above every logged-in page: home link, who you are, and log out.
+/// The bar above every logged-in page: home link, settings, who you are, and log out.
 #[component]
 pub fn TopBar(me: User) -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
@@ -10,6 +10,7 @@ pub fn TopBar(me: User) -> impl IntoView {
         <header class="top-bar">
             <a class="brand" href="/">"Parley"</a>
             {me.is_admin.then(|| view! { <a href="/admin" data-testid="admin-link">"Admin"</a> })}
+            <a href="/settings" data-testid="settings-link">"Settings"</a>
             <span class="who" data-testid="current-user">{me.username.to_string()}</span>
             <ActionForm action=log_out>
                 <button type="submit" class="link-button" data-testid="logout">"Log out"</button>

@@ -3,6 +3,7 @@
 //! (it posts without JavaScript) that, once hydrated, sends over the socket instead.
 
 use super::error_text;
+use crate::api::blocks::{BlockUser, UnblockUser};
 #[cfg(feature = "hydrate")]
 use crate::api::messaging::load_unread_total;
 use crate::api::messaging::{load_conversation, load_older, Conversation, SendChat};
@@ -75,6 +76,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         peer_read_up_to,
         unread_total,
         latest_id,
+        i_blocked,
     } = data;
     let (me_id, peer_id) = (me.id, peer.id);
     let messages = RwSignal::new(messages);
@@ -89,6 +91,20 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     let scroller = NodeRef::<html::Div>::new();
     let input = NodeRef::<html::Textarea>::new();
     let send_action = ServerAction::<SendChat>::new();
+    let blocked = RwSignal::new(i_blocked);
+    let block_action = ServerAction::<BlockUser>::new();
+    let unblock_action = ServerAction::<UnblockUser>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = block_action.value().get() {
+            blocked.set(true);
+            peer_online.set(false);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = unblock_action.value().get() {
+            blocked.set(false);
+        }
+    });
     // Bumped to send the outbox again (after a rate-limit pause); see the effect below.
     let resend = RwSignal::new(0u32);
     let backoff_ms = StoredValue::new(FIRST_BACKOFF_MS);
@@ -289,6 +305,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         }
     };
     let typing_name = peer_name.clone();
+    let notice_name = peer_name.clone();
     view! {
         <LiveTitle text=title />
         <TopBar me=me.clone() />
@@ -300,6 +317,12 @@ fn ConversationView(data: Conversation) -> impl IntoView {
                     {move || if peer_online.get() { "online" } else { "offline" }}
                 </span>
                 <span class="link-status" data-testid="link-status">{move || realtime.status().label()}</span>
+                <Show when=move || !blocked.get()>
+                    <ActionForm action=block_action attr:class="block-form">
+                        <input type="hidden" name="user" value=peer_id.get() />
+                        <button type="submit" class="link-button" data-testid="block">"Block"</button>
+                    </ActionForm>
+                </Show>
             </header>
             <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="message-scroller">
                 <div>
@@ -324,7 +347,10 @@ fn ConversationView(data: Conversation) -> impl IntoView {
                     </p>
                 </div>
             </div>
-            <form class="composer" method="post" action=send_url on:submit=on_submit data-testid="composer">
+            <Show when=move || blocked.get()>
+                <BlockedNotice peer_name=notice_name.clone() peer_id action=unblock_action />
+            </Show>
+            <form class="composer" method="post" action=send_url on:submit=on_submit data-testid="composer" hidden=move || blocked.get()>
                 <input type="hidden" name="to" value=peer_id.get() />
                 <label for="message" class="visually-hidden">{format!("Message {peer_name}")}</label>
                 <textarea
@@ -342,6 +368,24 @@ fn ConversationView(data: Conversation) -> impl IntoView {
             </form>
             <SendError error=move || send_error.get().or_else(|| send_action.value().with(error_text)) />
         </main>
+    }
+}
+
+/// In place of the composer while I block the peer.
+#[component]
+fn BlockedNotice(
+    peer_name: String,
+    peer_id: UserId,
+    action: ServerAction<UnblockUser>,
+) -> impl IntoView {
+    view! {
+        <div class="blocked-notice card" role="status" data-testid="blocked-notice">
+            <p>{format!("You blocked {peer_name}. They cannot message you, and you cannot message them.")}</p>
+            <ActionForm action>
+                <input type="hidden" name="user" value=peer_id.get() />
+                <button type="submit" data-testid="unblock">{format!("Unblock {peer_name}")}</button>
+            </ActionForm>
+        </div>
     }
 }
 

@@ -1,6 +1,7 @@
 //! `/`: the caller's conversations, newest activity first, updated live; and a people search
 //! (a plain GET form) to start a new one.
 
+use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
 use crate::protocol::{events, ServerFrame};
@@ -98,7 +99,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
                 >
                     <ul class="conversations" data-testid="conversation-list">
                         <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id, c.unread) let:summary>
-                            <ConversationRow summary me=my_id />
+                            <ConversationRow summary me=my_id conversations />
                         </For>
                     </ul>
                 </Show>
@@ -130,8 +131,21 @@ fn PeopleResults(query: String, people: Vec<User>) -> impl IntoView {
 }
 
 #[component]
-fn ConversationRow(summary: ConversationSummary, me: crate::domain::UserId) -> impl IntoView {
+fn ConversationRow(
+    summary: ConversationSummary,
+    me: crate::domain::UserId,
+    conversations: RwSignal<Vec<ConversationSummary>>,
+) -> impl IntoView {
+    let block = ServerAction::<BlockUser>::new();
+    let peer_id = summary.peer.id;
+    // Blocked: the conversation leaves the inbox (it still opens from its address).
+    Effect::new(move |_| {
+        if let Some(Ok(())) = block.value().get() {
+            conversations.update(|list| list.retain(|c| c.peer.id != peer_id));
+        }
+    });
     let name = summary.peer.username.to_string();
+    let block_label = format!("Block {name}");
     let last = summary.last_message;
     let prefix = if last.sender == me { "You: " } else { "" };
     let when = relative_time(last.date, chrono::Utc::now());
@@ -147,6 +161,10 @@ fn ConversationRow(summary: ConversationSummary, me: crate::domain::UserId) -> i
                 <span class="snippet">{prefix}{snippet(&last.message, 80)}</span>
                 <time datetime=crate::domain::rfc3339_millis::format(&last.date)>{when}</time>
             </a>
+            <ActionForm action=block attr:class="block-form">
+                <input type="hidden" name="user" value=peer_id.get() />
+                <button type="submit" class="link-button" data-testid="block" aria-label=block_label>"Block"</button>
+            </ActionForm>
         </li>
     }
 }

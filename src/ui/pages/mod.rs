@@ -5,6 +5,7 @@ mod auth;
 mod conversation;
 mod inbox;
 mod not_found;
+mod settings;
 
 pub use admin::{
     AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
@@ -13,3 +14,4 @@ pub use auth::{error_text, LoginPage, SignupPage};
 pub use conversation::ConversationPage;
 pub use inbox::InboxPage;
 pub use not_found::NotFoundPage;
+pub use settings::SettingsPage;
