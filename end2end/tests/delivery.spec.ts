@@ -29,11 +29,13 @@ test.describe("delivery", () => {
     const alice = await people.signUp("alice");
     const bob = await people.signUp("bob");
     const before = `before the outage, ${bob.username}`;
+    const answer = `hello ${alice.username}`;
     await sendViaApi(alice.context.request, bob.id, before);
+    await sendViaApi(bob.context.request, alice.id, answer);
     const aliceTab = await openConversation(alice, bob);
     const bobTab = await openConversation(bob, alice);
-    await expect(bobTab.texts).toHaveText([before]);
-    // They share a conversation, so each sees the other's presence.
+    await expect(bobTab.texts).toHaveText([before, answer]);
+    // Both have written, so each sees the other's presence.
     await expect(aliceTab.presence).toHaveText("online", LIVE);
     await expect(aliceTab.presence).toHaveAttribute("data-online", "true");
     await expect(bobTab.presence).toHaveText("online", LIVE);
@@ -48,15 +50,15 @@ test.describe("delivery", () => {
       // Confirmed by the server before the next one is written.
       await aliceTab.expectState(text, "sent", LIVE);
     }
-    await expect(aliceTab.texts).toHaveText([before, ...during]);
+    await expect(aliceTab.texts).toHaveText([before, answer, ...during]);
     // Nothing reached Bob's page while it was offline.
-    await expect(bobTab.texts).toHaveText([before]);
+    await expect(bobTab.texts).toHaveText([before, answer]);
 
     await bob.context.setOffline(false);
     await expect(bobTab.linkStatus).toHaveText("live", RECONNECT);
     // The resume brings exactly what was missed: each message once, in order, no reload.
-    await expect(bobTab.texts).toHaveText([before, ...during], LIVE);
-    await expect(bobTab.messages).toHaveCount(1 + during.length);
+    await expect(bobTab.texts).toHaveText([before, answer, ...during], LIVE);
+    await expect(bobTab.messages).toHaveCount(2 + during.length);
     for (const text of during) {
       await expect(bobTab.message(text)).toHaveAttribute("data-state", "received");
     }
@@ -65,7 +67,7 @@ test.describe("delivery", () => {
     // And the live link works again afterwards.
     const after = "welcome back";
     await aliceTab.sendWithEnter(after);
-    await expect(bobTab.texts).toHaveText([before, ...during, after], LIVE);
+    await expect(bobTab.texts).toHaveText([before, answer, ...during, after], LIVE);
   });
 
   test("a message written offline waits as pending and is sent once when back online", async ({ people }) => {
@@ -122,8 +124,9 @@ test.describe("delivery", () => {
   test("the reader sees when the writer is typing, until they stop or send", async ({ people }) => {
     const alice = await people.signUp("alice");
     const bob = await people.signUp("bob");
-    // Typing notices are only relayed within an existing conversation.
+    // Typing notices are only relayed between two people who have both written.
     await sendViaApi(bob.context.request, alice.id, `hi ${alice.username}`);
+    await sendViaApi(alice.context.request, bob.id, `hi ${bob.username}`);
     const aliceTab = await openConversation(alice, bob);
     const bobTab = await openConversation(bob, alice);
     await expect(bobTab.typing).toBeEmpty();
@@ -136,7 +139,7 @@ test.describe("delivery", () => {
 
     // Alice stops typing (the draft stays in her box): the indicator goes away by itself.
     await expect(bobTab.typing).toBeEmpty(TYPING_GONE);
-    await expect(bobTab.messages).toHaveCount(1);
+    await expect(bobTab.messages).toHaveCount(2);
 
     // She types again and sends: the indicator comes back, and goes as soon as the message lands
     // (well before it would time out).
@@ -154,6 +157,9 @@ test.describe("delivery", () => {
     const alice = await people.signUp("alice");
     const bob = await people.signUp("bob");
     const dave = await people.signUp("dave");
+    // Bob has written to Alice before, so his read marks reach her.
+    const hello = `hello ${alice.username}`;
+    await sendViaApi(bob.context.request, alice.id, hello);
 
     const bobInbox = new InboxPage(await bob.newPage());
     await bobInbox.goto();
@@ -175,7 +181,7 @@ test.describe("delivery", () => {
 
     // Bob opens the conversation in another tab: that reads them.
     const bobTab = await openConversation(bob, alice);
-    await expect(bobTab.texts).toHaveText([first, second]);
+    await expect(bobTab.texts).toHaveText([hello, first, second]);
 
     // The inbox tab drops the count without a reload...
     await expect(bobInbox.unreadCount(alice.username)).toHaveCount(0, LIVE);

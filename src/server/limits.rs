@@ -76,7 +76,8 @@ impl<K: Eq + Hash + Clone> WindowCounter<K> {
         let counts = lock(&self.counts);
         let (count, since) = counts.get(key)?;
         let ends = *since + self.window;
-        (*count >= self.limit && ends > now).then(|| ends.duration_since(now).as_secs() + 1)
+        (*count >= self.limit && ends > now)
+            .then(|| ends.duration_since(now).as_secs_f64().ceil() as u64)
     }
 
     /// Counts one event for `key`.
@@ -337,7 +338,9 @@ mod tests {
             counter.record("k", t0);
         }
         let retry = counter.exceeded(&"k", t0 + Duration::from_secs(10));
-        assert_eq!(retry, Some(51));
+        assert_eq!(retry, Some(50));
+        let retry = counter.exceeded(&"k", t0 + Duration::from_millis(10_500));
+        assert_eq!(retry, Some(50), "rounded up to whole seconds");
         assert_eq!(counter.exceeded(&"other", t0), None);
         assert_eq!(counter.exceeded(&"k", t0 + Duration::from_secs(60)), None);
         counter.record("k", t0 + Duration::from_secs(61));

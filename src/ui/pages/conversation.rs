@@ -108,6 +108,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     // Bumped to send the outbox again (after a rate-limit pause); see the effect below.
     let resend = RwSignal::new(0u32);
     let backoff_ms = StoredValue::new(FIRST_BACKOFF_MS);
+    let retry_scheduled = StoredValue::new(false);
     let unread_refresh = StoredValue::new(false);
 
     let realtime = use_realtime(latest_id, move |frame| match frame {
@@ -127,20 +128,13 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         {
             unread_total.update(|n| *n += 1);
         }
-        // Sending too fast: the message stays pending and goes again, same client_id, after a
-        // pause that doubles while the server keeps saying so.
+        // Sending too fast: the message stays pending and the outbox goes again, same client_ids,
+        // after a pause (one pause for a burst of refusals) that doubles while nothing gets through.
         ServerFrame::Error {
             code,
             client_id: Some(_),
             ..
-        } if code == "rate_limited" => {
-            let delay = backoff_ms.get_value();
-            backoff_ms.set_value((delay * 2).min(MAX_BACKOFF_MS));
-            set_timeout(
-                move || resend.update(|n| *n = n.wrapping_add(1)),
-                std::time::Duration::from_millis(delay),
-            );
-        }
+        } if code == "rate_limited" => schedule_resend(resend, backoff_ms, retry_scheduled),
         ServerFrame::Error {
             message,
             client_id: Some(id),
@@ -269,8 +263,12 @@ fn ConversationView(data: Conversation) -> impl IntoView {
             text,
             failed: None,
         };
-        // Offline, it waits in the outbox; the effect above sends it once the link is back.
-        realtime.send(&send_frame(peer_id, &pending));
+        // Offline, it waits in the outbox; the effect above sends it once the link is back. While
+        // the server is telling us to slow down, it waits for the scheduled resend (which sends
+        // the outbox in order) instead of overtaking the messages already waiting.
+        if !retry_scheduled.get_value() {
+            realtime.send(&send_frame(peer_id, &pending));
+        }
         outbox.update(|o| o.push(pending));
         textarea.set_value("");
         if let Some(el) = scroller.get() {
@@ -424,6 +422,28 @@ fn show_typing(peer_typing: RwSignal<u32>) {
             }
         },
         std::time::Duration::from_secs(4),
+    );
+}
+
+/// Sends the outbox again (bumps `resend`) after the current backoff, unless a resend is already
+/// scheduled; the backoff doubles until a send gets through.
+fn schedule_resend(
+    resend: RwSignal<u32>,
+    backoff_ms: StoredValue<u64>,
+    scheduled: StoredValue<bool>,
+) {
+    if scheduled.get_value() {
+        return;
+    }
+    scheduled.set_value(true);
+    let delay = backoff_ms.get_value();
+    backoff_ms.set_value((delay * 2).min(MAX_BACKOFF_MS));
+    set_timeout(
+        move || {
+            scheduled.set_value(false);
+            resend.update(|n| *n = n.wrapping_add(1));
+        },
+        std::time::Duration::from_millis(delay),
     );
 }
 
