@@ -14,6 +14,7 @@ mod bundle;
 mod connections;
 mod fanout;
 mod history;
+mod logins;
 mod pages;
 mod provision;
 mod report;
@@ -33,10 +34,10 @@ use target::{Launch, Target};
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "loadgen",
-    about = "Parley's load generator: fanout, fanout-max, connections, history, pages, bundle, all, smoke"
+    about = "Parley's load generator: fanout, fanout-max, connections, history, pages, bundle, logins, all, smoke"
 )]
 pub struct Cli {
-    /// Scenarios to run, in order: fanout, fanout-max, connections, history, pages, bundle;
+    /// Scenarios to run, in order: fanout, fanout-max, connections, history, pages, bundle, logins;
     /// `all` for every one; `smoke` for every one at a tiny size.
     #[arg(default_value = "all")]
     scenarios: Vec<String>,
@@ -124,6 +125,13 @@ pub struct Cli {
     #[arg(long, default_value_t = 16)]
     page_concurrency: usize,
 
+    /// logins: abandoned login requests in the flood.
+    #[arg(long, default_value_t = 1500)]
+    login_flood: usize,
+    /// logins: sequential logins after the flood.
+    #[arg(long, default_value_t = 1000)]
+    sequential_logins: usize,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -142,13 +150,14 @@ pub struct Outcome {
     pub errors: u64,
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     "fanout",
     "fanout-max",
     "connections",
     "history",
     "pages",
     "bundle",
+    "logins",
 ];
 
 fn main() -> ExitCode {
@@ -298,6 +307,12 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
         provision,
     };
 
+    let login_params = logins::Params {
+        flood: if smoke { 40 } else { cli.login_flood },
+        concurrency: 400,
+        sequential: if smoke { 5 } else { cli.sequential_logins },
+    };
+
     let mut failures = Vec::new();
     let mut could_not_run = false;
     for name in &scenarios {
@@ -311,6 +326,7 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
             "history" => history::history(&ctx, &history_params).await,
             "pages" => pages::pages(&ctx, &page_params).await,
             "bundle" => bundle::bundle(&ctx).await,
+            "logins" => logins::logins(&ctx, &login_params).await,
             _ => unreachable!("checked above"),
         };
         let mut line = json!({"scenario": name});
