@@ -69,12 +69,9 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       RUST_LOG: "warn",
       // Every test account signs up from this one address: the per-address signup limit would
-      // stop the suite after 20. (Its behaviour is covered by the integration tests.)
+      // stop the suite after 20. (Its behaviour is covered by the integration tests.) Every other
+      // limit has its default; tests/limits.spec.ts starts its own server for a small send budget.
       PARLEY_SIGNUPS_PER_IP_PER_HOUR: "0",
-      // A small send budget, so that tests/limits.spec.ts can run into it in a few seconds; no
-      // other test sends more than a handful of messages per account.
-      PARLEY_SEND_RATE: "2",
-      PARLEY_SEND_BURST: "20",
     },
   },
 });

@@ -55,12 +55,13 @@ test.describe("blocking", () => {
     await expect(settings.blocked(alice.username)).toHaveCount(0);
     await expect(settings.nobodyBlocked).toBeVisible();
 
-    // At once they see each other again, and she can write to him.
+    // At once they see each other again, she can write to him, and his open tab's read mark
+    // reaches her again.
     await expect(aliceTab.presence).toHaveText("online", LIVE);
     const welcome = "hello again";
     await aliceTab.sendWithEnter(welcome);
-    await aliceTab.expectState(welcome, "sent", LIVE);
     await expect(bobTab.message(welcome)).toBeVisible(LIVE);
+    await aliceTab.expectState(welcome, "read", LIVE);
   });
 
   test("blocking from the inbox takes the conversation out of it", async ({ people }) => {
