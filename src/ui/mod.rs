@@ -5,3 +5,4 @@ pub mod components;
 pub mod format;
 pub mod pages;
 pub mod realtime;
+pub mod schedule;

@@ -22,20 +22,6 @@ async fn read_message_ids(socket: &mut Socket, count: usize) -> Vec<i64> {
     ids
 }
 
-async fn connect_after(app: &TestApp, who: &crate::helpers::Person, after: i64) -> Socket {
-    let url = format!("ws://{}/ws?after={after}", app.addr);
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
-            .unwrap();
-    request.headers_mut().insert("cookie", app.cookie_of(who));
-    let (stream, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("upgrade");
-    let mut socket = Socket { stream };
-    socket.expect_greeting().await;
-    socket
-}
-
 #[tokio::test]
 async fn resume_delivers_everything_missed_once_and_in_order() {
     let app = spawn_app().await;
@@ -55,7 +41,7 @@ async fn resume_delivers_everything_missed_once_and_in_order() {
         );
     }
 
-    let mut bob_socket = connect_after(&app, &bob, seen).await;
+    let mut bob_socket = app.connect_after(&bob, seen).await;
     let replayed = read_message_ids(&mut bob_socket, 200).await;
     assert_eq!(replayed, sent, "all 200, once, in order");
     bob_socket.assert_silent().await;
@@ -96,7 +82,7 @@ async fn messages_sent_during_the_replay_are_neither_lost_nor_duplicated() {
             }
         })
     };
-    let mut bob_socket = connect_after(&app, &bob, 0).await;
+    let mut bob_socket = app.connect_after(&bob, 0).await;
     storm.await.unwrap();
 
     let ids = read_message_ids(&mut bob_socket, 1_000).await;

@@ -1,7 +1,7 @@
 //! Hardening: live frames in commit order, bounded replays, rate limits with clear answers,
 //! sockets that obey disable and stop when their client does.
 
-use crate::helpers::{frame_message, spawn_app, spawn_app_with, Person, Socket, TestApp, PASSWORD};
+use crate::helpers::{frame_message, spawn_app, spawn_app_with, Socket, TestApp, PASSWORD};
 use futures_util::{SinkExt, StreamExt};
 use parley::domain::{ChatMessage, Username};
 use parley::server::accounts::create_admin;
@@ -152,17 +152,6 @@ async fn commits_are_published_in_id_order_under_random_interleavings() {
     }
 }
 
-async fn connect_after(app: &TestApp, who: &Person, after: i64) -> Socket {
-    let mut request = format!("ws://{}/ws?after={after}", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert("cookie", app.cookie_of(who));
-    let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut socket = Socket { stream };
-    socket.expect_greeting().await;
-    socket
-}
-
 #[tokio::test]
 async fn a_resume_replays_at_most_a_thousand_then_says_where_it_stopped() {
     let app = spawn_app().await;
@@ -171,7 +160,7 @@ async fn a_resume_replays_at_most_a_thousand_then_says_where_it_stopped() {
     app.bulk_insert(&alice, &bob, (0..1_500).map(|n| format!("backlog {n}")))
         .await;
 
-    let mut socket = connect_after(&app, &bob, 0).await;
+    let mut socket = app.connect_after(&bob, 0).await;
     let mut ids = Vec::new();
     for _ in 0..1_000 {
         let frame = socket.next_json().await;

@@ -290,6 +290,21 @@ impl TestApp {
         socket
     }
 
+    /// Opens a WebSocket as `who` that resumes after message `after` (`/ws?after=`), and reads the
+    /// greeting; the replay follows.
+    pub async fn connect_after(&self, who: &Person, after: i64) -> Socket {
+        let mut request = format!("ws://{}/ws?after={after}", self.addr)
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert("cookie", self.cookie_of(who));
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("upgrade");
+        let mut socket = Socket { stream };
+        socket.expect_greeting().await;
+        socket
+    }
+
     /// Attempts an upgrade with optional session and Origin; returns the HTTP status on refusal.
     pub async fn connect_raw(
         &self,

@@ -11,10 +11,12 @@ use crate::domain::{ChatMessage, UserId};
 use crate::protocol::{events, ClientFrame, ServerFrame};
 use crate::ui::components::{ErrorNotice, LiveTitle, MessageBubble, TopBar};
 use crate::ui::realtime::{use_realtime, LinkStatus};
+use crate::ui::schedule::coalesce;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_params_map;
+use std::time::Duration;
 
 #[component]
 pub fn ConversationPage() -> impl IntoView {
@@ -435,16 +437,11 @@ fn schedule_resend(
     if scheduled.get_value() {
         return;
     }
-    scheduled.set_value(true);
     let delay = backoff_ms.get_value();
     backoff_ms.set_value((delay * 2).min(MAX_BACKOFF_MS));
-    set_timeout(
-        move || {
-            scheduled.set_value(false);
-            resend.update(|n| *n = n.wrapping_add(1));
-        },
-        std::time::Duration::from_millis(delay),
-    );
+    coalesce(scheduled, Duration::from_millis(delay), move || {
+        resend.update(|n| *n = n.wrapping_add(1));
+    });
 }
 
 /// The first pause before a rate-limited message is sent again, and the longest.
@@ -454,24 +451,16 @@ const MAX_BACKOFF_MS: u64 = 30_000;
 /// Asks the server for the unread total, at most once per half second however many read marks
 /// arrive (`pending` says one is already scheduled).
 fn refresh_unread(unread_total: RwSignal<i64>, pending: StoredValue<bool>) {
-    if pending.get_value() {
-        return;
-    }
-    pending.set_value(true);
-    set_timeout(
-        move || {
-            pending.set_value(false);
-            #[cfg(feature = "hydrate")]
-            leptos::task::spawn_local(async move {
-                if let Ok(total) = load_unread_total().await {
-                    unread_total.set(total);
-                }
-            });
-            #[cfg(not(feature = "hydrate"))]
-            let _ = unread_total;
-        },
-        std::time::Duration::from_millis(500),
-    );
+    coalesce(pending, Duration::from_millis(500), move || {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Ok(total) = load_unread_total().await {
+                unread_total.set(total);
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = unread_total;
+    });
 }
 
 fn page_visible() -> bool {

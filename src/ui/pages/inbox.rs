@@ -8,6 +8,7 @@ use crate::protocol::{events, ServerFrame};
 use crate::ui::components::{ErrorNotice, LiveTitle, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
+use crate::ui::schedule::coalesce;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -172,22 +173,14 @@ fn ConversationRow(
 /// Reloads the list from the server, at most once per half second however many frames ask for it
 /// (`pending` says one is already scheduled).
 fn refresh(conversations: RwSignal<Vec<ConversationSummary>>, pending: StoredValue<bool>) {
-    if pending.get_value() {
-        return;
-    }
-    pending.set_value(true);
-    set_timeout(
-        move || {
-            pending.set_value(false);
-            #[cfg(feature = "hydrate")]
-            leptos::task::spawn_local(async move {
-                if let Ok(fresh) = load_inbox(String::new()).await {
-                    conversations.set(fresh.conversations);
-                }
-            });
-            #[cfg(not(feature = "hydrate"))]
-            let _ = conversations;
-        },
-        std::time::Duration::from_millis(500),
-    );
+    coalesce(pending, std::time::Duration::from_millis(500), move || {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = load_inbox(String::new()).await {
+                conversations.set(fresh.conversations);
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = conversations;
+    });
 }
