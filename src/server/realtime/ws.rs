@@ -177,6 +177,15 @@ async fn serve_socket(conn: Connection, socket: WebSocket) {
         revoked,
         membership,
     } = state.hub.join(room.clone(), session_id);
+    // A disable that ran between the upgrade's session check and the join above evicted nobody
+    // here; now that this connection is in the room, any later one will. So look once more.
+    let enabled =
+        matches!(state.store.account(user.id).await, Ok(Some(account)) if !account.disabled);
+    // Before the greeting, so that a partner who connects after this one's greeting never hears
+    // "online" twice (once in its `presence_full`, once from this late announcement).
+    if enabled && first_connection {
+        log_failure(messaging::announce_presence(&state, user.id, true).await);
+    }
     let (sink, mut stream) = socket.split();
     let (direct, direct_rx) = mpsc::channel::<Direct>(64);
     let mut writer = tokio::spawn(
@@ -190,10 +199,6 @@ async fn serve_socket(conn: Connection, socket: WebSocket) {
         .serve(state.clone(), user.id, after),
     );
 
-    // A disable that ran between the upgrade's session check and the join above evicted nobody
-    // here; now that this connection is in the room, any later one will. So look once more.
-    let enabled =
-        matches!(state.store.account(user.id).await, Ok(Some(account)) if !account.disabled);
     // Whether the writer task's result has been taken (a JoinHandle must not be polled again).
     let mut writer_done = false;
     let closing: Vec<Direct> = if !enabled {
@@ -205,9 +210,6 @@ async fn serve_socket(conn: Connection, socket: WebSocket) {
         )
         .into()
     } else {
-        if first_connection {
-            log_failure(messaging::announce_presence(&state, user.id, true).await);
-        }
         let started = Instant::now();
         // Milliseconds after `started` that the client was last heard from (any frame, pongs too).
         let heard = AtomicU64::new(0);
