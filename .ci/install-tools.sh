@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool the build and the tests need, idempotently: each step checks first and skips
 # what is already there. Both `make run` and `make test` call it, so a fresh machine needs nothing by
-# hand. See ../shared/TOOLCHAIN.md for why each pin and work-around exists.
+# hand. docs/DEVELOPMENT.md says why each pin and work-around exists.
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.11
