@@ -79,12 +79,31 @@ fn refused(why: SendRefusal) -> AppError {
     }
 }
 
+/// What `me` and `peer` are to each other: from memory when both are known to have written (the
+/// common case on the send path), else from the store. A block counts if either says so.
 async fn relation(state: &AppState, me: UserId, peer: UserId) -> Result<Relation, AppError> {
-    state
+    let (i_blocked, peer_blocked) = state.relations.blocks_between(me, peer);
+    if state.relations.known_mutual(me, peer) {
+        return Ok(Relation {
+            i_wrote: true,
+            peer_wrote: true,
+            i_blocked,
+            peer_blocked,
+        });
+    }
+    let stored = state
         .store
         .relation(me, peer)
         .await
-        .map_err(AppError::internal)
+        .map_err(AppError::internal)?;
+    if stored.is_mutual() {
+        state.relations.remember_mutual(me, peer);
+    }
+    Ok(Relation {
+        i_blocked: i_blocked || stored.i_blocked,
+        peer_blocked: peer_blocked || stored.peer_blocked,
+        ..stored
+    })
 }
 
 fn presence_of(state: &AppState, user: UserId) -> Outbound {
@@ -126,7 +145,7 @@ pub async fn block(state: &AppState, me: &User, target: UserId) -> Result<(), Ap
         ));
     }
     match state.store.block(me.id, target).await {
-        Ok(()) => {}
+        Ok(()) => state.relations.blocked(me.id, target),
         Err(StoreError::MissingReference) => return Err(unknown_peer()),
         Err(e) => return Err(AppError::internal(e)),
     }
@@ -143,6 +162,7 @@ pub async fn unblock(state: &AppState, me: &User, target: UserId) -> Result<(), 
         .unblock(me.id, target)
         .await
         .map_err(AppError::internal)?;
+    state.relations.unblocked(me.id, target);
     if target != me.id && relation(state, me.id, target).await?.shares_activity() {
         show_presence_to_each_other(state, me.id, target);
     }

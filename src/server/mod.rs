@@ -11,6 +11,7 @@ pub mod http;
 pub mod limits;
 pub mod messaging;
 pub mod realtime;
+pub mod relations;
 pub mod router;
 pub mod state;
 pub mod store;

@@ -3,6 +3,7 @@
 use super::config::Config;
 use super::limits::Limits;
 use super::realtime::Hub;
+use super::relations::RelationCache;
 use super::store::{CommitListener, Store};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -60,6 +61,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub config: Arc<Config>,
     pub limits: Arc<Limits>,
+    pub relations: Arc<RelationCache>,
     pub leptos_options: LeptosOptions,
     pub shutdown: Shutdown,
 }
@@ -78,6 +80,7 @@ impl AppState {
         let on_commit: CommitListener =
             Arc::new(move |messages| super::realtime::deliver_committed(&deliver_to, messages));
         let store = Store::open(&config.database_url, on_commit).await?;
+        let relations = Arc::new(RelationCache::load(&store).await?);
         let leptos_options = LeptosOptions::builder()
             .output_name("parley")
             .site_root(config.site_root.as_str())
@@ -89,6 +92,7 @@ impl AppState {
             store,
             hub,
             limits: Arc::new(Limits::new(&config)),
+            relations,
             config: Arc::new(config),
             leptos_options,
             shutdown: Shutdown::default(),

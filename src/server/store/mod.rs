@@ -140,6 +140,8 @@ pub trait ChatStore {
     async fn block(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError>;
     /// Lifts a block; false if there was none.
     async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError>;
+    /// Every block there is, as (blocker, blocked).
+    async fn all_blocks(&self) -> Result<Vec<(UserId, UserId)>, StoreError>;
     /// Everyone `blocker` has blocked, most recent first.
     async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError>;
     /// Moves `reader`'s read pointer in the conversation with `peer` up to `up_to` (clamped to the

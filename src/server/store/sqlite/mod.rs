@@ -413,6 +413,17 @@ impl ChatStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn all_blocks(&self) -> Result<Vec<(UserId, UserId)>, StoreError> {
+        let pairs: Vec<(i64, i64)> = sqlx::query_as("select blocker, blocked from block")
+            .fetch_all(&self.pool)
+            .await
+            .context("select every block")?;
+        Ok(pairs
+            .into_iter()
+            .map(|(a, b)| (UserId::new(a), UserId::new(b)))
+            .collect())
+    }
+
     async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError> {
         let rows = sqlx::query(
             "select u.id, u.username, u.is_admin, b.created_at from block b
