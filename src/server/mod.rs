@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod csrf;
+pub mod headers;
 pub mod http;
 pub mod messaging;
 pub mod realtime;

@@ -2,12 +2,13 @@
 
 use super::auth::{session_user, ResolvedUser};
 use super::csrf::reject_cross_site;
+use super::headers::security_headers;
 use super::realtime::ws::ws_handler;
 use super::state::AppState;
 use crate::app::{shell, App};
 use anyhow::Context;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -60,7 +61,10 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
         .layer(middleware::from_fn_with_state(state.clone(), guard_pages))
         .layer(session_layer)
         .layer(middleware::from_fn(reject_cross_site))
-        .layer(middleware::map_response(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state))
 }
 
@@ -104,20 +108,6 @@ fn is_page(path: &str) -> bool {
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path.starts_with(SERVER_FN_PREFIX))
-}
-
-async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
 }
 
 /// Serves until Ctrl-C or SIGTERM. Then: stop accepting, let in-flight requests and sends

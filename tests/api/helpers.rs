@@ -35,16 +35,26 @@ impl Drop for TestApp {
 
 /// Starts the app on a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| ()).await
+}
+
+/// Starts the app on a fresh database, with settings changed by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let url = format!("sqlite://{}/test.db", dir.path().display());
-    spawn_app_on(url, dir).await
+    let mut config = Config::for_database(url);
+    configure(&mut config);
+    spawn_app_with_config(config, dir).await
 }
 
 /// Starts the app on the database at `database_url`, which `dir` keeps alive.
 pub async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
-    let state = AppState::open(Config::for_database(database_url.clone()))
-        .await
-        .expect("open state");
+    spawn_app_with_config(Config::for_database(database_url), dir).await
+}
+
+async fn spawn_app_with_config(config: Config, dir: Arc<TempDir>) -> TestApp {
+    let database_url = config.database_url.clone();
+    let state = AppState::open(config).await.expect("open state");
     let router = build_router(state.clone()).await.expect("build router");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod delivery;
+mod headers;
 mod helpers;
 mod messaging;
 mod storage;
