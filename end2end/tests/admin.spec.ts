@@ -42,7 +42,8 @@ async function expectNotFound(page: Page, path: string, who: string, options: { 
   // Not sent anywhere else (an anonymous visitor is not redirected to /login).
   check(response?.request().redirectedFrom() ?? null, `${path} redirected (${who})`).toBeNull();
   await check(page, `URL after ${path} (${who})`).toHaveURL(pathIs(new URL(path, "http://x").pathname));
-  await check(page.getByTestId("error-notice"), `not-found notice on ${path} (${who})`).toBeVisible();
+  // The very page an unknown address gets.
+  await check(page.getByTestId("not-found"), `not-found page on ${path} (${who})`).toBeVisible();
   for (const part of ["admin-users", "admin-chats", "admin-messages", "admin-audit", "reason-form"]) {
     await check(page.getByTestId(part), `${part} on ${path} (${who})`).toHaveCount(0);
   }

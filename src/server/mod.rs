@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod headers;
 pub mod http;
 pub mod messaging;
+pub mod pages;
 pub mod realtime;
 pub mod router;
 pub mod state;

@@ -411,3 +411,95 @@ async fn create_admin_makes_new_admins_or_promotes() {
             .is_admin
     );
 }
+
+/// All a client can tell of an answer, less what changes with every response (the date, the
+/// Content-Security-Policy's nonce).
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: StatusCode,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+async fn answer(
+    app: &TestApp,
+    http: &reqwest::Client,
+    method: &Method,
+    path: &str,
+    origin: Option<&str>,
+) -> Answer {
+    let mut request = http
+        .request(method.clone(), app.url(path))
+        .header("content-type", "application/json")
+        .body("{}");
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    let res = request.send().await.expect("request");
+    let mut headers: Vec<(String, String)> = res
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "content-security-policy"))
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or("(not ASCII)");
+            (name.to_string(), value.to_owned())
+        })
+        .collect();
+    headers.sort();
+    Answer {
+        status: res.status(),
+        headers,
+        body: res.bytes().await.expect("body").to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn admin_paths_answer_non_admins_exactly_as_unknown_paths_do() {
+    let app = spawn_app().await;
+    admin_of(&app, "root").await;
+    let bob = app.sign_up("bob").await;
+    let (anon, _) = app.client();
+    let page_paths = [
+        "/admin",
+        "/admin/",
+        "/admin/chats",
+        "/admin/chats/1/2",
+        "/admin/chats/1/2?reason=curious",
+        "/admin/search?q=hello",
+        "/admin/audit",
+        "/admin/nonexistent",
+        "/admin/nonexistent.js",
+    ];
+    let api_paths = [
+        "/api/admin/users",
+        "/api/admin/users/1/disable",
+        "/api/admin/chats/1/2/messages?reason=curious",
+        "/api/admin/search?q=hello",
+        "/api/admin/whatever",
+    ];
+    let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+        .map(|m| Method::from_bytes(m.as_bytes()).unwrap());
+    let unknown = |path: &str| {
+        if path.starts_with("/api/") {
+            "/api/nowhere"
+        } else {
+            "/nowhere"
+        }
+    };
+
+    for path in page_paths.iter().chain(api_paths.iter()) {
+        for method in &methods {
+            // With no Origin (a plain client) and from another site (refused the same way).
+            for origin in [None, Some("http://evil.example")] {
+                for (who, client) in [("anonymous", &anon), ("bob", &bob.http)] {
+                    let expected = answer(&app, client, method, unknown(path), origin).await;
+                    let got = answer(&app, client, method, path, origin).await;
+                    assert_eq!(got, expected, "{who} {method} {path} from {origin:?}");
+                    if origin.is_none() {
+                        assert_eq!(got.status, StatusCode::NOT_FOUND, "{who} {method} {path}");
+                    }
+                }
+            }
+        }
+    }
+}

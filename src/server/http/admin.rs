@@ -1,5 +1,6 @@
 //! `/api/admin/*`. One router, one guard: every route added here is behind `admins_only`, which
-//! answers 404 to everyone else, so a new route cannot forget the check.
+//! answers everyone else exactly as an unknown API path (404, whatever the method), so a new route
+//! cannot forget the check.
 
 use super::json::QueryParams;
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
@@ -12,7 +13,7 @@ use crate::server::store::PageEnd;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post, MethodRouter};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 
@@ -22,14 +23,20 @@ struct Admin(User);
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/users", get(users))
-        .route("/users/{id}/disable", post(disable))
-        .route("/users/{id}/enable", post(enable))
-        .route("/chats", get(chats))
-        .route("/chats/{user_a}/{user_b}/messages", get(messages))
-        .route("/search", get(search))
-        .route("/audit", get(audit))
+        .route("/users", only(get(users)))
+        .route("/users/{id}/disable", only(post(disable)))
+        .route("/users/{id}/enable", only(post(enable)))
+        .route("/chats", only(get(chats)))
+        .route("/chats/{user_a}/{user_b}/messages", only(get(messages)))
+        .route("/search", only(get(search)))
+        .route("/audit", only(get(audit)))
         .route_layer(middleware::from_fn_with_state(state, admins_only))
+}
+
+/// `methods`, answering every other method exactly as an unknown API path does: 404, where axum
+/// would say 405 with an `Allow` header, which tells anyone that the path exists.
+fn only(methods: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    methods.merge(any(|| async { super::no_such_route() }))
 }
 
 async fn admins_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -44,7 +51,8 @@ async fn admins_only(State(state): State<AppState>, request: Request, next: Next
             request.extensions_mut().insert(Admin(admin));
             next.run(request).await
         }
-        Err(not_found) => not_found.into_response(),
+        // Not the pages' "no such page": byte for byte what an unknown API path answers.
+        Err(_) => super::no_such_route().into_response(),
     }
 }
 

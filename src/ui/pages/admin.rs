@@ -1,5 +1,6 @@
-//! The admin console under `/admin`. Every page loads through an admin server function, which
-//! answers 404 to anyone else, so a non-admin sees the not-found page.
+//! The admin console under `/admin`. The page guard answers anyone but an admin with the
+//! not-found page before these render; every page also loads through an admin server function,
+//! which answers 404 to anyone else.
 
 use crate::api::admin::{
     admin_accounts, admin_audit, admin_chats, admin_check, admin_conversation, admin_search,

@@ -12,4 +12,4 @@ pub use admin::{
 pub use auth::{error_text, LoginPage, SignupPage};
 pub use conversation::ConversationPage;
 pub use inbox::InboxPage;
-pub use not_found::NotFoundPage;
+pub use not_found::{NotFoundContent, NotFoundPage, NOT_FOUND_TITLE};
