@@ -1,6 +1,7 @@
 //! `/api/admin/*`. One router, one guard: every route added here is behind `admins_only`, which
 //! answers everyone else exactly as an unknown API path (404, whatever the method), so a new route
-//! cannot forget the check.
+//! cannot forget the check. The audited reads (messages, search) also refuse requests another
+//! site started (`check_audited_read`); they stay GETs for clients that are not browsers.
 
 use super::json::QueryParams;
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
@@ -8,9 +9,11 @@ use crate::domain::{ChatMessage, User, UserId};
 use crate::error::AppError;
 use crate::server::admin::{self, require_admin};
 use crate::server::auth::MaybeUser;
+use crate::server::csrf::check_audited_read;
 use crate::server::state::AppState;
 use crate::server::store::PageEnd;
 use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, MethodRouter};
@@ -123,9 +126,11 @@ struct Messages {
 async fn messages(
     State(state): State<AppState>,
     Extension(Admin(me)): Extension<Admin>,
+    headers: HeaderMap,
     Path((a, b)): Path<(String, String)>,
     QueryParams(query): QueryParams<MessagesQuery>,
 ) -> Result<Json<Messages>, AppError> {
+    check_audited_read(&headers)?;
     let end = match (query.before, query.through) {
         (Some(id), _) => PageEnd::Before(id),
         (None, Some(id)) => PageEnd::Through(id),
@@ -155,8 +160,10 @@ struct Hits {
 async fn search(
     State(state): State<AppState>,
     Extension(Admin(me)): Extension<Admin>,
+    headers: HeaderMap,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Hits>, AppError> {
+    check_audited_read(&headers)?;
     Ok(Json(Hits {
         hits: admin::search(&state, &me, &query.q).await?,
     }))
