@@ -2,7 +2,8 @@
 
 use crate::ui::pages::{
     AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
-    ConversationPage, InboxPage, LoginPage, NotFoundPage, SettingsPage, SignupPage,
+    ConversationPage, InboxPage, LoginPage, NotFoundContent, NotFoundPage, SettingsPage,
+    SignupPage, NOT_FOUND_TITLE,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -10,14 +11,15 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The Content-Security-Policy header lets one inline-script nonce through, chosen for this
+    // request before the render started; the hydration script must carry that one.
+    #[cfg(feature = "ssr")]
+    crate::server::headers::provide_request_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <meta name="color-scheme" content="light dark" />
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HeadBasics />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -25,6 +27,35 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The not-found answer as a whole document, without the app's scripts: nothing on it needs them,
+/// and the app, hydrating, would render whatever route this address names (an admin page, for a
+/// non-admin) and disagree with it. The same bytes for every path and every caller.
+pub fn not_found_document() -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <HeadBasics />
+                <link rel="stylesheet" href="/pkg/parley.css" />
+                <title>{NOT_FOUND_TITLE}</title>
+            </head>
+            <body>
+                <NotFoundContent />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+fn HeadBasics() -> impl IntoView {
+    view! {
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
     }
 }
 

@@ -42,7 +42,8 @@ async function expectNotFound(page: Page, path: string, who: string, options: { 
   // Not sent anywhere else (an anonymous visitor is not redirected to /login).
   check(response?.request().redirectedFrom() ?? null, `${path} redirected (${who})`).toBeNull();
   await check(page, `URL after ${path} (${who})`).toHaveURL(pathIs(new URL(path, "http://x").pathname));
-  await check(page.getByTestId("error-notice"), `not-found notice on ${path} (${who})`).toBeVisible();
+  // The very page an unknown address gets.
+  await check(page.getByTestId("not-found"), `not-found page on ${path} (${who})`).toBeVisible();
   for (const part of ["admin-users", "admin-chats", "admin-messages", "admin-audit", "reason-form"]) {
     await check(page.getByTestId(part), `${part} on ${path} (${who})`).toHaveCount(0);
   }
@@ -95,10 +96,10 @@ test.describe("admin console", () => {
 
     const reason = `abuse report ${uniqueName("case")}`;
     await conversation.giveReason(reason);
-    await expect(page).toHaveURL(
-      (url) => url.pathname === `/admin/chats/${low.id}/${high.id}` && url.searchParams.get("reason") === reason,
-    );
+    // Posted, not put in the address (where a link from anywhere could carry it).
+    await expect(page).toHaveURL((url) => url.pathname === `/admin/chats/${low.id}/${high.id}` && url.search === "");
     await expect(conversation.pair).toHaveText(between(alice, bob));
+    await expect(conversation.recordedReason).toHaveText(reason);
     // Every message, oldest first, with its exact date.
     await expect(conversation.texts).toHaveText(sent);
     const ids = await conversation.idsInOrder();
@@ -118,6 +119,44 @@ test.describe("admin console", () => {
     await expect(entry).toHaveCount(1);
     await expect(entry).toContainText(admin.username);
     await expect(entry).toContainText(between(alice, bob));
+  });
+
+  test("a link with a reason reads nothing; each page of a long conversation is a posted, audited read", async ({
+    people,
+  }) => {
+    const alice = await people.signUp("alice");
+    const bob = await people.signUp("bob");
+    const lines = Array.from({ length: 55 }, (_, n) => `line ${n} ${uniqueName("m")}`);
+    for (const line of lines) {
+      await sendViaApi(alice.context.request, bob.id, line);
+    }
+    const [low, high] = alice.id < bob.id ? [alice, bob] : [bob, alice];
+    const admin = await people.newAdmin("admin");
+    const page = await signInAsAdmin(admin);
+
+    // As if following a link from elsewhere: the form, and nothing read.
+    const linked = `from a link ${uniqueName("case")}`;
+    await page.goto(`/admin/chats/${low.id}/${high.id}?reason=${encodeURIComponent(linked)}`);
+    const conversation = new AdminConversationPage(page);
+    await expect(conversation.reasonForm).toBeVisible();
+    await expect(conversation.table).toHaveCount(0);
+
+    const reason = `paging ${uniqueName("case")}`;
+    await conversation.giveReason(reason);
+    await expect(conversation.texts).toHaveCount(50);
+    await expect(conversation.texts.last()).toHaveText(lines[54]);
+    await Promise.all([
+      page.waitForResponse((res) => res.request().method() === "POST" && res.url().includes("/admin/chats/")),
+      conversation.older.click(),
+    ]);
+    await expect(conversation.texts).toHaveText(lines.slice(0, 5));
+    await expect(conversation.recordedReason).toHaveText(reason);
+    await expect(conversation.older).toHaveCount(0);
+
+    const audit = new AdminAuditPage(page);
+    await audit.goto();
+    await expect(audit.entry("view_conversation", reason)).toHaveCount(2);
+    await expect(audit.entry("view_conversation", linked)).toHaveCount(0);
   });
 
   test("the console is not found for a logged-in non-admin or an anonymous visitor", async ({ people, page }) => {

@@ -27,10 +27,27 @@ pub struct AdminChatsData {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AdminConversationData {
     pub me: User,
+    /// The reason given for this read (the page repeats it, and posts it again for older messages).
+    pub reason: String,
     pub user_a: User,
     pub user_b: User,
     pub messages: Vec<ChatMessage>,
     pub has_more: bool,
+}
+
+/// One audited read of a conversation, as the reason form (or an "Older messages" button) posts
+/// it to `/admin/chats/{a}/{b}`. The server provides it as context to the render of that POST and
+/// to nothing else, so a GET of the page, a link from anywhere, shows the form and reads nothing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConversationRead {
+    #[serde(default)]
+    pub reason: String,
+    /// The page ends just before this message (paging back).
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// The page ends at this message (a search hit).
+    #[serde(default)]
+    pub through: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,17 +88,24 @@ pub async fn admin_chats(user: String, page: u32) -> Result<AdminChatsData, AppE
     .await
 }
 
-/// Reads a conversation's content; `reason` is required and recorded in the audit log.
+/// Reads a conversation's content; `read.reason` is required and recorded in the audit log.
+/// Only ever on a POST (the page's reason form, or this function's own endpoint), never from
+/// another site.
 #[server(prefix = "/_app", endpoint = "admin/conversation")]
 pub async fn admin_conversation(
     user_a: UserId,
     user_b: UserId,
-    reason: String,
-    before: Option<i64>,
-    through: Option<i64>,
+    read: ConversationRead,
 ) -> Result<AdminConversationData, AppError> {
     context::respond(async move {
         let (state, me) = context::admin().await?;
+        context::require_post()?;
+        context::refuse_cross_site_read()?;
+        let ConversationRead {
+            reason,
+            before,
+            through,
+        } = read;
         let end = match (before, through) {
             (Some(id), _) => PageEnd::Before(id),
             (None, Some(id)) => PageEnd::Through(id),
@@ -91,6 +115,7 @@ pub async fn admin_conversation(
             svc::read_conversation(&state, &me, (user_a, user_b), &reason, end).await?;
         Ok(AdminConversationData {
             me,
+            reason,
             user_a,
             user_b,
             messages: page.messages,
@@ -108,6 +133,9 @@ pub async fn admin_search(query: String) -> Result<AdminSearchData, AppError> {
         let hits = if query.trim().is_empty() {
             Vec::new()
         } else {
+            // The page runs the search on a GET (the address holds the words): a link from
+            // another site must not make an admin's browser search, and log it.
+            context::refuse_cross_site_read()?;
             svc::search(&state, &me, &query).await?
         };
         Ok(AdminSearchData { me, hits })

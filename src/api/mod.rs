@@ -69,6 +69,30 @@ mod context {
         Ok((state, user))
     }
 
+    /// Audited reads (a conversation, a search) refuse a request another site started, by the
+    /// headers of the request being served: the page's, when a render calls this in-process.
+    pub fn refuse_cross_site_read() -> Result<(), AppError> {
+        crate::server::csrf::check_audited_read(&request_parts()?.headers)
+    }
+
+    /// The request being served must be a POST: a page GET (any link) must not read a
+    /// conversation, only the reason form's POST may.
+    pub fn require_post() -> Result<(), AppError> {
+        if request_parts()?.method == axum::http::Method::POST {
+            Ok(())
+        } else {
+            Err(AppError::bad_request(
+                "reason_form_required",
+                "open a conversation through the reason form",
+            ))
+        }
+    }
+
+    fn request_parts() -> Result<axum::http::request::Parts, AppError> {
+        use_context::<axum::http::request::Parts>()
+            .ok_or_else(|| AppError::internal("request parts not provided"))
+    }
+
     /// As `request`, but the caller must be logged in.
     pub async fn logged_in() -> Result<(AppState, User), AppError> {
         let (state, session) = request().await?;

@@ -7,6 +7,8 @@
 //! 3. State-changing JSON API calls must be `Content-Type: application/json`, which a cross-site
 //!    HTML form cannot send and which `fetch` cannot send cross-site without a CORS preflight
 //!    (and we grant none).
+//!
+//! Audited admin reads are stricter still (`check_audited_read`), since some of them are GETs.
 
 use crate::error::AppError;
 use axum::extract::Request;
@@ -45,6 +47,17 @@ pub fn check_origin(headers: &HeaderMap) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(cross_site())
+    }
+}
+
+/// For audited admin reads (a conversation, a search), which write an audit row: only this
+/// origin, or the admin themselves (`Sec-Fetch-Site: none`: typed, bookmarked), may start one; a
+/// client that is not a browser sends no `Sec-Fetch-Site` and passes. A sibling subdomain
+/// (`same-site`) is refused as well as another site: it is another origin all the same.
+pub fn check_audited_read(headers: &HeaderMap) -> Result<(), AppError> {
+    match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
+        None | Some(b"same-origin") | Some(b"none") => check_origin(headers),
+        Some(_) => Err(cross_site()),
     }
 }
 
@@ -135,6 +148,24 @@ mod tests {
             ("sec-fetch-site", "same-origin")
         ]))
         .is_ok());
+    }
+
+    #[test]
+    fn audited_reads_come_from_this_origin_the_admin_or_a_non_browser() {
+        for passes in [
+            headers(&[("host", "a")]),
+            headers(&[("host", "a"), ("sec-fetch-site", "same-origin")]),
+            headers(&[("host", "a"), ("sec-fetch-site", "none")]),
+        ] {
+            assert!(check_audited_read(&passes).is_ok(), "{passes:?}");
+        }
+        for refused in [
+            headers(&[("host", "a"), ("sec-fetch-site", "cross-site")]),
+            headers(&[("host", "a"), ("sec-fetch-site", "same-site")]),
+            headers(&[("host", "a"), ("origin", "http://evil.example")]),
+        ] {
+            assert!(check_audited_read(&refused).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

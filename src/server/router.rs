@@ -3,17 +3,17 @@
 use super::auth::{session_user, ResolvedUser};
 use super::client_addr::resolve_client_addr;
 use super::csrf::reject_cross_site;
+use super::headers::security_headers;
+use super::pages::not_found_page;
 use super::realtime::ws::ws_handler;
 use super::state::AppState;
-use crate::app::{shell, App};
 use anyhow::Context;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::time::Duration;
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::session_store::ExpiredDeletion;
@@ -45,24 +45,17 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
     let trusted_proxies = state.config.trusted_proxies.clone();
-    let leptos_options = state.leptos_options.clone();
-    let pages = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            || (),
-            move || shell(leptos_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-
     Ok(Router::new()
         .route("/ws", get(ws_handler))
         .nest("/api", super::http::routes(state.clone()))
-        .merge(pages)
+        .merge(super::pages::routes(&state))
         .layer(middleware::from_fn_with_state(state.clone(), guard_pages))
         .layer(session_layer)
         .layer(middleware::from_fn(reject_cross_site))
-        .layer(middleware::map_response(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(middleware::from_fn(move |request, next| {
             resolve_client_addr(trusted_proxies.clone(), request, next)
         }))
@@ -70,6 +63,7 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
 }
 
 /// Pages need a login, except the login and signup pages, which a logged-in visitor skips.
+/// The admin console is, to everyone but admins, exactly an unknown path: the not-found page.
 async fn guard_pages(
     State(state): State<AppState>,
     session: Session,
@@ -77,10 +71,21 @@ async fn guard_pages(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    // The admin console answers 404 to everyone but admins, anonymous visitors included, so it
-    // must not redirect them to the login page (that would say it exists).
-    let admin = path == "/admin" || path.starts_with("/admin/");
-    if !matches!(*request.method(), Method::GET | Method::HEAD) || !is_page(path) || admin {
+    if path == "/admin" || path.starts_with("/admin/") {
+        // Every method, anonymous visitors included: no redirect to the login page and no 405,
+        // either of which would say the console exists.
+        return match session_user(&session, &state.store).await {
+            Ok(Some(admin)) if admin.is_admin => {
+                request.extensions_mut().insert(ResolvedUser(Some(admin)));
+                next.run(request).await
+            }
+            Ok(_) => not_found_page(),
+            Err(err) => err.into_response(),
+        };
+    }
+    // A path no page route matched goes on to the fallback's not-found page, logged in or not.
+    let routed = request.extensions().get::<MatchedPath>().is_some();
+    if !matches!(*request.method(), Method::GET | Method::HEAD) || !is_page(path) || !routed {
         return next.run(request).await;
     }
     let user = match session_user(&session, &state.store).await {
@@ -109,20 +114,6 @@ fn is_page(path: &str) -> bool {
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path.starts_with(SERVER_FN_PREFIX))
-}
-
-async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
 }
 
 /// Serves until Ctrl-C or SIGTERM. Then: stop accepting, let in-flight requests and sends

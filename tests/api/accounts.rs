@@ -277,11 +277,20 @@ async fn pages_need_a_login_except_login_and_signup() {
     let app = spawn_app().await;
     let (anon, _) = app.client();
 
-    for path in ["/", "/c/someone", "/no/such/page"] {
+    for path in ["/", "/c/someone"] {
         let res = app.get(&anon, path).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(res.headers()["location"], "/login", "{path}");
     }
+    // An address that is no page is not found, for anonymous visitors too (like the admin
+    // console, which must not be told apart from it).
+    let res = app.get(&anon, "/no/such/page").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("data-testid=\"not-found\""));
     for path in ["/login", "/signup"] {
         let res = app.get(&anon, path).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");

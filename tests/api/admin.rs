@@ -411,3 +411,249 @@ async fn create_admin_makes_new_admins_or_promotes() {
             .is_admin
     );
 }
+
+/// All a client can tell of an answer, less what changes with every response (the date, the
+/// Content-Security-Policy's nonce).
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: StatusCode,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+async fn answer(
+    app: &TestApp,
+    http: &reqwest::Client,
+    method: &Method,
+    path: &str,
+    origin: Option<&str>,
+) -> Answer {
+    let mut request = http
+        .request(method.clone(), app.url(path))
+        .header("content-type", "application/json")
+        .body("{}");
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    let res = request.send().await.expect("request");
+    let mut headers: Vec<(String, String)> = res
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "content-security-policy"))
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or("(not ASCII)");
+            (name.to_string(), value.to_owned())
+        })
+        .collect();
+    headers.sort();
+    Answer {
+        status: res.status(),
+        headers,
+        body: res.bytes().await.expect("body").to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn admin_paths_answer_non_admins_exactly_as_unknown_paths_do() {
+    let app = spawn_app().await;
+    admin_of(&app, "root").await;
+    let bob = app.sign_up("bob").await;
+    let (anon, _) = app.client();
+    let page_paths = [
+        "/admin",
+        "/admin/",
+        "/admin/chats",
+        "/admin/chats/1/2",
+        "/admin/chats/1/2?reason=curious",
+        "/admin/search?q=hello",
+        "/admin/audit",
+        "/admin/nonexistent",
+        "/admin/nonexistent.js",
+    ];
+    let api_paths = [
+        "/api/admin/users",
+        "/api/admin/users/1/disable",
+        "/api/admin/chats/1/2/messages?reason=curious",
+        "/api/admin/search?q=hello",
+        "/api/admin/whatever",
+    ];
+    let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+        .map(|m| Method::from_bytes(m.as_bytes()).unwrap());
+    let unknown = |path: &str| {
+        if path.starts_with("/api/") {
+            "/api/nowhere"
+        } else {
+            "/nowhere"
+        }
+    };
+
+    for path in page_paths.iter().chain(api_paths.iter()) {
+        for method in &methods {
+            // With no Origin (a plain client) and from another site (refused the same way).
+            for origin in [None, Some("http://evil.example")] {
+                for (who, client) in [("anonymous", &anon), ("bob", &bob.http)] {
+                    let expected = answer(&app, client, method, unknown(path), origin).await;
+                    let got = answer(&app, client, method, path, origin).await;
+                    assert_eq!(got, expected, "{who} {method} {path} from {origin:?}");
+                    if origin.is_none() {
+                        assert_eq!(got.status, StatusCode::NOT_FOUND, "{who} {method} {path}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Message ids of the rows of an admin conversation page, in order.
+fn listed_ids(html: &str) -> Vec<i64> {
+    html.split("data-testid=\"admin-message\" data-id=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+        .collect()
+}
+
+/// The `before` the page's "Older messages" form would post, if it has one.
+fn older_before(html: &str) -> Option<i64> {
+    let rest = html.split("name=\"before\" value=\"").nth(1)?;
+    rest[..rest.find('"')?].parse().ok()
+}
+
+#[tokio::test]
+async fn the_reason_form_posts_and_each_page_read_is_one_audited_read() {
+    let app = spawn_app().await;
+    let root = admin_of(&app, "root").await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    for n in 0..60 {
+        app.send_http(&alice, bob.id, &format!("line {n}")).await;
+    }
+    let page = format!("/admin/chats/{}/{}", alice.id, bob.id);
+
+    // A link, even one with a reason in it, only shows the form.
+    let res = app.get(&root.http, &format!("{page}?reason=curious")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-testid=\"reason-form\""), "{html}");
+    assert!(html.contains("method=\"post\""));
+    assert!(!html.contains("line 59"));
+    assert_eq!(audit_count(&app, &root).await, 0, "a GET reads nothing");
+
+    let read = |form: Vec<(&'static str, String)>| {
+        root.http
+            .post(app.url(&page))
+            .header("origin", format!("http://{}", app.addr))
+            .header("sec-fetch-site", "same-origin")
+            .form(&form)
+            .send()
+    };
+    let res = read(vec![("reason", "abuse report 7".into())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let latest = res.text().await.unwrap();
+    let ids = listed_ids(&latest);
+    assert_eq!(ids.len(), 50);
+    assert!(latest.contains(">line 59<") && !latest.contains(">line 9<"));
+    let before = older_before(&latest).expect("an Older messages form");
+    assert_eq!(before, ids[0]);
+    assert_eq!(audit_count(&app, &root).await, 1);
+
+    let res = read(vec![
+        ("reason", "abuse report 7".into()),
+        ("before", before.to_string()),
+    ])
+    .await
+    .unwrap();
+    let older = res.text().await.unwrap();
+    assert_eq!(listed_ids(&older).len(), 10);
+    assert!(older.contains(">line 0<"));
+    assert_eq!(older_before(&older), None, "nothing older");
+
+    let audit: Value = app
+        .get(&root.http, "/api/admin/audit")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "one row per page read");
+    assert!(entries
+        .iter()
+        .all(|e| e["action"] == "view_conversation" && e["reason"] == "abuse report 7"));
+
+    // A blank reason reads nothing.
+    let res = read(vec![("reason", "  ".into())]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(audit_count(&app, &root).await, 2);
+}
+
+#[tokio::test]
+async fn audited_reads_started_by_another_site_are_refused_and_not_logged() {
+    let app = spawn_app().await;
+    let root = admin_of(&app, "root").await;
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    app.send_http(&alice, bob.id, "hello there").await;
+    let messages = format!(
+        "/api/admin/chats/{}/{}/messages?reason=curious",
+        alice.id, bob.id
+    );
+    let page = format!("/admin/chats/{}/{}", alice.id, bob.id);
+
+    for site in ["cross-site", "same-site"] {
+        for path in [
+            messages.as_str(),
+            "/api/admin/search?q=hello",
+            "/admin/search?q=hello",
+        ] {
+            let res = root
+                .http
+                .get(app.url(path))
+                .header("sec-fetch-site", site)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{site} GET {path}");
+        }
+        let res = root
+            .http
+            .post(app.url(&page))
+            .header("sec-fetch-site", site)
+            .form(&[("reason", "curious")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{site} POST {page}");
+    }
+    let res = root
+        .http
+        .post(app.url(&page))
+        .header("origin", "http://evil.example")
+        .form(&[("reason", "curious")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "foreign Origin");
+    assert_eq!(audit_count(&app, &root).await, 0, "nothing was read");
+
+    // The same reads from the console itself, or from a client that is not a browser, happen.
+    let res = root
+        .http
+        .get(app.url("/admin/search?q=hello"))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&root.http, &messages).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&root.http, "/api/admin/search?q=hello")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(audit_count(&app, &root).await, 3);
+}

@@ -6,6 +6,7 @@ mod admin;
 mod crash;
 mod delivery;
 mod hardening;
+mod headers;
 mod helpers;
 mod hostile_input;
 mod login_flood;

@@ -1,5 +1,7 @@
 //! `/api/admin/*`. One router, one guard: every route added here is behind `admins_only`, which
-//! answers 404 to everyone else, so a new route cannot forget the check.
+//! answers everyone else exactly as an unknown API path (404, whatever the method), so a new route
+//! cannot forget the check. The audited reads (messages, search) also refuse requests another
+//! site started (`check_audited_read`); they stay GETs for clients that are not browsers.
 
 use super::json::QueryParams;
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
@@ -7,12 +9,14 @@ use crate::domain::{ChatMessage, User, UserId};
 use crate::error::AppError;
 use crate::server::admin::{self, require_admin};
 use crate::server::auth::MaybeUser;
+use crate::server::csrf::check_audited_read;
 use crate::server::state::AppState;
 use crate::server::store::PageEnd;
 use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post, MethodRouter};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 
@@ -22,14 +26,20 @@ struct Admin(User);
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/users", get(users))
-        .route("/users/{id}/disable", post(disable))
-        .route("/users/{id}/enable", post(enable))
-        .route("/chats", get(chats))
-        .route("/chats/{user_a}/{user_b}/messages", get(messages))
-        .route("/search", get(search))
-        .route("/audit", get(audit))
+        .route("/users", only(get(users)))
+        .route("/users/{id}/disable", only(post(disable)))
+        .route("/users/{id}/enable", only(post(enable)))
+        .route("/chats", only(get(chats)))
+        .route("/chats/{user_a}/{user_b}/messages", only(get(messages)))
+        .route("/search", only(get(search)))
+        .route("/audit", only(get(audit)))
         .route_layer(middleware::from_fn_with_state(state, admins_only))
+}
+
+/// `methods`, answering every other method exactly as an unknown API path does: 404, where axum
+/// would say 405 with an `Allow` header, which tells anyone that the path exists.
+fn only(methods: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    methods.merge(any(|| async { super::no_such_route() }))
 }
 
 async fn admins_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -44,7 +54,8 @@ async fn admins_only(State(state): State<AppState>, request: Request, next: Next
             request.extensions_mut().insert(Admin(admin));
             next.run(request).await
         }
-        Err(not_found) => not_found.into_response(),
+        // Not the pages' "no such page": byte for byte what an unknown API path answers.
+        Err(_) => super::no_such_route().into_response(),
     }
 }
 
@@ -115,9 +126,11 @@ struct Messages {
 async fn messages(
     State(state): State<AppState>,
     Extension(Admin(me)): Extension<Admin>,
+    headers: HeaderMap,
     Path((a, b)): Path<(String, String)>,
     QueryParams(query): QueryParams<MessagesQuery>,
 ) -> Result<Json<Messages>, AppError> {
+    check_audited_read(&headers)?;
     let end = match (query.before, query.through) {
         (Some(id), _) => PageEnd::Before(id),
         (None, Some(id)) => PageEnd::Through(id),
@@ -147,8 +160,10 @@ struct Hits {
 async fn search(
     State(state): State<AppState>,
     Extension(Admin(me)): Extension<Admin>,
+    headers: HeaderMap,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Hits>, AppError> {
+    check_audited_read(&headers)?;
     Ok(Json(Hits {
         hits: admin::search(&state, &me, &query.q).await?,
     }))

@@ -29,5 +29,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(conversations::history).post(conversations::send),
         )
         .nest("/admin", admin::routes(state))
-        .fallback(|| async { crate::error::AppError::not_found("no such API route") })
+        .fallback(|| async { no_such_route() })
+}
+
+/// The answer to an unknown API path; `/api/admin/*` gives the same to everyone but admins.
+fn no_such_route() -> crate::error::AppError {
+    crate::error::AppError::not_found("no such API route")
 }

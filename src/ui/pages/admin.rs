@@ -1,10 +1,11 @@
-//! The admin console under `/admin`. Every page loads through an admin server function, which
-//! answers 404 to anyone else, so a non-admin sees the not-found page.
+//! The admin console under `/admin`. The page guard answers anyone but an admin with the
+//! not-found page before these render; every page also loads through an admin server function,
+//! which answers 404 to anyone else.
 
 use crate::api::admin::{
     admin_accounts, admin_audit, admin_chats, admin_check, admin_conversation, admin_search,
     AdminAccountsData, AdminAuditData, AdminChatsData, AdminConversationData, AdminSearchData,
-    AdminSetDisabled,
+    AdminSetDisabled, ConversationRead,
 };
 use crate::domain::admin::{AuditEntry, SearchHit};
 use crate::domain::{rfc3339_millis, User, UserId};
@@ -185,53 +186,60 @@ pub fn AdminConversationPage() -> impl IntoView {
         };
         (id("a"), id("b"))
     };
-    let (reason, before, through) = (
-        query_param("reason"),
-        query_param("before"),
-        query_param("through"),
-    );
-    let data = Resource::new(
-        move || (pair(), reason(), before(), through()),
-        |((a, b), reason, before, through)| async move {
+    // Only the server's render of the reason form's POST has one (`server::pages`): a GET of this
+    // address, from a link anywhere, shows the form and reads nothing.
+    let posted = use_context::<ConversationRead>();
+    // Where the page should end (a search hit links with `?through=`), carried into the form.
+    let (before, through) = (query_param("before"), query_param("through"));
+    let message_id = |raw: String| raw.parse::<i64>().ok();
+    let data = Resource::new(pair, move |(a, b)| {
+        let posted = posted.clone();
+        async move {
             let (Some(a), Some(b)) = (a, b) else {
                 return Err(AppError::not_found("no such user"));
             };
-            if reason.trim().is_empty() {
-                // The reason form comes first, but only for an admin: to anyone else this page,
-                // like every admin page, does not exist.
-                return admin_check().await.map(|_| None);
+            match posted {
+                Some(read) => admin_conversation(a, b, read).await.map(Some),
+                // The reason form comes first, but only for an admin: to anyone else this
+                // page, like every admin page, does not exist.
+                None => admin_check().await.map(|_| None),
             }
-            admin_conversation(a, b, reason, before.parse().ok(), through.parse().ok())
-                .await
-                .map(Some)
-        },
-    );
+        }
+    });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
-                    Ok(None) => view! { <ReasonForm before=before() through=through() /> }.into_any(),
-                    Ok(Some(convo)) => view! { <AdminConversationView convo reason=reason() /> }.into_any(),
-                    Err(error) => load_error(error),
+                match (data.await, pair()) {
+                    (Ok(None), (Some(a), Some(b))) => view! {
+                        <ReasonForm action=conversation_address(a, b) before=message_id(before()) through=message_id(through()) />
+                    }.into_any(),
+                    (Ok(Some(convo)), _) => view! { <AdminConversationView convo /> }.into_any(),
+                    (Ok(None), _) => load_error(AppError::not_found("no such user")),
+                    (Err(error), _) => load_error(error),
                 }
             })}
         </Suspense>
     }
 }
 
-/// Opening a conversation's content needs a reason, which goes into the audit log.
+fn conversation_address(a: UserId, b: UserId) -> String {
+    format!("/admin/chats/{a}/{b}")
+}
+
+/// Opening a conversation's content needs a reason, which goes into the audit log. The form
+/// posts (an audited read must not be a link another site can make the admin follow).
 #[component]
-fn ReasonForm(before: String, through: String) -> impl IntoView {
+fn ReasonForm(action: String, before: Option<i64>, through: Option<i64>) -> impl IntoView {
     view! {
         <Title text="Open a conversation · Admin · Parley" />
         <main class="page narrow">
             <h1>"Why are you opening this conversation?"</h1>
             <p>"Your reason is recorded in the audit log with your name and the time."</p>
-            <form method="get" class="card" data-testid="reason-form">
+            <form method="post" action=action class="card" data-testid="reason-form">
                 <label for="reason">"Reason"</label>
                 <input id="reason" name="reason" required maxlength="500" placeholder="e.g. abuse report #123" />
-                {(!before.is_empty()).then(|| view! { <input type="hidden" name="before" value=before.clone() /> })}
-                {(!through.is_empty()).then(|| view! { <input type="hidden" name="through" value=through.clone() /> })}
+                {before.map(|id| view! { <input type="hidden" name="before" value=id /> })}
+                {through.map(|id| view! { <input type="hidden" name="through" value=id /> })}
                 <button type="submit">"Open conversation"</button>
             </form>
             <p><a href="/admin/chats">"Back to chats"</a></p>
@@ -240,9 +248,10 @@ fn ReasonForm(before: String, through: String) -> impl IntoView {
 }
 
 #[component]
-fn AdminConversationView(convo: AdminConversationData, reason: String) -> impl IntoView {
+fn AdminConversationView(convo: AdminConversationData) -> impl IntoView {
     let AdminConversationData {
         me,
+        reason,
         user_a,
         user_b,
         messages,
@@ -258,20 +267,21 @@ fn AdminConversationView(convo: AdminConversationData, reason: String) -> impl I
             }
         }
     };
+    // Each older page is another audited read with the same reason: posted again, like the first.
     let older = messages.first().filter(|_| has_more).map(|first| {
-        format!(
-            "/admin/chats/{}/{}?reason={}&before={}",
-            user_a.id,
-            user_b.id,
-            js_free_encode(&reason),
-            first.id
-        )
+        view! {
+            <form method="post" action=conversation_address(user_a.id, user_b.id) class="inline-form">
+                <input type="hidden" name="reason" value=reason.clone() />
+                <input type="hidden" name="before" value=first.id />
+                <button type="submit" data-testid="admin-older">"Older messages"</button>
+            </form>
+        }
     });
     view! {
         <AdminFrame me title="Conversation">
             <p data-testid="admin-conversation-pair">{format!("{} – {}", user_a.username, user_b.username)}</p>
-            <p class="muted">"Read-only. Reason recorded: " <q>{reason.clone()}</q></p>
-            {older.map(|href| view! { <a href=href data-testid="admin-older">"Older messages"</a> })}
+            <p class="muted">"Read-only. Reason recorded: " <q data-testid="admin-reason">{reason.clone()}</q></p>
+            {older}
             <table data-testid="admin-messages">
                 <thead><tr><th>"Id"</th><th>"Date (UTC)"</th><th>"From"</th><th>"To"</th><th>"Message"</th></tr></thead>
                 <tbody>
@@ -288,20 +298,6 @@ fn AdminConversationView(convo: AdminConversationData, reason: String) -> impl I
             </table>
         </AdminFrame>
     }
-}
-
-/// Percent-encodes a query value (the reason) for a link.
-fn js_free_encode(raw: &str) -> String {
-    let mut out = String::new();
-    for byte in raw.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
 }
 
 #[component]

@@ -13,5 +13,5 @@ pub use admin::{
 pub use auth::{error_text, LoginPage, SignupPage};
 pub use conversation::ConversationPage;
 pub use inbox::InboxPage;
-pub use not_found::NotFoundPage;
+pub use not_found::{NotFoundContent, NotFoundPage, NOT_FOUND_TITLE};
 pub use settings::SettingsPage;
