@@ -78,9 +78,9 @@ pub struct Stored {
     pub is_new: bool,
 }
 
-/// Told about newly committed messages, in id order, by the one task that writes them, before it
-/// writes the next batch: whoever delivers live frames sees every message in commit order, so a
-/// reader can never receive id N+1 before id N. It must not block (it runs on the writer's task).
+/// Told about newly committed messages, batch after batch in commit order and in id order within
+/// a batch: whoever delivers live frames sees every message in commit order, so a reader can
+/// never receive id N+1 before id N. It must not block (one task calls it for every batch).
 pub type CommitListener = Arc<dyn Fn(&[ChatMessage]) + Send + Sync>;
 
 /// A page of one conversation, in ascending date order.

@@ -10,10 +10,11 @@
 //! Under light load a batch is a single message and nothing waits: the writer never delays a
 //! transaction to collect more.
 //!
-//! The writer is also where live delivery starts: after each commit it hands the batch's new
-//! messages, in id order, to the commit listener, before it begins the next batch. Publishing
-//! from here (rather than from each caller once its own insert returns, when two callers can
-//! race) is what makes every room receive messages in strictly increasing id order.
+//! The writer is also where live delivery starts: after each commit it queues the batch's new
+//! messages, in id order, for the commit listener, before it begins the next batch; one task
+//! works that queue off in order. Publishing from here (rather than from each caller once its own
+//! insert returns, when two callers can race) is what makes every room receive messages in
+//! strictly increasing id order.
 
 use super::{classify, message_from_row, MESSAGE_COLUMNS};
 use crate::domain::{ChatMessage, ClientId, UserId};
@@ -66,7 +67,13 @@ impl MessageWriter {
             last: newest.unwrap_or(0),
         };
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(connection, clock, jobs, on_commit));
+        // Committed batches go, in commit order, to one publishing task: the order is kept (one
+        // queue, one consumer), and encoding and fan-out run beside the next transaction instead
+        // of delaying it. Unbounded, but it never holds more than what was committed and not yet
+        // published, which the publisher works off without waiting on anything.
+        let (publish, committed) = mpsc::unbounded_channel();
+        tokio::spawn(publish_in_commit_order(committed, on_commit));
+        tokio::spawn(run(connection, clock, jobs, publish));
         Ok(Self { queue })
     }
 
@@ -109,10 +116,9 @@ async fn run(
     mut connection: SqliteConnection,
     mut clock: Clock,
     mut jobs: mpsc::Receiver<Job>,
-    on_commit: CommitListener,
+    publish: mpsc::UnboundedSender<Vec<ChatMessage>>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut committed = Vec::with_capacity(MAX_BATCH);
     // `recv_many` waits for one job, then takes whatever else is already queued.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcomes = match write_batch(&mut connection, &mut clock, &batch).await {
@@ -129,16 +135,20 @@ async fn run(
                     .collect()
             }
         };
-        committed.clear();
-        committed.extend(outcomes.iter().filter_map(|outcome| match outcome {
-            Ok(stored) if stored.is_new => Some(stored.message.clone()),
-            _ => None,
-        }));
+        let mut committed: Vec<ChatMessage> = outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                Ok(stored) if stored.is_new => Some(stored.message.clone()),
+                _ => None,
+            })
+            .collect();
         // Ids were handed out in VALUES order, but a batch written a row at a time, or one whose
         // retries were answered with their originals, is cheapest to make sure of here.
         committed.sort_unstable_by_key(|m| m.id);
+        // Queued before any caller hears back, so a message is on its way to the rooms by the
+        // time its sender's ack is. The publisher outlives the writer only to finish the queue.
         if !committed.is_empty() {
-            on_commit(&committed);
+            let _ = publish.send(committed);
         }
         for (job, outcome) in batch.drain(..).zip(outcomes) {
             // A caller that gave up (its connection dropped) no longer listens; the message is stored.
@@ -146,6 +156,16 @@ async fn run(
         }
     }
     let _ = connection.close().await;
+}
+
+/// Hands each committed batch to the listener, in the order the writer committed them.
+async fn publish_in_commit_order(
+    mut committed: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
+    on_commit: CommitListener,
+) {
+    while let Some(batch) = committed.recv().await {
+        on_commit(&batch);
+    }
 }
 
 /// Writes a batch in one transaction, normally with one multi-row INSERT (a statement per
