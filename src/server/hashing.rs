@@ -78,7 +78,15 @@ static POOL: LazyLock<HashingPool> = LazyLock::new(|| {
 async fn on_hashing_pool<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AppError> {
-    let permit = tokio::time::timeout(MAX_WAIT, Arc::clone(&POOL.permits).acquire_owned())
+    on_hashing_pool_within(MAX_WAIT, work).await
+}
+
+/// As `on_hashing_pool`, waiting at most `wait` for a slot.
+async fn on_hashing_pool_within<T: Send + 'static>(
+    wait: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let permit = tokio::time::timeout(wait, Arc::clone(&POOL.permits).acquire_owned())
         .await
         .map_err(|_| AppError::Busy {
             retry_after: MAX_WAIT.as_secs(),
@@ -183,6 +191,30 @@ mod tests {
             hash_password(pw()).await.unwrap(),
             hash_password(pw()).await.unwrap()
         );
+    }
+
+    /// With every slot taken for longer than a caller may wait, the caller is told the server is
+    /// busy (503, with a time to retry) instead of queueing without end.
+    #[tokio::test]
+    async fn waiting_longer_than_allowed_is_busy() {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let all = Arc::clone(&POOL.permits)
+            .acquire_many_owned(workers as u32)
+            .await
+            .unwrap();
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(1),
+            on_hashing_pool_within(Duration::from_millis(50), || ()),
+        )
+        .await
+        .expect("the wait is bounded");
+        drop(all);
+        let err = outcome.unwrap_err();
+        assert_eq!(err.status(), 503);
+        assert_eq!(err.code(), "busy");
+        assert_eq!(err.retry_after(), Some(MAX_WAIT.as_secs()));
+        // Slots free again: the same call goes through.
+        assert!(on_hashing_pool(|| ()).await.is_ok());
     }
 
     /// A caller that gives up does not give its slot back: the hash it started holds it until
