@@ -37,6 +37,11 @@ impl Relation {
         self.i_wrote && self.peer_wrote
     }
 
+    /// Either has written to the other: there is a conversation between them.
+    pub fn has_conversation(self) -> bool {
+        self.i_wrote || self.peer_wrote
+    }
+
     pub fn is_blocked(self) -> bool {
         self.i_blocked || self.peer_blocked
     }

@@ -262,16 +262,14 @@ pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(
     if state.limits.typing.is_throttled(&pair, Instant::now()) {
         return Ok(());
     }
-    if to == from.id
-        || !state
-            .store
-            .has_conversation(from.id, to)
-            .await
-            .map_err(AppError::internal)?
-    {
+    if to == from.id {
         return Err(AppError::not_found("no conversation with that user"));
     }
-    if !relation(state, from.id, to).await?.shares_activity() {
+    let relation = relation(state, from.id, to).await?;
+    if !relation.has_conversation() {
+        return Err(AppError::not_found("no conversation with that user"));
+    }
+    if !relation.shares_activity() {
         return Ok(());
     }
     // Only a valid pair takes room in the throttle, so invented peers never grow it.
@@ -292,12 +290,8 @@ pub async fn mark_read(
     with: UserId,
     up_to: i64,
 ) -> Result<Option<i64>, AppError> {
-    if !state
-        .store
-        .has_conversation(reader.id, with)
-        .await
-        .map_err(AppError::internal)?
-    {
+    let relation = relation(state, reader.id, with).await?;
+    if !relation.has_conversation() {
         return Err(AppError::not_found("no conversation with that user"));
     }
     let Some(pointer) = state
@@ -310,7 +304,7 @@ pub async fn mark_read(
     };
     let frame = outbound(&ServerFrame::read(reader.id, with, pointer));
     state.hub.publish(&RoomId::for_user(reader.id), &frame);
-    if with != reader.id && relation(state, reader.id, with).await?.shares_activity() {
+    if with != reader.id && relation.shares_activity() {
         state.hub.publish(&RoomId::for_user(with), &frame);
     }
     Ok(Some(pointer))

@@ -2,25 +2,13 @@
 //! typing, read receipts, logout, and a real SIGTERM during a send storm.
 
 use crate::helpers::{
-    frame_message, spawn_app, spawn_binary, Socket, TestApp, PASSWORD, SEND_LIMIT_OFF,
+    frame_message, read_message_ids, spawn_app, spawn_binary, TestApp, PASSWORD, SEND_LIMIT_OFF,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-
-/// Reads `message` frames until `count` have arrived; returns their ids in arrival order.
-async fn read_message_ids(socket: &mut Socket, count: usize) -> Vec<i64> {
-    let mut ids = Vec::with_capacity(count);
-    while ids.len() < count {
-        let frame = socket.next_json().await;
-        if frame["type"] == "message" {
-            ids.push(frame["message"]["id"].as_i64().unwrap());
-        }
-    }
-    ids
-}
 
 #[tokio::test]
 async fn resume_delivers_everything_missed_once_and_in_order() {

@@ -1,7 +1,9 @@
 //! Hardening: live frames in commit order, bounded replays, rate limits with clear answers,
 //! sockets that obey disable and stop when their client does.
 
-use crate::helpers::{frame_message, spawn_app, spawn_app_with, Socket, TestApp, PASSWORD};
+use crate::helpers::{
+    frame_message, read_message_ids, spawn_app, spawn_app_with, Socket, TestApp, PASSWORD,
+};
 use futures_util::{SinkExt, StreamExt};
 use parley::domain::{ChatMessage, Username};
 use parley::server::accounts::create_admin;
@@ -13,18 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-/// The ids of the next `count` message frames on `socket` (other frames are skipped).
-async fn message_ids(socket: &mut Socket, count: usize) -> Vec<i64> {
-    let mut ids = Vec::with_capacity(count);
-    while ids.len() < count {
-        let frame = socket.next_json().await;
-        if frame["type"] == "message" {
-            ids.push(frame["message"]["id"].as_i64().unwrap());
-        }
-    }
-    ids
-}
 
 fn inversions(ids: &[i64]) -> usize {
     ids.windows(2).filter(|w| w[0] >= w[1]).count()
@@ -62,7 +52,7 @@ async fn live_frames_reach_every_room_in_commit_order() {
         }));
     }
     for tab in &mut bob_tabs {
-        let ids = message_ids(tab, 360).await;
+        let ids = read_message_ids(tab, 360).await;
         assert_eq!(inversions(&ids), 0, "every frame above the one before");
         assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 360);
     }

@@ -408,6 +408,19 @@ impl Socket {
     }
 }
 
+/// Reads `message` frames until `count` have arrived (skipping other frames); returns their ids in
+/// arrival order.
+pub async fn read_message_ids(socket: &mut Socket, count: usize) -> Vec<i64> {
+    let mut ids = Vec::with_capacity(count);
+    while ids.len() < count {
+        let frame = socket.next_json().await;
+        if frame["type"] == "message" {
+            ids.push(frame["message"]["id"].as_i64().unwrap());
+        }
+    }
+    ids
+}
+
 pub fn frame_message(to: i64, text: &str) -> Value {
     json!({"type": "message", "to": to, "message": text})
 }

@@ -129,8 +129,6 @@ pub trait ChatStore {
     /// The newest message id in any of `user`'s conversations (0: none): where a client that has
     /// everything up to now resumes from.
     async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
-    /// Whether `a` and `b` have exchanged at least one message.
-    async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
     /// Everyone `user` shares activity with (presence, typing, receipts): both have written in
     /// their conversation and neither has blocked the other. See `Relation::shares_activity`.
     async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;

@@ -338,17 +338,6 @@ impl ChatStore for SqliteStore {
         Ok(id)
     }
 
-    async fn has_conversation(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
-        let found: Option<i64> =
-            sqlx::query_scalar("select 1 from conversation where owner = $1 and peer = $2")
-                .bind(a.get())
-                .bind(b.get())
-                .fetch_optional(&self.pool)
-                .await
-                .context("look for a conversation")?;
-        Ok(found.is_some())
-    }
-
     async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "select mine.peer from conversation mine
