@@ -4,6 +4,7 @@
 //! malformed-input case is unit-tested here rather than only over a socket.
 
 use crate::domain::{rfc3339_millis, ChatMessage, ClientId, RoomId, UserId};
+use crate::error::{AppError, ErrorCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +90,7 @@ pub enum ServerFrame {
         online: bool,
     },
     Error {
-        code: String,
+        code: ErrorCode,
         message: String,
         /// Echoed from the offending frame when it had one, so a client can match the failure
         /// to what it sent. Kept as text: the offending value may not be a valid UUID.
@@ -144,13 +145,13 @@ impl ServerFrame {
 /// Why a client frame was refused. Sent back as an `error` frame; the connection stays open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub client_id: Option<String>,
 }
 
 impl FrameError {
-    pub fn new(code: &'static str, message: impl Into<String>, client_id: Option<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>, client_id: Option<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -158,9 +159,21 @@ impl FrameError {
         }
     }
 
+    /// A service's refusal of the frame, in the protocol's codes (docs/PROTOCOL.md): the same code
+    /// as over HTTP, except that "not found" names the receiver and a failure on the server's side
+    /// is `internal` whatever its kind.
+    pub fn refusal(err: AppError, client_id: Option<String>) -> Self {
+        let code = match &err {
+            AppError::NotFound { .. } => ErrorCode::UnknownReceiver,
+            AppError::Internal | AppError::Busy { .. } => ErrorCode::Internal,
+            other => other.code(),
+        };
+        Self::new(code, err.to_string(), client_id)
+    }
+
     pub fn into_frame(self) -> ServerFrame {
         ServerFrame::Error {
-            code: self.code.to_owned(),
+            code: self.code,
             message: self.message,
             client_id: self.client_id,
         }
@@ -173,7 +186,7 @@ const KNOWN_TYPES: &[&str] = &["message", "typing", "read"];
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         FrameError::new(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("frame is not valid JSON: {e}"),
             None,
         )
@@ -184,20 +197,20 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
         .map(str::to_owned);
     let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
         return Err(FrameError::new(
-            "invalid_frame",
+            ErrorCode::InvalidFrame,
             "frame must be a JSON object with a string \"type\"",
             client_id,
         ));
     };
     if !KNOWN_TYPES.contains(&kind) {
         return Err(FrameError::new(
-            "unknown_type",
+            ErrorCode::UnknownType,
             format!("unknown frame type {kind:?}"),
             client_id,
         ));
     }
     serde_json::from_value(value)
-        .map_err(|e| FrameError::new("invalid_frame", e.to_string(), client_id))
+        .map_err(|e| FrameError::new(ErrorCode::InvalidFrame, e.to_string(), client_id))
 }
 
 #[cfg(test)]
@@ -244,7 +257,7 @@ mod tests {
             parse_client_frame(r#"{"type":"read","with":9}"#)
                 .unwrap_err()
                 .code,
-            "invalid_frame"
+            ErrorCode::InvalidFrame
         );
     }
 
@@ -286,14 +299,14 @@ mod tests {
     fn tells_malformed_json_apart() {
         assert_eq!(
             parse_client_frame("{nope").unwrap_err().code,
-            "malformed_json"
+            ErrorCode::MalformedJson
         );
     }
 
     #[test]
     fn tells_unknown_type_apart_and_echoes_client_id() {
         let err = parse_client_frame(r#"{"type":"dance","client_id":"abc"}"#).unwrap_err();
-        assert_eq!(err.code, "unknown_type");
+        assert_eq!(err.code, ErrorCode::UnknownType);
         assert_eq!(err.client_id.as_deref(), Some("abc"));
     }
 
@@ -309,7 +322,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_client_frame(text).unwrap_err().code,
-                "invalid_frame",
+                ErrorCode::InvalidFrame,
                 "{text}"
             );
         }
@@ -327,7 +340,7 @@ mod tests {
             serde_json::json!({"type":"connection_status","status":"connected","user_id":7,
                                "room":"8f14e45fceea167a5a36dedd4bea2543"})
         );
-        let err = FrameError::new("empty_message", "message is empty", None).into_frame();
+        let err = FrameError::new(ErrorCode::EmptyMessage, "message is empty", None).into_frame();
         assert_eq!(
             serde_json::to_value(&err).unwrap(),
             serde_json::json!({"type":"error","code":"empty_message","message":"message is empty","client_id":null})

@@ -1,5 +1,6 @@
 //! Server functions of the admin console. Non-admins (and anonymous callers) get 404 from every one.
 
+pub use crate::domain::admin::ConversationRead;
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{ChatMessage, User, UserId};
 use crate::error::AppError;
@@ -7,10 +8,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use {
-    super::context,
-    crate::server::{admin as svc, store::PageEnd},
-};
+use {super::context, crate::server::admin as svc};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AdminAccountsData {
@@ -33,21 +31,6 @@ pub struct AdminConversationData {
     pub user_b: User,
     pub messages: Vec<ChatMessage>,
     pub has_more: bool,
-}
-
-/// One audited read of a conversation, as the reason form (or an "Older messages" button) posts
-/// it to `/admin/chats/{a}/{b}`. The server provides it as context to the render of that POST and
-/// to nothing else, so a GET of the page, a link from anywhere, shows the form and reads nothing.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ConversationRead {
-    #[serde(default)]
-    pub reason: String,
-    /// The page ends just before this message (paging back).
-    #[serde(default)]
-    pub before: Option<i64>,
-    /// The page ends at this message (a search hit).
-    #[serde(default)]
-    pub through: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -101,25 +84,14 @@ pub async fn admin_conversation(
         let (state, me) = context::admin().await?;
         context::require_post()?;
         context::refuse_cross_site_read()?;
-        let ConversationRead {
-            reason,
-            before,
-            through,
-        } = read;
-        let end = match (before, through) {
-            (Some(id), _) => PageEnd::Before(id),
-            (None, Some(id)) => PageEnd::Through(id),
-            (None, None) => PageEnd::Latest,
-        };
-        let (user_a, user_b, page) =
-            svc::read_conversation(&state, &me, (user_a, user_b), &reason, end).await?;
+        let excerpt = svc::read_conversation(&state, &me, (user_a, user_b), &read).await?;
         Ok(AdminConversationData {
             me,
-            reason,
-            user_a,
-            user_b,
-            messages: page.messages,
-            has_more: page.has_more,
+            reason: read.reason,
+            user_a: excerpt.user_a,
+            user_b: excerpt.user_b,
+            messages: excerpt.page.messages,
+            has_more: excerpt.page.has_more,
         })
     })
     .await

@@ -11,7 +11,7 @@ use {
 #[server(prefix = "/_app", endpoint = "signup")]
 pub async fn sign_up(username: String, password: String) -> Result<User, AppError> {
     context::respond(async move {
-        let (state, sess) = context::request().await?;
+        let (state, sess) = context::session().await?;
         let user = accounts::sign_up(&state, context::client_addr()?, &username, password).await?;
         session::start_session(&sess, &user).await?;
         leptos_axum::redirect("/");
@@ -23,7 +23,7 @@ pub async fn sign_up(username: String, password: String) -> Result<User, AppErro
 #[server(prefix = "/_app", endpoint = "login")]
 pub async fn log_in(username: String, password: String) -> Result<User, AppError> {
     context::respond(async move {
-        let (state, sess) = context::request().await?;
+        let (state, sess) = context::session().await?;
         let user =
             accounts::authenticate(&state, context::client_addr()?, &username, password).await?;
         session::start_session(&sess, &user).await?;
@@ -36,7 +36,7 @@ pub async fn log_in(username: String, password: String) -> Result<User, AppError
 #[server(prefix = "/_app", endpoint = "logout")]
 pub async fn log_out() -> Result<(), AppError> {
     context::respond(async move {
-        let (state, sess) = context::request().await?;
+        let (state, sess) = context::session().await?;
         session::end_session(&sess, &state).await?;
         leptos_axum::redirect("/login");
         Ok(())

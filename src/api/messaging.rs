@@ -1,5 +1,7 @@
-use crate::domain::{ChatMessage, ConversationSummary, User, UserId};
+use crate::domain::{ChatMessage, ConversationSummary, HistoryPage, User, UserId};
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::error::ErrorCode;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -33,13 +35,6 @@ pub struct Conversation {
     pub latest_id: i64,
     /// Whether I have blocked the peer (the page offers "Unblock" instead of a composer).
     pub i_blocked: bool,
-}
-
-/// A page of older messages.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct OlderMessages {
-    pub messages: Vec<ChatMessage>,
-    pub has_more: bool,
 }
 
 #[server(prefix = "/_app", endpoint = "inbox")]
@@ -85,14 +80,10 @@ pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
 }
 
 #[server(prefix = "/_app", endpoint = "older")]
-pub async fn load_older(peer: UserId, before: i64) -> Result<OlderMessages, AppError> {
+pub async fn load_older(peer: UserId, before: i64) -> Result<HistoryPage, AppError> {
     context::respond(async move {
         let (state, me) = context::logged_in().await?;
-        let page = svc::history(&state, &me, peer, Some(before), None).await?;
-        Ok(OlderMessages {
-            messages: page.messages,
-            has_more: page.has_more,
-        })
+        svc::history(&state, &me, peer, Some(before), None).await
     })
     .await
 }
@@ -109,7 +100,7 @@ pub async fn send_chat(
         let (state, me) = context::logged_in().await?;
         let client_id = match client_id.filter(|c| !c.is_empty()) {
             Some(raw) => Some(raw.parse().map_err(|_| {
-                AppError::unprocessable("invalid_client_id", "client_id must be a UUID")
+                AppError::unprocessable(ErrorCode::InvalidClientId, "client_id must be a UUID")
             })?),
             None => None,
         };

@@ -9,10 +9,11 @@ pub mod messaging;
 
 #[cfg(feature = "ssr")]
 mod context {
-    use crate::domain::User;
-    use crate::error::AppError;
-    use crate::server::auth::{session_user, ResolvedUser};
+    use crate::error::{AppError, ErrorCode};
+    use crate::server::auth::{AdminCaller, Caller};
     use crate::server::state::AppState;
+    use axum::extract::FromRequestParts;
+    use axum::http::request::Parts;
     use leptos::prelude::*;
     use tower_sessions::Session;
 
@@ -24,7 +25,7 @@ mod context {
     ) -> Result<T, AppError> {
         let result = result.await;
         if let Err(err) = &result {
-            let accepts_html = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            let accepts_html = use_context::<Parts>().is_some_and(|parts| {
                 parts
                     .headers
                     .get(axum::http::header::ACCEPT)
@@ -45,28 +46,51 @@ mod context {
         result
     }
 
-    /// The shared state and the caller's session, from the request being served.
-    pub async fn request() -> Result<(AppState, Session), AppError> {
-        let state =
-            use_context::<AppState>().ok_or_else(|| AppError::internal("AppState not provided"))?;
-        let session = leptos_axum::extract::<Session>()
+    fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| AppError::internal("AppState not provided"))
+    }
+
+    fn request_parts() -> Result<Parts, AppError> {
+        use_context::<Parts>().ok_or_else(|| AppError::internal("request parts not provided"))
+    }
+
+    /// Runs the same extractor a JSON handler would (`auth::Caller`, `auth::AdminCaller`, the
+    /// session) on the request being served, keeping its rejection as it is (401, 404, ...).
+    async fn extract<T: FromRequestParts<AppState, Rejection = AppError>>(
+    ) -> Result<(AppState, T), AppError> {
+        let state = state()?;
+        let extracted = T::from_request_parts(&mut request_parts()?, &state).await?;
+        Ok((state, extracted))
+    }
+
+    /// The shared state and the caller's session, for signing up, in and out.
+    pub async fn session() -> Result<(AppState, Session), AppError> {
+        let state = state()?;
+        let session = Session::from_request_parts(&mut request_parts()?, &state)
             .await
-            .map_err(AppError::internal)?;
+            .map_err(|(_, why)| AppError::internal(why))?;
         Ok((state, session))
+    }
+
+    /// The caller must be logged in (401 otherwise).
+    pub async fn logged_in() -> Result<(AppState, crate::domain::User), AppError> {
+        let (state, Caller(me)) = extract::<Caller>().await?;
+        Ok((state, me))
+    }
+
+    /// The caller must be an admin; everyone else gets 404.
+    pub async fn admin() -> Result<(AppState, crate::domain::User), AppError> {
+        let (state, AdminCaller(me)) = extract::<AdminCaller>().await?;
+        Ok((state, me))
     }
 
     /// The client address of the request being served (see `server::client_addr`).
     pub fn client_addr() -> Result<crate::server::client_addr::ClientAddr, AppError> {
-        use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get().copied())
+        request_parts()?
+            .extensions
+            .get()
+            .copied()
             .ok_or_else(|| AppError::internal("no client address for this request"))
-    }
-
-    /// As `request`, but the caller must be an admin; everyone else gets 404.
-    pub async fn admin() -> Result<(AppState, User), AppError> {
-        let (state, session) = request().await?;
-        let user = crate::server::admin::require_admin(caller(&state, &session).await?)?;
-        Ok((state, user))
     }
 
     /// Audited reads (a conversation, a search) refuse a request another site started, by the
@@ -82,35 +106,9 @@ mod context {
             Ok(())
         } else {
             Err(AppError::bad_request(
-                "reason_form_required",
+                ErrorCode::ReasonFormRequired,
                 "open a conversation through the reason form",
             ))
-        }
-    }
-
-    fn request_parts() -> Result<axum::http::request::Parts, AppError> {
-        use_context::<axum::http::request::Parts>()
-            .ok_or_else(|| AppError::internal("request parts not provided"))
-    }
-
-    /// As `request`, but the caller must be logged in.
-    pub async fn logged_in() -> Result<(AppState, User), AppError> {
-        let (state, session) = request().await?;
-        let user = caller(&state, &session)
-            .await?
-            .ok_or_else(AppError::unauthorized)?;
-        Ok((state, user))
-    }
-
-    /// Who is calling: as the page guard already found out for this request (a page render
-    /// calls several server functions, each of which would otherwise read the account again),
-    /// or else from the session.
-    async fn caller(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-        let resolved = use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<ResolvedUser>().cloned());
-        match resolved {
-            Some(ResolvedUser(user)) => Ok(user),
-            None => session_user(session, &state.store).await,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What the admin console shows. Shared by the admin pages and the admin JSON API.
 
-use super::{rfc3339_millis, ChatMessage, User};
+use super::{rfc3339_millis, ChatMessage, HistoryPage, User};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,32 @@ pub fn to_fts_query(raw: &str) -> Option<String> {
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// One audited read of a conversation, as an admin asks for it: the reason form (or an "Older
+/// messages" button) posts it to `/admin/chats/{a}/{b}`, and `GET /api/admin/chats/{a}/{b}/messages`
+/// takes it as its query. The server provides it as context to the render of that POST and to
+/// nothing else, so a GET of the page, a link from anywhere, shows the form and reads nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRead {
+    /// Why the admin opens this conversation: required, and recorded in the audit log.
+    #[serde(default)]
+    pub reason: String,
+    /// The page ends just before this message (paging back).
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// The page ends at this message (a search hit).
+    #[serde(default)]
+    pub through: Option<i64>,
+}
+
+/// What one audited read returns: the two people, and one page of their messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationExcerpt {
+    pub user_a: User,
+    pub user_b: User,
+    #[serde(flatten)]
+    pub page: HistoryPage,
 }
 
 /// One account as the admin sees it.

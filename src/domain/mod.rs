@@ -14,7 +14,7 @@ mod user;
 mod username;
 
 pub use message::{
-    ChatMessage, ClientId, MessageText, MessageTextError, DEFAULT_MAX_MESSAGE_CHARS,
+    ChatMessage, ClientId, HistoryPage, MessageText, MessageTextError, DEFAULT_MAX_MESSAGE_CHARS,
 };
 pub use password::{Password, PasswordError};
 pub use relation::{BlockedUser, Relation, SendRefusal};

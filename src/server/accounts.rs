@@ -5,11 +5,7 @@ use super::hashing::{hash_password, verify_password};
 use super::state::AppState;
 use super::store::{ChatStore, StoreError};
 use crate::domain::{Password, User, Username};
-use crate::error::AppError;
-
-fn parse_username(raw: &str) -> Result<Username, AppError> {
-    Username::parse(raw).map_err(|e| AppError::unprocessable("invalid_username", e.to_string()))
-}
+use crate::error::{AppError, ErrorCode};
 
 #[tracing::instrument(name = "sign up", skip(state, password))]
 pub async fn sign_up(
@@ -19,21 +15,12 @@ pub async fn sign_up(
     password: String,
 ) -> Result<User, AppError> {
     state.limits.check_signup(from)?;
-    let username = parse_username(username)?;
-    let password = Password::parse(password)
-        .map_err(|e| AppError::unprocessable("invalid_password", e.to_string()))?;
+    let username = Username::parse(username)?;
+    let password = Password::parse(password)?;
     let hash = hash_password(password).await?;
-    match state.store.create_user(&username, &hash, false).await {
-        Ok(user) => {
-            state.limits.signed_up(from);
-            Ok(user)
-        }
-        Err(StoreError::Conflict(_)) => Err(AppError::conflict(
-            "username_taken",
-            "that username is taken",
-        )),
-        Err(e) => Err(AppError::internal(e)),
-    }
+    let user = state.store.create_user(&username, &hash, false).await?;
+    state.limits.signed_up(from);
+    Ok(user)
 }
 
 /// Checks a username and password. Every failure, whatever its cause, is the same
@@ -50,11 +37,7 @@ pub async fn authenticate(
     // Malformed input still pays for one hash, so its timing matches a wrong password.
     let password = Password::parse(password).ok();
     let credentials = match &Username::parse(username).ok() {
-        Some(name) => state
-            .store
-            .credentials(name)
-            .await
-            .map_err(AppError::internal)?,
+        Some(name) => state.store.credentials(name).await?,
         None => None,
     };
     let (user, hash) = match &credentials {
@@ -68,16 +51,12 @@ pub async fn authenticate(
     match user {
         // Said only to someone who knows the password, so it reveals nothing to a guesser.
         Some(_) if matched && disabled => Err(AppError::forbidden(
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "this account has been disabled",
         )),
         Some(user) if matched => {
             state.limits.login_succeeded(from, username);
-            state
-                .store
-                .record_login(user.id)
-                .await
-                .map_err(AppError::internal)?;
+            state.store.record_login(user.id).await?;
             Ok(user)
         }
         _ => {
@@ -89,44 +68,32 @@ pub async fn authenticate(
 
 /// `parley create-admin`: a new admin account with `password`, or (`promote`) an existing user
 /// made admin. There is no default admin; this is the only way one comes to exist.
+#[tracing::instrument(name = "create admin", skip(state, password))]
 pub async fn create_admin(
     state: &AppState,
     username: &str,
     password: Option<String>,
     promote: bool,
 ) -> Result<User, AppError> {
-    let name = parse_username(username)?;
+    let name = Username::parse(username)?;
     if promote {
-        if !state
-            .store
-            .promote(&name)
-            .await
-            .map_err(AppError::internal)?
-        {
+        if !state.store.promote(&name).await? {
             return Err(AppError::not_found(format!(
                 "there is no user called {name}"
             )));
         }
-        let promoted = state
-            .store
-            .credentials(&name)
-            .await
-            .map_err(AppError::internal)?;
-        return promoted
-            .map(|c| c.user)
-            .ok_or_else(|| AppError::not_found("no such user"));
+        let promoted = state.store.credentials(&name).await?;
+        return promoted.map(|c| c.user).ok_or_else(AppError::no_such_user);
     }
-    let password = password
-        .ok_or_else(|| AppError::unprocessable("invalid_password", "a password is required"))?;
-    let password = Password::parse(password)
-        .map_err(|e| AppError::unprocessable("invalid_password", e.to_string()))?;
-    let hash = hash_password(password).await?;
+    let password = password.ok_or_else(|| {
+        AppError::unprocessable(ErrorCode::InvalidPassword, "a password is required")
+    })?;
+    let hash = hash_password(Password::parse(password)?).await?;
     match state.store.create_user(&name, &hash, true).await {
-        Ok(user) => Ok(user),
         Err(StoreError::Conflict(_)) => Err(AppError::conflict(
-            "username_taken",
+            ErrorCode::UsernameTaken,
             "that username is taken; use --promote to make it an admin",
         )),
-        Err(e) => Err(AppError::internal(e)),
+        created => Ok(created?),
     }
 }

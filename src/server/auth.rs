@@ -1,12 +1,20 @@
-//! The session: who is calling.
+//! Who is calling: the one place that decides it. Sessions start and end here, and the three
+//! extractors answer "who is this request from, and may they?" for every adapter: the JSON API's
+//! handlers, the pages' guard and server functions (`api::context`), and the WebSocket upgrade.
 //!
-//! The session holds only the user id; the user is reloaded from the store on every request, so a
-//! deleted or disabled account is logged out at once. (Password hashing is in `hashing`.)
+//! - `MaybeCaller`: the logged-in, enabled user, if any.
+//! - `Caller`: must be logged in (401 otherwise).
+//! - `AdminCaller`: must be an admin (404 otherwise: to anyone else the console does not exist).
+//!
+//! The session holds only the user id; the account is read on every request, so a deleted or
+//! disabled account is logged out at once. It is read once per request: the answer is kept in
+//! the request's extensions, where a page render's several server functions find it.
+//! (Password hashing is in `hashing`.)
 
-use super::realtime::hub::Eviction;
+use super::events::Event;
 use super::state::AppState;
-use super::store::{ChatStore, Store};
-use crate::domain::{RoomId, User, UserId};
+use super::store::ChatStore;
+use crate::domain::{User, UserId};
 use crate::error::AppError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -17,89 +25,95 @@ pub const USER_ID_KEY: &str = "user_id";
 
 /// Binds the session to `user`, under a fresh session id (no session fixation).
 pub async fn start_session(session: &Session, user: &User) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(AppError::internal)?;
-    session
-        .insert(USER_ID_KEY, user.id.get())
-        .await
-        .map_err(AppError::internal)
+    session.cycle_id().await?;
+    Ok(session.insert(USER_ID_KEY, user.id.get()).await?)
 }
 
-/// Ends the session and deletes it from the store.
 /// Ends the session: its open sockets are told `leave` and closed, then it is deleted.
 pub async fn end_session(session: &Session, state: &AppState) -> Result<(), AppError> {
-    let user = session
-        .get::<i64>(USER_ID_KEY)
-        .await
-        .map_err(AppError::internal)?;
-    if let (Some(user), Some(id)) = (user, session.id()) {
-        let room = RoomId::for_user(UserId::new(user));
-        state
-            .hub
-            .close_session(&room, &id.to_string(), Eviction::LoggedOut);
+    if let (Some(user), Some(id)) = (session.get::<i64>(USER_ID_KEY).await?, session.id()) {
+        state.events.publish(Event::LoggedOut {
+            user: UserId::new(user),
+            session_id: id.to_string(),
+        });
     }
-    session.flush().await.map_err(AppError::internal)
+    Ok(session.flush().await?)
 }
 
-/// The caller of this request as the page guard resolved it (a request extension), so the page's
-/// server functions need not read the account again.
+/// The caller as already resolved for this request.
 #[derive(Clone, Debug)]
-pub struct ResolvedUser(pub Option<User>);
+struct Resolved(Option<User>);
 
-/// The logged-in user of this session, if any.
-pub async fn session_user(session: &Session, store: &Store) -> Result<Option<User>, AppError> {
-    let Some(id) = session
-        .get::<i64>(USER_ID_KEY)
-        .await
-        .map_err(AppError::internal)?
-    else {
+/// The logged-in user of this session, if any; a session whose account is gone or disabled is
+/// ended here.
+async fn session_user(session: &Session, state: &AppState) -> Result<Option<User>, AppError> {
+    let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
         return Ok(None);
     };
-    let account = store
-        .account(UserId::new(id))
-        .await
-        .map_err(AppError::internal)?;
-    match account {
+    match state.store.account(UserId::new(id)).await? {
         Some(account) if !account.disabled => Ok(Some(account.user)),
         // Gone or disabled: end the stale session rather than keep answering "logged in".
         _ => {
-            session.flush().await.map_err(AppError::internal)?;
+            session.flush().await?;
             Ok(None)
         }
     }
 }
 
-async fn session_from_parts(parts: &mut Parts, state: &AppState) -> Result<Session, AppError> {
-    Session::from_request_parts(parts, state)
-        .await
-        .map_err(|(_, why)| AppError::internal(format!("session layer missing: {why}")))
-}
+/// Extractor: the caller may or may not be logged in.
+pub struct MaybeCaller(pub Option<User>);
 
 /// Extractor: the caller must be logged in (401 otherwise).
-pub struct CurrentUser(pub User);
+pub struct Caller(pub User);
 
-/// Extractor: the caller may or may not be logged in.
-pub struct MaybeUser(pub Option<User>);
+/// Extractor: the caller must be an admin. Everyone else, anonymous or not, is answered 404
+/// `no such page`; the JSON API and the pages answer it in their own 404 shape.
+pub struct AdminCaller(pub User);
 
-impl FromRequestParts<AppState> for MaybeUser {
+/// What a non-admin learns about the admin console: that it does not exist.
+pub fn not_admin() -> AppError {
+    AppError::not_found("no such page")
+}
+
+impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let session = session_from_parts(parts, state).await?;
-        Ok(Self(session_user(&session, &state.store).await?))
+        if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
+            return Ok(Self(user.clone()));
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, why)| AppError::internal(format!("session layer missing: {why}")))?;
+        let user = session_user(&session, state).await?;
+        parts.extensions.insert(Resolved(user.clone()));
+        Ok(Self(user))
     }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
+        let MaybeCaller(user) = MaybeCaller::from_request_parts(parts, state).await?;
         user.map(Self).ok_or_else(AppError::unauthorized)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let MaybeCaller(user) = MaybeCaller::from_request_parts(parts, state).await?;
+        user.filter(|u| u.is_admin).map(Self).ok_or_else(not_admin)
     }
 }

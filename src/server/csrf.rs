@@ -10,14 +10,17 @@
 //!
 //! Audited admin reads are stricter still (`check_audited_read`), since some of them are GETs.
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 fn cross_site() -> AppError {
-    AppError::forbidden("cross_site_request", "cross-site requests are not allowed")
+    AppError::forbidden(
+        ErrorCode::CrossSiteRequest,
+        "cross-site requests are not allowed",
+    )
 }
 
 /// Refuses a request that a browser says comes from another site.

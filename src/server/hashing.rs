@@ -211,7 +211,7 @@ mod tests {
         drop(all);
         let err = outcome.unwrap_err();
         assert_eq!(err.status(), 503);
-        assert_eq!(err.code(), "busy");
+        assert_eq!(err.code(), crate::error::ErrorCode::Busy);
         assert_eq!(err.retry_after(), Some(MAX_WAIT.as_secs()));
         // Slots free again: the same call goes through.
         assert!(on_hashing_pool(|| ()).await.is_ok());

@@ -8,7 +8,7 @@
 use super::client_addr::ClientAddr;
 use super::config::Config;
 use crate::domain::UserId;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -243,7 +243,7 @@ pub struct Limits {
 fn too_many_attempts(retry_after: u64) -> AppError {
     let minutes = retry_after.div_ceil(60);
     AppError::too_many_requests(
-        "too_many_attempts",
+        ErrorCode::TooManyAttempts,
         format!(
             "too many failed login attempts; try again in {minutes} minute{}",
             if minutes == 1 { "" } else { "s" }
@@ -299,7 +299,7 @@ impl Limits {
     pub fn check_signup(&self, from: ClientAddr) -> Result<(), AppError> {
         match self.signups.exceeded(&from.limit_key(), Instant::now()) {
             Some(retry_after) => Err(AppError::too_many_requests(
-                "too_many_signups",
+                ErrorCode::TooManySignups,
                 "too many accounts were created from your network; try again later",
                 retry_after,
             )),
@@ -317,7 +317,7 @@ impl Limits {
             .take(sender, Instant::now())
             .map_err(|retry_after| {
                 AppError::too_many_requests(
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     "you are sending too fast; slow down",
                     retry_after,
                 )

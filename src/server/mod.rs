@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client_addr;
 pub mod config;
 pub mod csrf;
+pub mod events;
 pub mod hashing;
 pub mod headers;
 pub mod http;

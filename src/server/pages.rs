@@ -9,7 +9,7 @@
 use super::state::AppState;
 use crate::api::admin::ConversationRead;
 use crate::app::{not_found_document, shell, App};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use axum::body::Body;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Request, State};
@@ -90,7 +90,8 @@ pub async fn read_conversation_page(
     let read = match form {
         Ok(Form(read)) => read,
         Err(rejection) => {
-            return AppError::bad_request("invalid_form", rejection.body_text()).into_response()
+            return AppError::bad_request(ErrorCode::InvalidForm, rejection.body_text())
+                .into_response()
         }
     };
     let options = state.leptos_options.clone();

@@ -1,14 +1,15 @@
 //! `build_router`: the whole HTTP surface in one place, shared by `main` and the tests.
 
-use super::auth::{session_user, ResolvedUser};
+use super::auth::{AdminCaller, MaybeCaller};
 use super::client_addr::resolve_client_addr;
 use super::csrf::reject_cross_site;
 use super::headers::security_headers;
 use super::pages::not_found_page;
 use super::realtime::ws::ws_handler;
 use super::state::AppState;
+use crate::error::AppError;
 use anyhow::Context;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,7 +18,7 @@ use axum::Router;
 use std::time::Duration;
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
 
 /// The session cookie's name.
@@ -64,42 +65,33 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
 
 /// Pages need a login, except the login and signup pages, which a logged-in visitor skips.
 /// The admin console is, to everyone but admins, exactly an unknown path: the not-found page.
-async fn guard_pages(
-    State(state): State<AppState>,
-    session: Session,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
+/// Who is calling is resolved here once (`auth`), and the page's server functions reuse it.
+async fn guard_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let (mut parts, body) = request.into_parts();
     if path == "/admin" || path.starts_with("/admin/") {
         // Every method, anonymous visitors included: no redirect to the login page and no 405,
         // either of which would say the console exists.
-        return match session_user(&session, &state.store).await {
-            Ok(Some(admin)) if admin.is_admin => {
-                request.extensions_mut().insert(ResolvedUser(Some(admin)));
-                next.run(request).await
-            }
-            Ok(_) => not_found_page(),
+        return match AdminCaller::from_request_parts(&mut parts, &state).await {
+            Ok(_) => next.run(Request::from_parts(parts, body)).await,
+            Err(AppError::NotFound { .. }) => not_found_page(),
             Err(err) => err.into_response(),
         };
     }
     // A path no page route matched goes on to the fallback's not-found page, logged in or not.
-    let routed = request.extensions().get::<MatchedPath>().is_some();
-    if !matches!(*request.method(), Method::GET | Method::HEAD) || !is_page(path) || !routed {
-        return next.run(request).await;
+    let routed = parts.extensions.get::<MatchedPath>().is_some();
+    if !matches!(parts.method, Method::GET | Method::HEAD) || !is_page(&path) || !routed {
+        return next.run(Request::from_parts(parts, body)).await;
     }
-    let user = match session_user(&session, &state.store).await {
-        Ok(user) => user,
+    let logged_in = match MaybeCaller::from_request_parts(&mut parts, &state).await {
+        Ok(MaybeCaller(user)) => user.is_some(),
         Err(err) => return err.into_response(),
     };
     let public = path == "/login" || path == "/signup";
-    match (public, user.is_some()) {
+    match (public, logged_in) {
         (true, true) => Redirect::to("/").into_response(),
         (false, false) => Redirect::to("/login").into_response(),
-        _ => {
-            request.extensions_mut().insert(ResolvedUser(user));
-            next.run(request).await
-        }
+        _ => next.run(Request::from_parts(parts, body)).await,
     }
 }
 

@@ -1,8 +1,11 @@
-//! `AppState`: what every handler, server function and socket shares.
+//! `AppState`: what every handler, server function and socket shares, and the one place that
+//! wires the parts together (`open`): the store's committed messages and the services' events both
+//! go to the realtime fan-out.
 
 use super::config::Config;
+use super::events::Events;
 use super::limits::Limits;
-use super::realtime::Hub;
+use super::realtime::{fanout, Hub};
 use super::relations::RelationCache;
 use super::store::{CommitListener, Store};
 use axum::extract::FromRef;
@@ -58,7 +61,10 @@ impl Shutdown {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// This node's rooms: the WebSocket endpoint joins them; services never touch them.
     pub hub: Arc<Hub>,
+    /// Where services publish what connected clients must hear (`events::Event`).
+    pub events: Events,
     pub config: Arc<Config>,
     pub limits: Arc<Limits>,
     pub relations: Arc<RelationCache>,
@@ -78,7 +84,9 @@ impl AppState {
         let hub = Arc::new(Hub::default());
         let deliver_to = Arc::clone(&hub);
         let on_commit: CommitListener =
-            Arc::new(move |messages| super::realtime::deliver_committed(&deliver_to, messages));
+            Arc::new(move |messages| fanout::deliver_committed(&deliver_to, messages));
+        let fan_out_to = Arc::clone(&hub);
+        let events = Events::new(move |event| fanout::publish(&fan_out_to, event));
         let store = Store::open(&config.database_url, on_commit).await?;
         let relations = Arc::new(RelationCache::load(&store).await?);
         let leptos_options = LeptosOptions::builder()
@@ -91,6 +99,7 @@ impl AppState {
         Ok(Self {
             store,
             hub,
+            events,
             limits: Arc::new(Limits::new(&config)),
             relations,
             config: Arc::new(config),

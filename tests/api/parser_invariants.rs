@@ -53,7 +53,7 @@ pub fn check_client_frame(text: &str, max_chars: usize) {
         }
         Err(refusal) => {
             assert!(
-                PARSER_CODES.contains(&refusal.code),
+                PARSER_CODES.contains(&refusal.code.as_str()),
                 "undocumented code {:?} for {text:?}",
                 refusal.code
             );

@@ -3,26 +3,23 @@
 //! cannot forget the check. The audited reads (messages, search) also refuse requests another
 //! site started (`check_audited_read`); they stay GETs for clients that are not browsers.
 
-use super::json::QueryParams;
-use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
-use crate::domain::{ChatMessage, User, UserId};
+use super::json::{user_id, QueryParams};
+use crate::domain::admin::{
+    AccountSummary, AuditEntry, ChatSummary, ConversationExcerpt, ConversationRead, SearchHit,
+};
+use crate::domain::User;
 use crate::error::AppError;
-use crate::server::admin::{self, require_admin};
-use crate::server::auth::MaybeUser;
+use crate::server::admin;
+use crate::server::auth::AdminCaller;
 use crate::server::csrf::check_audited_read;
 use crate::server::state::AppState;
-use crate::server::store::PageEnd;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, MethodRouter};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-
-/// The admin making the request, put there by `admins_only`.
-#[derive(Clone)]
-struct Admin(User);
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -44,25 +41,13 @@ fn only(methods: MethodRouter<AppState>) -> MethodRouter<AppState> {
 
 async fn admins_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let user = match MaybeUser::from_request_parts(&mut parts, &state).await {
-        Ok(MaybeUser(user)) => user,
-        Err(err) => return err.into_response(),
-    };
-    match require_admin(user) {
-        Ok(admin) => {
-            let mut request = Request::from_parts(parts, body);
-            request.extensions_mut().insert(Admin(admin));
-            next.run(request).await
-        }
+    match AdminCaller::from_request_parts(&mut parts, &state).await {
+        // The handlers' own `AdminCaller` finds this answer in the request, without a new read.
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
         // Not the pages' "no such page": byte for byte what an unknown API path answers.
-        Err(_) => super::no_such_route().into_response(),
+        Err(AppError::NotFound { .. }) => super::no_such_route().into_response(),
+        Err(err) => err.into_response(),
     }
-}
-
-fn user_id(raw: &str) -> Result<UserId, AppError> {
-    raw.parse::<i64>()
-        .map(UserId::new)
-        .map_err(|_| AppError::not_found("no such user"))
 }
 
 #[derive(Deserialize)]
@@ -107,49 +92,17 @@ async fn chats(
     }))
 }
 
-#[derive(Deserialize)]
-struct MessagesQuery {
-    #[serde(default)]
-    reason: String,
-    before: Option<i64>,
-    through: Option<i64>,
-}
-
-#[derive(Serialize)]
-struct Messages {
-    user_a: User,
-    user_b: User,
-    messages: Vec<ChatMessage>,
-    has_more: bool,
-}
-
 async fn messages(
     State(state): State<AppState>,
-    Extension(Admin(me)): Extension<Admin>,
+    AdminCaller(me): AdminCaller,
     headers: HeaderMap,
     Path((a, b)): Path<(String, String)>,
-    QueryParams(query): QueryParams<MessagesQuery>,
-) -> Result<Json<Messages>, AppError> {
+    QueryParams(read): QueryParams<ConversationRead>,
+) -> Result<Json<ConversationExcerpt>, AppError> {
     check_audited_read(&headers)?;
-    let end = match (query.before, query.through) {
-        (Some(id), _) => PageEnd::Before(id),
-        (None, Some(id)) => PageEnd::Through(id),
-        (None, None) => PageEnd::Latest,
-    };
-    let (user_a, user_b, page) = admin::read_conversation(
-        &state,
-        &me,
-        (user_id(&a)?, user_id(&b)?),
-        &query.reason,
-        end,
-    )
-    .await?;
-    Ok(Json(Messages {
-        user_a,
-        user_b,
-        messages: page.messages,
-        has_more: page.has_more,
-    }))
+    let excerpt =
+        admin::read_conversation(&state, &me, (user_id(&a)?, user_id(&b)?), &read).await?;
+    Ok(Json(excerpt))
 }
 
 #[derive(Serialize)]
@@ -159,7 +112,7 @@ struct Hits {
 
 async fn search(
     State(state): State<AppState>,
-    Extension(Admin(me)): Extension<Admin>,
+    AdminCaller(me): AdminCaller,
     headers: HeaderMap,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Hits>, AppError> {
@@ -191,7 +144,7 @@ struct Disabled {
 
 async fn disable(
     State(state): State<AppState>,
-    Extension(Admin(me)): Extension<Admin>,
+    AdminCaller(me): AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Disabled>, AppError> {
     let user = admin::set_disabled(&state, &me, user_id(&id)?, true).await?;
@@ -203,7 +156,7 @@ async fn disable(
 
 async fn enable(
     State(state): State<AppState>,
-    Extension(Admin(me)): Extension<Admin>,
+    AdminCaller(me): AdminCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Disabled>, AppError> {
     let user = admin::set_disabled(&state, &me, user_id(&id)?, false).await?;

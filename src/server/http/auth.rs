@@ -1,8 +1,10 @@
+//! `/api/auth/*` and `/api/me`: thin adapters over `accounts` and the session (`auth`).
+
 use super::json::JsonBody;
 use crate::domain::User;
 use crate::error::AppError;
 use crate::server::accounts;
-use crate::server::auth::{end_session, start_session, CurrentUser};
+use crate::server::auth::{end_session, start_session, Caller};
 use crate::server::client_addr::ClientAddr;
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -48,6 +50,6 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
+pub async fn me(Caller(user): Caller) -> Json<User> {
     Json(user)
 }

@@ -1,21 +1,16 @@
-use super::json::{JsonBody, QueryParams};
-use crate::domain::{ChatMessage, ClientId, ConversationSummary, User, UserId};
+//! `/api/users` and `/api/conversations/...`: thin adapters over `messaging`.
+
+use super::json::{user_id, JsonBody, QueryParams};
+use crate::domain::{ClientId, ConversationSummary, HistoryPage, User};
 use crate::error::AppError;
-use crate::server::auth::CurrentUser;
-use crate::server::messaging::{self, unknown_peer};
+use crate::server::auth::Caller;
+use crate::server::messaging;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-
-/// A peer id from the path; anything that is not a number names nobody, so it is 404.
-fn peer_id(raw: &str) -> Result<UserId, AppError> {
-    raw.parse::<i64>()
-        .map(UserId::new)
-        .map_err(|_| unknown_peer())
-}
 
 #[derive(Deserialize)]
 pub struct PeopleQuery {
@@ -30,7 +25,7 @@ pub struct People {
 
 pub async fn find_people(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    Caller(me): Caller,
     QueryParams(query): QueryParams<PeopleQuery>,
 ) -> Result<Json<People>, AppError> {
     Ok(Json(People {
@@ -45,7 +40,7 @@ pub struct Conversations {
 
 pub async fn list(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    Caller(me): Caller,
 ) -> Result<Json<Conversations>, AppError> {
     Ok(Json(Conversations {
         conversations: messaging::conversations(&state, &me).await?,
@@ -58,23 +53,14 @@ pub struct HistoryQuery {
     limit: Option<u32>,
 }
 
-#[derive(Serialize)]
-pub struct Messages {
-    messages: Vec<ChatMessage>,
-    has_more: bool,
-}
-
 pub async fn history(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    Caller(me): Caller,
     Path(peer): Path<String>,
     QueryParams(query): QueryParams<HistoryQuery>,
-) -> Result<Json<Messages>, AppError> {
-    let page = messaging::history(&state, &me, peer_id(&peer)?, query.before, query.limit).await?;
-    Ok(Json(Messages {
-        messages: page.messages,
-        has_more: page.has_more,
-    }))
+) -> Result<Json<HistoryPage>, AppError> {
+    let page = messaging::history(&state, &me, user_id(&peer)?, query.before, query.limit).await?;
+    Ok(Json(page))
 }
 
 #[derive(Deserialize)]
@@ -85,12 +71,12 @@ pub struct SendBody {
 
 pub async fn send(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    Caller(me): Caller,
     Path(peer): Path<String>,
     JsonBody(body): JsonBody<SendBody>,
 ) -> Result<Response, AppError> {
     let stored =
-        messaging::send_message(&state, &me, peer_id(&peer)?, &body.message, body.client_id)
+        messaging::send_message(&state, &me, user_id(&peer)?, &body.message, body.client_id)
             .await?;
     // A retry answers exactly as the first send did, and says it was a replay.
     let replayed = if stored.is_new { "false" } else { "true" };

@@ -1,6 +1,7 @@
-//! Request-body and query extraction whose failures are JSON errors like every other.
+//! Request-body, query and path extraction whose failures are JSON errors like every other.
 
-use crate::error::AppError;
+use crate::domain::UserId;
+use crate::error::{AppError, ErrorCode};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -15,13 +16,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(AppError::unprocessable("invalid_input", e.body_text()))
-            }
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::unprocessable(
+                ErrorCode::InvalidInput,
+                e.body_text(),
+            )),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType {
                 message: "expected Content-Type: application/json".into(),
             }),
-            Err(e) => Err(AppError::bad_request("malformed_json", e.body_text())),
+            Err(e) => Err(AppError::bad_request(
+                ErrorCode::MalformedJson,
+                e.body_text(),
+            )),
         }
     }
 }
@@ -36,6 +41,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| AppError::unprocessable("invalid_query", e.body_text()))
+            .map_err(|e: QueryRejection| {
+                AppError::unprocessable(ErrorCode::InvalidQuery, e.body_text())
+            })
     }
+}
+
+/// A user id from the path. Anything that is not a number names nobody, so it is 404, as an
+/// unknown id is.
+pub fn user_id(raw: &str) -> Result<UserId, AppError> {
+    raw.parse::<i64>()
+        .map(UserId::new)
+        .map_err(|_| AppError::no_such_user())
 }

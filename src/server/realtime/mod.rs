@@ -1,9 +1,12 @@
-//! Realtime delivery: `hub` keeps rooms and fans frames out; `ws` owns the WebSocket endpoint.
+//! Realtime delivery: `hub` keeps rooms (no wire format, no axum types), `fanout` turns what
+//! happened into frames for rooms, `ws` owns the WebSocket endpoint. The only part of the server
+//! that knows the wire format (`crate::protocol`) besides the frame parser itself.
 
+pub mod fanout;
 pub mod hub;
+pub mod presence;
 pub mod ws;
 
-use crate::domain::{ChatMessage, RoomId};
 use crate::protocol::ServerFrame;
 
 /// An encoded server frame. Cheap to clone (reference-counted), so a message is serialized
@@ -23,30 +26,4 @@ pub type Hub = hub::Hub<Outbound>;
 pub fn encode_frame(frame: &ServerFrame) -> Frame {
     // Serializing these plain structs cannot fail: no maps with non-string keys, no custom errors.
     Frame::from(serde_json::to_string(frame).expect("server frames always serialize"))
-}
-
-pub fn outbound(frame: &ServerFrame) -> Outbound {
-    let message_id = match frame {
-        ServerFrame::Message { message } => Some(message.id),
-        _ => None,
-    };
-    Outbound {
-        message_id,
-        text: encode_frame(frame),
-    }
-}
-
-/// The dual emit of committed messages, in the order given (the writer's commit order): each to
-/// the receiver's room and to the sender's own room (once when they are the same person), one
-/// encoded frame shared by every connection of both people.
-pub fn deliver_committed(hub: &Hub, messages: &[ChatMessage]) {
-    for message in messages {
-        let frame = outbound(&ServerFrame::Message {
-            message: message.clone(),
-        });
-        hub.publish(&RoomId::for_user(message.receiver), &frame);
-        if message.sender != message.receiver {
-            hub.publish(&RoomId::for_user(message.sender), &frame);
-        }
-    }
 }

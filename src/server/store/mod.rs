@@ -83,12 +83,7 @@ pub struct Stored {
 /// never receive id N+1 before id N. It must not block (one task calls it for every batch).
 pub type CommitListener = Arc<dyn Fn(&[ChatMessage]) + Send + Sync>;
 
-/// A page of one conversation, in ascending date order.
-pub struct HistoryPage {
-    pub messages: Vec<ChatMessage>,
-    /// Whether older messages exist before the first one of this page.
-    pub has_more: bool,
-}
+pub use crate::domain::HistoryPage;
 
 /// What a caller may ask of the storage backend. Implemented once per backend.
 #[allow(async_fn_in_trait)]
@@ -190,4 +185,18 @@ pub trait ChatStore {
     async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;
     /// The audit log, newest first.
     async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+impl From<StoreError> for crate::error::AppError {
+    fn from(err: StoreError) -> Self {
+        use crate::error::{AppError, ErrorCode};
+        match err {
+            // The one uniqueness rule a request can break.
+            StoreError::Conflict(_) => {
+                AppError::conflict(ErrorCode::UsernameTaken, "that username is taken")
+            }
+            StoreError::MissingReference => AppError::no_such_user(),
+            StoreError::Other(cause) => AppError::internal(cause),
+        }
+    }
 }

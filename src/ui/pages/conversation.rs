@@ -8,6 +8,7 @@ use crate::api::blocks::{BlockUser, UnblockUser};
 use crate::api::messaging::load_unread_total;
 use crate::api::messaging::{load_conversation, load_older, Conversation, SendChat};
 use crate::domain::{ChatMessage, UserId};
+use crate::error::ErrorCode;
 use crate::protocol::{events, ClientFrame, ServerFrame};
 use crate::ui::components::{ErrorNotice, LiveTitle, MessageBubble, TopBar};
 use crate::ui::realtime::{use_realtime, LinkStatus};
@@ -133,10 +134,10 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         // Sending too fast: the message stays pending and the outbox goes again, same client_ids,
         // after a pause (one pause for a burst of refusals) that doubles while nothing gets through.
         ServerFrame::Error {
-            code,
+            code: ErrorCode::RateLimited,
             client_id: Some(_),
             ..
-        } if code == "rate_limited" => schedule_resend(resend, backoff_ms, retry_scheduled),
+        } => schedule_resend(resend, backoff_ms, retry_scheduled),
         ServerFrame::Error {
             message,
             client_id: Some(id),

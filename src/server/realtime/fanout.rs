@@ -1,0 +1,94 @@
+//! The one place that turns what happened into frames and sends them to rooms: committed messages
+//! (from the store's writer, in commit order) and the services' `Event`s. Each frame is encoded
+//! once and shared by every connection it goes to.
+
+use super::hub::Eviction;
+use super::{encode_frame, Hub, Outbound};
+use crate::domain::{ChatMessage, RoomId, UserId};
+use crate::protocol::ServerFrame;
+use crate::server::events::Event;
+
+/// An encoded frame for the hub, tagged with its chat message id when it is one (so a resuming
+/// connection can drop what its replay already sent).
+pub fn outbound(frame: &ServerFrame) -> Outbound {
+    let message_id = match frame {
+        ServerFrame::Message { message } => Some(message.id),
+        _ => None,
+    };
+    Outbound {
+        message_id,
+        text: encode_frame(frame),
+    }
+}
+
+/// The dual emit of committed messages, in the order given (the writer's commit order): each to
+/// the receiver's room and to the sender's own room (once when they are the same person), one
+/// encoded frame shared by every connection of both people.
+pub fn deliver_committed(hub: &Hub, messages: &[ChatMessage]) {
+    for message in messages {
+        let frame = outbound(&ServerFrame::Message {
+            message: message.clone(),
+        });
+        hub.publish(&RoomId::for_user(message.receiver), &frame);
+        if message.sender != message.receiver {
+            hub.publish(&RoomId::for_user(message.sender), &frame);
+        }
+    }
+}
+
+/// Carries out one service event on this node's connections.
+pub fn publish(hub: &Hub, event: Event) {
+    match event {
+        Event::Typing { from, to } => {
+            hub.publish(&room(to), &outbound(&ServerFrame::typing(from)));
+        }
+        Event::Read {
+            reader,
+            with,
+            up_to,
+            peer_sees,
+        } => {
+            let frame = outbound(&ServerFrame::read(reader, with, up_to));
+            hub.publish(&room(reader), &frame);
+            if peer_sees && with != reader {
+                hub.publish(&room(with), &frame);
+            }
+        }
+        Event::PresenceShown { a, b } => {
+            hub.publish(&room(a), &presence(b, is_online(hub, b)));
+            hub.publish(&room(b), &presence(a, is_online(hub, a)));
+        }
+        Event::PresenceHidden { a, b } => {
+            hub.publish(&room(a), &presence(b, false));
+            hub.publish(&room(b), &presence(a, false));
+        }
+        Event::AccountDisabled { user } => hub.close_room(&room(user), Eviction::AccountDisabled),
+        Event::LoggedOut { user, session_id } => {
+            hub.close_session(&room(user), &session_id, Eviction::LoggedOut)
+        }
+    }
+}
+
+/// Tells each of `to` that `user` came online or went offline.
+pub fn announce_presence(hub: &Hub, user: UserId, online: bool, to: &[UserId]) {
+    let frame = presence(user, online);
+    for partner in to {
+        hub.publish(&room(*partner), &frame);
+    }
+}
+
+/// Whether `user` has at least one open connection on this node.
+pub fn is_online(hub: &Hub, user: UserId) -> bool {
+    hub.members(&room(user)) > 0
+}
+
+fn presence(user: UserId, online: bool) -> Outbound {
+    outbound(&ServerFrame::PresenceUpdate {
+        user_id: user,
+        online,
+    })
+}
+
+fn room(user: UserId) -> RoomId {
+    RoomId::for_user(user)
+}

@@ -1,0 +1,164 @@
+//! The writing half of a connection: the greeting (`connection_status`, `join`, `presence_full`),
+//! the replay on resume, then room frames and the connection's own frames (acks, errors, pings,
+//! the close), each write bounded by `WRITE_TIMEOUT`.
+
+use crate::domain::{RoomId, UserId};
+use crate::protocol::{ConnectionState, ServerFrame, REPLAY_LIMIT};
+use crate::server::realtime::presence;
+use crate::server::realtime::{encode_frame, Frame, Outbound};
+use crate::server::state::AppState;
+use crate::server::store::ChatStore;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::stream::SplitSink;
+use futures::SinkExt;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Messages read from the database per replay query.
+const REPLAY_BATCH: u32 = 500;
+/// A write to the socket that takes longer than this means the client stopped reading.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the connection asks its writer to do besides relaying room frames.
+pub(super) enum Direct {
+    Frame(Frame),
+    Ping,
+    Close(u16, &'static str),
+}
+
+pub(super) struct Writer {
+    pub sink: SplitSink<WebSocket, Message>,
+    pub room: RoomId,
+    pub frames: mpsc::Receiver<Outbound>,
+    pub direct: mpsc::Receiver<Direct>,
+    /// With resume: the last message id the replay sent. Live frames at or below it are dropped.
+    pub replayed_through: Option<i64>,
+}
+
+/// A write failed, or did not finish within `WRITE_TIMEOUT`.
+struct WriteFailed;
+
+impl Writer {
+    async fn write(&mut self, message: Message) -> Result<(), WriteFailed> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.sink.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(WriteFailed),
+        }
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> Result<(), WriteFailed> {
+        self.write(Message::Text(encode_frame(frame))).await
+    }
+
+    pub async fn serve(mut self, state: AppState, user: UserId, after: Option<i64>) {
+        if self.greet(&state, user, after).await.is_ok() {
+            self.run().await;
+        }
+    }
+
+    /// `connection_status`, `join`, `presence_full`, then the replay when asked for.
+    async fn greet(
+        &mut self,
+        state: &AppState,
+        user: UserId,
+        after: Option<i64>,
+    ) -> Result<(), WriteFailed> {
+        let room = self.room.clone();
+        self.send(&ServerFrame::ConnectionStatus {
+            status: ConnectionState::Connected,
+            user_id: user,
+            room: room.clone(),
+        })
+        .await?;
+        self.send(&ServerFrame::Join { room }).await?;
+        let online = presence::online_partners(state, user)
+            .await
+            .unwrap_or_default();
+        self.send(&ServerFrame::PresenceFull { online }).await?;
+        if let Some(after) = after {
+            self.replay(state, user, after).await?;
+        }
+        Ok(())
+    }
+
+    /// Everything after message `after`, at most `REPLAY_LIMIT` of it.
+    async fn replay(
+        &mut self,
+        state: &AppState,
+        user: UserId,
+        after: i64,
+    ) -> Result<(), WriteFailed> {
+        let mut cursor = after;
+        let mut sent = 0;
+        loop {
+            let wanted = REPLAY_BATCH.min((REPLAY_LIMIT - sent) as u32 + 1);
+            let batch = match state.store.messages_after(user, cursor, wanted).await {
+                Ok(batch) => batch,
+                Err(err) => {
+                    // Better a clear failure than a silent gap: the client will reconnect.
+                    tracing::error!(error = %err, "replay failed");
+                    let close = CloseFrame {
+                        code: 1011,
+                        reason: "replay failed; reconnect".into(),
+                    };
+                    let _ = self.write(Message::Close(Some(close))).await;
+                    return Err(WriteFailed);
+                }
+            };
+            let full = batch.len() == wanted as usize;
+            for message in batch {
+                if sent == REPLAY_LIMIT {
+                    // One more exists than the limit allows: say so instead of sending it.
+                    self.send(&ServerFrame::ReplayTruncated { through: cursor })
+                        .await?;
+                    self.replayed_through = Some(cursor);
+                    return Ok(());
+                }
+                cursor = message.id;
+                sent += 1;
+                self.send(&ServerFrame::Message { message }).await?;
+            }
+            if !full {
+                break;
+            }
+        }
+        self.replayed_through = Some(cursor);
+        Ok(())
+    }
+
+    async fn run(&mut self) {
+        loop {
+            let outcome = tokio::select! {
+                biased;
+                Some(direct) = self.direct.recv() => match direct {
+                    Direct::Frame(frame) => self.write(Message::Text(frame)).await,
+                    Direct::Ping => self.write(Message::Ping(Default::default())).await,
+                    Direct::Close(code, reason) => {
+                        let close = CloseFrame { code, reason: reason.into() };
+                        let _ = self.write(Message::Close(Some(close))).await;
+                        return;
+                    }
+                },
+                frame = self.frames.recv() => match frame {
+                    Some(Outbound { message_id: Some(id), .. })
+                        if self.replayed_through.is_some_and(|r| id <= r) => Ok(()),
+                    Some(frame) => self.write(Message::Text(frame.text)).await,
+                    // Evicted: the connection sends the closing frames through `direct`.
+                    None => match self.direct.recv().await {
+                        Some(Direct::Close(code, reason)) => {
+                            let close = CloseFrame { code, reason: reason.into() };
+                            let _ = self.write(Message::Close(Some(close))).await;
+                            return;
+                        }
+                        Some(Direct::Frame(frame)) => self.write(Message::Text(frame)).await,
+                        Some(Direct::Ping) => Ok(()),
+                        None => return,
+                    },
+                },
+            };
+            if outcome.is_err() {
+                return;
+            }
+        }
+    }
+}
