@@ -4,7 +4,7 @@
 
 use super::realtime::hub::Eviction;
 use super::state::AppState;
-use super::store::{ChatStore, HistoryPage, NewAuditEntry, PageEnd};
+use super::store::{AccountStore, AdminStore, HistoryPage, MessageStore, NewAuditEntry, PageEnd};
 use crate::domain::admin::{
     to_fts_query, AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit,
 };

@@ -5,7 +5,7 @@
 
 use super::realtime::hub::Eviction;
 use super::state::AppState;
-use super::store::{ChatStore, Store};
+use super::store::{AccountStore, Store};
 use crate::domain::{RoomId, User, UserId};
 use crate::error::AppError;
 use axum::extract::FromRequestParts;

@@ -3,7 +3,9 @@
 
 use super::realtime::{outbound, Outbound};
 use super::state::AppState;
-use super::store::{ChatStore, HistoryPage, NewMessage, PageEnd, StoreError, Stored};
+use super::store::{
+    AccountStore, HistoryPage, MessageStore, NewMessage, PageEnd, StoreError, Stored,
+};
 use crate::domain::{
     BlockedUser, ClientId, ConversationSummary, MessageText, Relation, RoomId, SendRefusal, User,
     UserId,

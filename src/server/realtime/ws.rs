@@ -28,7 +28,7 @@ use crate::server::http::json::QueryParams;
 use crate::server::limits::ConnectionSlot;
 use crate::server::messaging::{self, send_message};
 use crate::server::state::AppState;
-use crate::server::store::ChatStore;
+use crate::server::store::{AccountStore, MessageStore};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
