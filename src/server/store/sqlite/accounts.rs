@@ -7,7 +7,9 @@ use crate::domain::{User, UserId, Username};
 use crate::server::store::{Account, AccountStore, Credentials, StoreError};
 use anyhow::Context;
 use chrono::Utc;
-use sqlx::Row;
+use sqlx::query::Query;
+use sqlx::sqlite::{Sqlite, SqliteArguments};
+use sqlx::{Row, SqlitePool};
 
 impl AccountStore for SqliteStore {
     #[tracing::instrument(name = "insert user", skip(self, password_hash))]
@@ -51,12 +53,9 @@ impl AccountStore for SqliteStore {
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("select id, username, is_admin from users where id = $1")
-            .bind(id.get())
-            .fetch_optional(&self.pool)
-            .await
-            .context("select user by id")?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        let query =
+            sqlx::query("select id, username, is_admin from users where id = $1").bind(id.get());
+        fetch_optional_user(&self.pool, query, "select user by id").await
     }
 
     async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
@@ -94,15 +93,12 @@ impl AccountStore for SqliteStore {
     }
 
     async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "update users set disabled = $1 where id = $2 returning id, username, is_admin",
         )
         .bind(disabled)
-        .bind(id.get())
-        .fetch_optional(&self.pool)
-        .await
-        .context("set disabled")?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        .bind(id.get());
+        fetch_optional_user(&self.pool, query, "set disabled").await
     }
 
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError> {
@@ -137,12 +133,9 @@ impl AccountStore for SqliteStore {
     }
 
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("select id, username, is_admin from users where username = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .context("select user by name")?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        let query =
+            sqlx::query("select id, username, is_admin from users where username = $1").bind(name);
+        fetch_optional_user(&self.pool, query, "select user by name").await
     }
 
     async fn search_users(
@@ -166,4 +159,15 @@ impl AccountStore for SqliteStore {
             .map(user_from_row)
             .collect::<anyhow::Result<_>>()?)
     }
+}
+
+/// Runs `query`, which selects (or returns) `id, username, is_admin` of at most one user: the
+/// lookups by id and by name and `set_disabled` differ only in their SQL.
+async fn fetch_optional_user<'q>(
+    pool: &SqlitePool,
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    what: &'static str,
+) -> Result<Option<User>, StoreError> {
+    let row = query.fetch_optional(pool).await.context(what)?;
+    Ok(row.as_ref().map(user_from_row).transpose()?)
 }

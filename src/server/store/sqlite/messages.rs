@@ -3,11 +3,10 @@
 //! in one read; new messages themselves go through `writer`, which owns their order.
 
 use super::{
-    classify, from_millis, message_from_row, millis, user_from_row, SqliteStore, MESSAGE_COLUMNS,
+    classify, from_millis, message_from_row, millis, user_from_columns, user_from_row, SqliteStore,
+    MESSAGE_COLUMNS,
 };
-use crate::domain::{
-    BlockedUser, ChatMessage, ConversationSummary, Relation, User, UserId, Username,
-};
+use crate::domain::{BlockedUser, ChatMessage, ConversationSummary, Relation, UserId};
 use crate::server::store::{HistoryPage, MessageStore, NewMessage, PageEnd, StoreError, Stored};
 use anyhow::Context;
 use chrono::Utc;
@@ -260,13 +259,8 @@ impl MessageStore for SqliteStore {
         let summaries = rows
             .iter()
             .map(|row| -> anyhow::Result<ConversationSummary> {
-                let name: String = row.try_get("peer_username")?;
                 Ok(ConversationSummary {
-                    peer: User {
-                        id: UserId::new(row.try_get("peer_id")?),
-                        username: Username::parse(&name)?,
-                        is_admin: row.try_get("peer_is_admin")?,
-                    },
+                    peer: user_from_columns(row, "peer_")?,
                     last_message: message_from_row(row)?,
                     unread: row.try_get("unread")?,
                 })
