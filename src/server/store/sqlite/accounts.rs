@@ -12,7 +12,7 @@ use sqlx::sqlite::{Sqlite, SqliteArguments};
 use sqlx::{Row, SqlitePool};
 
 impl AccountStore for SqliteStore {
-    #[tracing::instrument(name = "insert user", skip(self, password_hash))]
+    #[tracing::instrument(name = "store.create_user", level = "debug", skip(self, password_hash))]
     async fn create_user(
         &self,
         name: &Username,
@@ -33,7 +33,7 @@ impl AccountStore for SqliteStore {
         Ok(user_from_row(&row)?)
     }
 
-    #[tracing::instrument(name = "load credentials", skip(self))]
+    #[tracing::instrument(name = "store.credentials", level = "debug", skip(self))]
     async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
             "select id, username, is_admin, password_hash, disabled from users where username = $1",
@@ -52,12 +52,14 @@ impl AccountStore for SqliteStore {
         .transpose()
     }
 
+    #[tracing::instrument(name = "store.user_by_id", level = "debug", skip(self))]
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let query =
             sqlx::query("select id, username, is_admin from users where id = $1").bind(id.get());
         fetch_optional_user(&self.pool, query, "select user by id").await
     }
 
+    #[tracing::instrument(name = "store.account", level = "debug", skip(self))]
     async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query("select id, username, is_admin, disabled from users where id = $1")
             .bind(id.get())
@@ -73,6 +75,7 @@ impl AccountStore for SqliteStore {
         .transpose()
     }
 
+    #[tracing::instrument(name = "store.record_login", level = "debug", skip(self))]
     async fn record_login(&self, id: UserId) -> Result<(), StoreError> {
         sqlx::query("update users set last_login_at = $1 where id = $2")
             .bind(millis(Utc::now()))
@@ -83,6 +86,7 @@ impl AccountStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.promote", level = "debug", skip(self))]
     async fn promote(&self, name: &Username) -> Result<bool, StoreError> {
         let done = sqlx::query("update users set is_admin = 1 where username = $1")
             .bind(name.as_str())
@@ -92,6 +96,7 @@ impl AccountStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    #[tracing::instrument(name = "store.set_disabled", level = "debug", skip(self))]
     async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
         let query = sqlx::query(
             "update users set disabled = $1 where id = $2 returning id, username, is_admin",
@@ -101,6 +106,7 @@ impl AccountStore for SqliteStore {
         fetch_optional_user(&self.pool, query, "set disabled").await
     }
 
+    #[tracing::instrument(name = "store.delete_sessions_of", level = "debug", skip(self))]
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError> {
         // Session records are MessagePack blobs keyed by session id, with no user column to
         // query. Disabling is rare, so decoding every live session is the honest, simple way.
@@ -132,12 +138,14 @@ impl AccountStore for SqliteStore {
         Ok(deleted)
     }
 
+    #[tracing::instrument(name = "store.user_by_name", level = "debug", skip(self))]
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
         let query =
             sqlx::query("select id, username, is_admin from users where username = $1").bind(name);
         fetch_optional_user(&self.pool, query, "select user by name").await
     }
 
+    #[tracing::instrument(name = "store.search_users", level = "debug", skip(self))]
     async fn search_users(
         &self,
         prefix: &str,

@@ -13,6 +13,7 @@ use chrono::Utc;
 use sqlx::Row;
 
 impl AdminStore for SqliteStore {
+    #[tracing::instrument(name = "store.accounts", level = "debug", skip(self))]
     async fn accounts(
         &self,
         prefix: &str,
@@ -47,6 +48,7 @@ impl AdminStore for SqliteStore {
             .collect()
     }
 
+    #[tracing::instrument(name = "store.chats", level = "debug", skip(self))]
     async fn chats(
         &self,
         user: Option<UserId>,
@@ -85,7 +87,7 @@ impl AdminStore for SqliteStore {
             .collect()
     }
 
-    #[tracing::instrument(name = "search messages", skip(self))]
+    #[tracing::instrument(name = "store.search_messages", level = "debug", skip(self, fts_query))]
     async fn search_messages(
         &self,
         fts_query: &str,
@@ -116,6 +118,7 @@ impl AdminStore for SqliteStore {
             .collect()
     }
 
+    #[tracing::instrument(name = "store.append_audit", level = "debug", skip(self, entry), fields(admin = %entry.admin, action = entry.action.as_str()))]
     async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "insert into audit_log (admin_id, action, user_a, user_b, detail, reason, date)
@@ -134,6 +137,7 @@ impl AdminStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.audit_log", level = "debug", skip(self))]
     async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "select l.id, l.action, l.detail, l.reason, l.date,

@@ -13,11 +13,12 @@ use chrono::Utc;
 use sqlx::Row;
 
 impl MessageStore for SqliteStore {
-    #[tracing::instrument(name = "insert chat row", skip(self, message), fields(sender = %message.sender, receiver = %message.receiver))]
+    #[tracing::instrument(name = "store.insert_message", level = "debug", skip(self, message), fields(sender = %message.sender, receiver = %message.receiver))]
     async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError> {
         self.writer.insert(message).await
     }
 
+    #[tracing::instrument(name = "store.messages_after", level = "debug", skip(self))]
     async fn messages_after(
         &self,
         user: UserId,
@@ -43,6 +44,7 @@ impl MessageStore for SqliteStore {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    #[tracing::instrument(name = "store.latest_message_id", level = "debug", skip(self))]
     async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError> {
         // The writer dates messages in id order, so each conversation's newest is its highest id.
         let id: i64 = sqlx::query_scalar(
@@ -55,6 +57,7 @@ impl MessageStore for SqliteStore {
         Ok(id)
     }
 
+    #[tracing::instrument(name = "store.activity_partners", level = "debug", skip(self))]
     async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "select mine.peer from conversation mine
@@ -71,6 +74,7 @@ impl MessageStore for SqliteStore {
         Ok(ids.into_iter().map(UserId::new).collect())
     }
 
+    #[tracing::instrument(name = "store.relation", level = "debug", skip(self))]
     async fn relation(&self, me: UserId, peer: UserId) -> Result<Relation, StoreError> {
         let row = sqlx::query(
             "select
@@ -95,6 +99,7 @@ impl MessageStore for SqliteStore {
         })
     }
 
+    #[tracing::instrument(name = "store.block", level = "debug", skip(self))]
     async fn block(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
         sqlx::query(
             "insert into block (blocker, blocked, created_at) values ($1, $2, $3)
@@ -109,6 +114,7 @@ impl MessageStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "store.unblock", level = "debug", skip(self))]
     async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
         let done = sqlx::query("delete from block where blocker = $1 and blocked = $2")
             .bind(blocker.get())
@@ -119,6 +125,7 @@ impl MessageStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    #[tracing::instrument(name = "store.all_blocks", level = "debug", skip(self))]
     async fn all_blocks(&self) -> Result<Vec<(UserId, UserId)>, StoreError> {
         let pairs: Vec<(i64, i64)> = sqlx::query_as("select blocker, blocked from block")
             .fetch_all(&self.pool)
@@ -130,6 +137,7 @@ impl MessageStore for SqliteStore {
             .collect())
     }
 
+    #[tracing::instrument(name = "store.blocks", level = "debug", skip(self))]
     async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError> {
         let rows = sqlx::query(
             "select u.id, u.username, u.is_admin, b.created_at from block b
@@ -150,6 +158,7 @@ impl MessageStore for SqliteStore {
             .collect()
     }
 
+    #[tracing::instrument(name = "store.mark_read", level = "debug", skip(self))]
     async fn mark_read(
         &self,
         reader: UserId,
@@ -177,6 +186,7 @@ impl MessageStore for SqliteStore {
         Ok(pointer)
     }
 
+    #[tracing::instrument(name = "store.read_pointer", level = "debug", skip(self))]
     async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError> {
         let pointer: Option<i64> = sqlx::query_scalar(
             "select read_up_to from conversation where owner = $1 and peer = $2",
@@ -189,6 +199,7 @@ impl MessageStore for SqliteStore {
         Ok(pointer.unwrap_or(0))
     }
 
+    #[tracing::instrument(name = "store.unread_total", level = "debug", skip(self))]
     async fn unread_total(&self, user: UserId) -> Result<i64, StoreError> {
         let total: i64 = sqlx::query_scalar(
             "select coalesce(sum(unread), 0) from conversation v where owner = $1
@@ -201,7 +212,7 @@ impl MessageStore for SqliteStore {
         Ok(total)
     }
 
-    #[tracing::instrument(name = "read history page", skip(self))]
+    #[tracing::instrument(name = "store.history", level = "debug", skip(self))]
     async fn history(
         &self,
         a: UserId,
@@ -240,7 +251,7 @@ impl MessageStore for SqliteStore {
         Ok(HistoryPage { messages, has_more })
     }
 
-    #[tracing::instrument(name = "read conversations", skip(self))]
+    #[tracing::instrument(name = "store.conversations", level = "debug", skip(self))]
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError> {
         let rows = sqlx::query(
             "select c.id, c.sender, c.receiver, c.message, c.date, c.client_id, v.unread,
