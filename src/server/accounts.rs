@@ -3,7 +3,7 @@
 use super::client_addr::ClientAddr;
 use super::hashing::{hash_password, verify_password};
 use super::state::AppState;
-use super::store::{ChatStore, StoreError};
+use super::store::{AccountStore, StoreError};
 use crate::domain::{Password, User, Username};
 use crate::error::{AppError, ErrorCode};
 

@@ -1,11 +1,11 @@
 //! Admin services. Every read of message content and every account change writes an audit
 //! line in the same request, before the read happens: a read that is not logged does not happen.
-//! Callers hold an `AdminCaller` (see `caller`): the admin router, the page guard and the admin
+//! Callers hold an `AdminCaller` (see `auth`): the admin router, the page guard and the admin
 //! server functions all get one from there, and everyone else is answered 404.
 
 use super::events::Event;
 use super::state::AppState;
-use super::store::{ChatStore, NewAuditEntry, PageEnd};
+use super::store::{AccountStore, AdminStore, MessageStore, NewAuditEntry, PageEnd};
 use crate::domain::admin::{
     to_fts_query, AccountSummary, AuditAction, AuditEntry, ChatSummary, ConversationExcerpt,
     ConversationRead, SearchHit,

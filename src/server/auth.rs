@@ -13,7 +13,7 @@
 
 use super::events::Event;
 use super::state::AppState;
-use super::store::ChatStore;
+use super::store::AccountStore;
 use crate::domain::{User, UserId};
 use crate::error::AppError;
 use axum::extract::FromRequestParts;

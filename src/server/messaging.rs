@@ -5,7 +5,7 @@
 
 use super::events::Event;
 use super::state::AppState;
-use super::store::{ChatStore, NewMessage, PageEnd, Stored};
+use super::store::{AccountStore, MessageStore, NewMessage, PageEnd, Stored};
 use crate::domain::{
     BlockedUser, ClientId, ConversationSummary, HistoryPage, MessageText, Relation, User, UserId,
 };

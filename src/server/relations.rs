@@ -9,7 +9,7 @@
 //! - "Both have written" never becomes false again, so it is cached once seen, for pairs only
 //!   (a positive cache: a miss just reads the database).
 
-use super::store::{ChatStore, Store};
+use super::store::{MessageStore, Store};
 use crate::domain::UserId;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, RwLock};

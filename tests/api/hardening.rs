@@ -7,7 +7,7 @@ use crate::helpers::{
 use futures_util::{SinkExt, StreamExt};
 use parley::domain::{ChatMessage, Username};
 use parley::server::accounts::create_admin;
-use parley::server::store::{ChatStore, CommitListener, NewMessage, Store};
+use parley::server::store::{AccountStore, CommitListener, MessageStore, NewMessage, Store};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashSet;

@@ -4,7 +4,7 @@
 use crate::helpers::{spawn_app, spawn_app_on, PASSWORD};
 use futures_util::future::join_all;
 use parley::domain::{ClientId, Password, UserId};
-use parley::server::store::{ChatStore, NewMessage, StoreError, Stored};
+use parley::server::store::{MessageStore, NewMessage, StoreError, Stored};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use std::borrow::Cow;

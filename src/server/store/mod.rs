@@ -1,5 +1,7 @@
 //! The storage interface. Pages, handlers and the realtime layer talk to `Store` and nothing else,
-//! so a PostgreSQL backend can be added beside `sqlite` without touching them.
+//! so a PostgreSQL backend can be added beside `sqlite` without touching them. What they may ask
+//! of it is split by concern into `AccountStore`, `MessageStore` and `AdminStore`, so each caller
+//! names only the part it uses.
 
 mod sqlite;
 
@@ -85,9 +87,10 @@ pub type CommitListener = Arc<dyn Fn(&[ChatMessage]) + Send + Sync>;
 
 pub use crate::domain::HistoryPage;
 
-/// What a caller may ask of the storage backend. Implemented once per backend.
+/// Users and their accounts: what sign-up, login, sessions, the admin's disable switch and the
+/// people search need. Implemented once per backend.
 #[allow(async_fn_in_trait)]
-pub trait ChatStore {
+pub trait AccountStore {
     async fn create_user(
         &self,
         name: &Username,
@@ -112,6 +115,12 @@ pub trait ChatStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
+}
+
+/// Messages and conversations between two users: storing and reading messages, read pointers,
+/// blocks, and who shares activity with whom. Implemented once per backend.
+#[allow(async_fn_in_trait)]
+pub trait MessageStore {
     /// Stores a message, or finds the one this sender stored before under the same `client_id`.
     async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError>;
     /// Messages of every conversation `user` is in with an id above `after`, by id (for resume).
@@ -160,8 +169,12 @@ pub trait ChatStore {
     ) -> Result<HistoryPage, StoreError>;
     /// Every conversation `user` is in with its latest message, newest activity first.
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
+}
 
-    // The admin console.
+/// The admin console: every account and conversation, full-text search over all messages, and the
+/// audit log of what admins looked at or changed. Implemented once per backend.
+#[allow(async_fn_in_trait)]
+pub trait AdminStore {
     /// Accounts whose name starts with `prefix`, alphabetically.
     async fn accounts(
         &self,

@@ -15,7 +15,7 @@ use crate::server::realtime::encode_frame;
 use crate::server::realtime::hub::{Eviction, Subscription};
 use crate::server::realtime::presence;
 use crate::server::state::AppState;
-use crate::server::store::ChatStore;
+use crate::server::store::AccountStore;
 use axum::extract::ws::{Message, WebSocket};
 use futures::stream::SplitStream;
 use futures::StreamExt;

@@ -7,7 +7,7 @@ use crate::protocol::{ConnectionState, ServerFrame, REPLAY_LIMIT};
 use crate::server::realtime::presence;
 use crate::server::realtime::{encode_frame, Frame, Outbound};
 use crate::server::state::AppState;
-use crate::server::store::ChatStore;
+use crate::server::store::MessageStore;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::SplitSink;
 use futures::SinkExt;

@@ -173,6 +173,8 @@ async fn publish_in_commit_order(
 /// receiver does not exist) fails that statement, so the batch is then written a row at a time,
 /// where it fails alone: SQLite undoes only the failing statement, and the rest commits. Any other
 /// error fails the whole batch, since nothing of it is committed.
+// The writer's task runs outside any caller's span, so the batch gets its own.
+#[tracing::instrument(name = "store.write_batch", level = "debug", skip_all, fields(size = batch.len()))]
 async fn write_batch(
     connection: &mut SqliteConnection,
     clock: &mut Clock,
