@@ -11,10 +11,6 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    // The Content-Security-Policy header lets one inline-script nonce through, chosen for this
-    // request before the render started; the hydration script must carry that one.
-    #[cfg(feature = "ssr")]
-    crate::server::headers::provide_request_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

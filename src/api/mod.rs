@@ -7,10 +7,14 @@ pub mod auth;
 pub mod blocks;
 pub mod messaging;
 
+/// Where the server functions below are served: each `#[server(prefix = "/_app", ...)]` says it
+/// again, because an attribute cannot name a constant.
+pub const SERVER_FN_PREFIX: &str = "/_app";
+
 #[cfg(feature = "ssr")]
 mod context {
     use crate::error::{AppError, ErrorCode};
-    use crate::server::auth::{AdminCaller, Caller};
+    use crate::server::auth::{session_of, AdminCaller, Caller};
     use crate::server::state::AppState;
     use axum::extract::FromRequestParts;
     use axum::http::request::Parts;
@@ -66,9 +70,7 @@ mod context {
     /// The shared state and the caller's session, for signing up, in and out.
     pub async fn session() -> Result<(AppState, Session), AppError> {
         let state = state()?;
-        let session = Session::from_request_parts(&mut request_parts()?, &state)
-            .await
-            .map_err(|(_, why)| AppError::internal(why))?;
+        let session = session_of(&mut request_parts()?, &state).await?;
         Ok((state, session))
     }
 

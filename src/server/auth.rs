@@ -40,6 +40,13 @@ pub async fn end_session(session: &Session, state: &AppState) -> Result<(), AppE
     Ok(session.flush().await?)
 }
 
+/// The request's session, as the session layer put it there.
+pub async fn session_of(parts: &mut Parts, state: &AppState) -> Result<Session, AppError> {
+    Session::from_request_parts(parts, state)
+        .await
+        .map_err(|(_, why)| AppError::internal(format!("session layer missing: {why}")))
+}
+
 /// The caller as already resolved for this request.
 #[derive(Clone, Debug)]
 struct Resolved(Option<User>);
@@ -85,9 +92,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
         if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
             return Ok(Self(user.clone()));
         }
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, why)| AppError::internal(format!("session layer missing: {why}")))?;
+        let session = session_of(parts, state).await?;
         let user = session_user(&session, state).await?;
         parts.extensions.insert(Resolved(user.clone()));
         Ok(Self(user))

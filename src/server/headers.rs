@@ -84,7 +84,7 @@ fn set_fixed_headers(headers: &mut HeaderMap, behind_tls: bool) {
 /// Whether `path` names a file of the built site (`/pkg/…`, or a `public/` file such as
 /// `/favicon.svg`): the same bytes for everyone. The API and server functions never are.
 fn is_static_asset(path: &str) -> bool {
-    if path.starts_with("/api/") || path.starts_with(super::router::SERVER_FN_PREFIX) {
+    if path.starts_with("/api/") || path.starts_with(crate::api::SERVER_FN_PREFIX) {
         return false;
     }
     let names_a_file = path

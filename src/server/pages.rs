@@ -6,9 +6,10 @@
 //! - the reason form's POST to `/admin/chats/{a}/{b}`: one audited read of the conversation,
 //!   rendered as its page.
 
+use super::headers::provide_request_nonce;
 use super::state::AppState;
-use crate::api::admin::ConversationRead;
 use crate::app::{not_found_document, shell, App};
+use crate::domain::admin::ConversationRead;
 use crate::error::{AppError, ErrorCode};
 use axum::body::Body;
 use axum::extract::rejection::FormRejection;
@@ -31,7 +32,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let page_paths: BTreeSet<String> = routes.iter().map(|r| r.path().to_owned()).collect();
     let options = state.leptos_options.clone();
     let mut pages = Router::new()
-        .leptos_routes_with_context(state, routes, || (), move || shell(options.clone()))
+        .leptos_routes_with_context(state, routes, || (), move || page_shell(&options))
         .route(CONVERSATION_PATH, post(read_conversation_page));
     // A page answers a method it does not serve exactly as an unknown address does: the
     // not-found page, not a 405 whose `Allow` header would say the page exists.
@@ -39,6 +40,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         pages = pages.route(&path, any(|| async { not_found_page() }));
     }
     pages.fallback(files_or_not_found)
+}
+
+/// The document of every rendered page. The Content-Security-Policy header lets one inline-script
+/// nonce through, chosen for this request before the render started (`headers`); the hydration
+/// script must carry that one.
+fn page_shell(options: &LeptosOptions) -> impl IntoView {
+    provide_request_nonce();
+    shell(options.clone())
 }
 
 /// The admin's view of one conversation (`ui::pages::AdminConversationPage`), in axum's syntax.
@@ -100,7 +109,7 @@ pub async fn read_conversation_page(
             provide_context(state.clone());
             provide_context(read.clone());
         },
-        move || shell(options.clone()),
+        move || page_shell(&options),
     );
     render(Request::from_parts(parts, Body::empty())).await
 }

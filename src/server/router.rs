@@ -7,6 +7,7 @@ use super::headers::security_headers;
 use super::pages::not_found_page;
 use super::realtime::ws::ws_handler;
 use super::state::AppState;
+use crate::api::SERVER_FN_PREFIX;
 use crate::error::AppError;
 use anyhow::Context;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
@@ -23,8 +24,6 @@ use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "parley_session";
-/// Prefix of the Leptos server functions the pages call (see `crate::api`).
-pub const SERVER_FN_PREFIX: &str = "/_app";
 
 pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
     // Sessions live in the application database, so a restart logs nobody out.

@@ -24,7 +24,7 @@ pub use writer::WRITE_TIMEOUT;
 use crate::domain::User;
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::MAX_FRAME_BYTES;
-use crate::server::auth::Caller;
+use crate::server::auth::{session_of, Caller};
 use crate::server::csrf::check_origin;
 use crate::server::http::json::QueryParams;
 use crate::server::limits::ConnectionSlot;
@@ -94,9 +94,7 @@ async fn accept(
 ) -> Result<(User, Session, ConnectionSlot), AppError> {
     check_origin(&parts.headers)?;
     let Caller(user) = Caller::from_request_parts(parts, state).await?;
-    let session = Session::from_request_parts(parts, state)
-        .await
-        .map_err(|(_, why)| AppError::internal(why))?;
+    let session = session_of(parts, state).await?;
     let slot = state.limits.sockets.try_reserve(user.id).ok_or_else(|| {
         AppError::too_many_requests(
             ErrorCode::TooManyConnections,
