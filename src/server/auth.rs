@@ -82,43 +82,40 @@ pub fn not_admin() -> AppError {
     AppError::not_found("no such page")
 }
 
-impl FromRequestParts<AppState> for MaybeCaller {
-    type Rejection = AppError;
+/// The caller of this request: from the request itself when an earlier extractor (or the page
+/// guard) already resolved it, else from the session, and then kept in the request.
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<User>, AppError> {
+    if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
+        return Ok(user.clone());
+    }
+    let session = session_of(parts, state).await?;
+    let user = session_user(&session, state).await?;
+    parts.extensions.insert(Resolved(user.clone()));
+    Ok(user)
+}
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
-            return Ok(Self(user.clone()));
+/// Each extractor is one rule over the resolved caller.
+macro_rules! caller_extractor {
+    ($extractor:ident, |$user:ident| $rule:expr) => {
+        impl FromRequestParts<AppState> for $extractor {
+            type Rejection = AppError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, AppError> {
+                let $user = resolve(parts, state).await?;
+                $rule
+            }
         }
-        let session = session_of(parts, state).await?;
-        let user = session_user(&session, state).await?;
-        parts.extensions.insert(Resolved(user.clone()));
-        Ok(Self(user))
-    }
+    };
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let MaybeCaller(user) = MaybeCaller::from_request_parts(parts, state).await?;
-        user.map(Self).ok_or_else(AppError::unauthorized)
-    }
-}
-
-impl FromRequestParts<AppState> for AdminCaller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let MaybeCaller(user) = MaybeCaller::from_request_parts(parts, state).await?;
-        user.filter(|u| u.is_admin).map(Self).ok_or_else(not_admin)
-    }
-}
+caller_extractor!(MaybeCaller, |user| Ok(MaybeCaller(user)));
+caller_extractor!(Caller, |user| user
+    .map(Caller)
+    .ok_or_else(AppError::unauthorized));
+caller_extractor!(AdminCaller, |user| user
+    .filter(|u| u.is_admin)
+    .map(AdminCaller)
+    .ok_or_else(not_admin));

@@ -131,6 +131,7 @@ pub async fn blocks(state: &AppState, me: &User) -> Result<Vec<BlockedUser>, App
 }
 
 /// Whether `me` has blocked `peer` (the conversation page shows "Unblock" instead of a composer).
+#[tracing::instrument(name = "have blocked", skip(state, me), fields(me = %me.id))]
 pub async fn have_blocked(state: &AppState, me: &User, peer: UserId) -> Result<bool, AppError> {
     Ok(relation(state, me.id, peer).await?.i_blocked)
 }
@@ -200,6 +201,7 @@ pub async fn find_people(state: &AppState, me: &User, query: &str) -> Result<Vec
 /// learn nothing. Typing to someone who has not answered (or across a block) is dropped quietly.
 /// At most once per `limits::TYPING_INTERVAL` per pair, whatever the number of sockets; notices
 /// in between are dropped without a database read.
+#[tracing::instrument(name = "relay typing", skip(state, from), fields(from = %from.id))]
 pub async fn relay_typing(state: &AppState, from: &User, to: UserId) -> Result<(), AppError> {
     let pair = (from.id, to);
     if state.limits.typing.is_throttled(&pair, Instant::now()) {
@@ -248,23 +250,27 @@ pub async fn mark_read(
 }
 
 /// The read pointer of `peer` in their conversation with `me` (for "read" marks on my messages).
+#[tracing::instrument(name = "peer read pointer", skip(state, me), fields(me = %me.id))]
 pub async fn peer_read_pointer(state: &AppState, me: &User, peer: UserId) -> Result<i64, AppError> {
     Ok(state.store.read_pointer(peer, me.id).await?)
 }
 
 /// The newest message id across `me`'s conversations: where a page's live link resumes, so that
 /// it misses nothing and replays nothing it already shows.
+#[tracing::instrument(name = "latest message id", skip(state, me), fields(me = %me.id))]
 pub async fn latest_message_id(state: &AppState, me: &User) -> Result<i64, AppError> {
     Ok(state.store.latest_message_id(me.id).await?)
 }
 
 /// Unread messages across all of `me`'s conversations.
+#[tracing::instrument(name = "unread total", skip(state, me), fields(me = %me.id))]
 pub async fn unread_total(state: &AppState, me: &User) -> Result<i64, AppError> {
     Ok(state.store.unread_total(me.id).await?)
 }
 
 /// Everyone `user` shares activity with (see `Relation::shares_activity`): who hears of their
 /// presence.
+#[tracing::instrument(name = "activity partners", skip(state))]
 pub async fn activity_partners(state: &AppState, user: UserId) -> Result<Vec<UserId>, AppError> {
     Ok(state.store.activity_partners(user).await?)
 }

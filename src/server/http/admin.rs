@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/users", only(get(users)))
-        .route("/users/{id}/disable", only(post(disable)))
-        .route("/users/{id}/enable", only(post(enable)))
+        .route("/users/{id}/disable", only(set_disabled(true)))
+        .route("/users/{id}/enable", only(set_disabled(false)))
         .route("/chats", only(get(chats)))
         .route("/chats/{user_a}/{user_b}/messages", only(get(messages)))
         .route("/search", only(get(search)))
@@ -142,26 +142,14 @@ struct Disabled {
     disabled: bool,
 }
 
-async fn disable(
-    State(state): State<AppState>,
-    AdminCaller(me): AdminCaller,
-    Path(id): Path<String>,
-) -> Result<Json<Disabled>, AppError> {
-    let user = admin::set_disabled(&state, &me, user_id(&id)?, true).await?;
-    Ok(Json(Disabled {
-        user,
-        disabled: true,
-    }))
-}
-
-async fn enable(
-    State(state): State<AppState>,
-    AdminCaller(me): AdminCaller,
-    Path(id): Path<String>,
-) -> Result<Json<Disabled>, AppError> {
-    let user = admin::set_disabled(&state, &me, user_id(&id)?, false).await?;
-    Ok(Json(Disabled {
-        user,
-        disabled: false,
-    }))
+/// `POST /users/{id}/disable` and `/enable`: one handler, told by its route which one it is.
+fn set_disabled(disabled: bool) -> MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>,
+              AdminCaller(me): AdminCaller,
+              Path(id): Path<String>| async move {
+            let user = admin::set_disabled(&state, &me, user_id(&id)?, disabled).await?;
+            Ok::<_, AppError>(Json(Disabled { user, disabled }))
+        },
+    )
 }

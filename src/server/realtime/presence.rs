@@ -8,6 +8,7 @@ use crate::server::messaging;
 use crate::server::state::AppState;
 
 /// Which of `user`'s activity partners (see `Relation::shares_activity`) are online.
+#[tracing::instrument(name = "online partners", skip(state))]
 pub async fn online_partners(state: &AppState, user: UserId) -> Result<Vec<UserId>, AppError> {
     let partners = messaging::activity_partners(state, user).await?;
     Ok(partners
@@ -17,6 +18,7 @@ pub async fn online_partners(state: &AppState, user: UserId) -> Result<Vec<UserI
 }
 
 /// Tells `user`'s activity partners (and only them) that `user` came online or went offline.
+#[tracing::instrument(name = "announce presence", skip(state))]
 pub async fn announce(state: &AppState, user: UserId, online: bool) -> Result<(), AppError> {
     let partners = messaging::activity_partners(state, user).await?;
     fanout::announce_presence(&state.hub, user, online, &partners);

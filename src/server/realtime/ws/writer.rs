@@ -82,6 +82,7 @@ impl Writer {
     }
 
     /// Everything after message `after`, at most `REPLAY_LIMIT` of it.
+    #[tracing::instrument(name = "replay", skip(self, state))]
     async fn replay(
         &mut self,
         state: &AppState,
