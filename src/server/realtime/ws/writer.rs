@@ -11,6 +11,7 @@ use crate::server::store::MessageStore;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::SplitSink;
 use futures::SinkExt;
+use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -129,37 +130,50 @@ impl Writer {
 
     async fn run(&mut self) {
         loop {
-            let outcome = tokio::select! {
+            let flow = tokio::select! {
                 biased;
-                Some(direct) = self.direct.recv() => match direct {
-                    Direct::Frame(frame) => self.write(Message::Text(frame)).await,
-                    Direct::Ping => self.write(Message::Ping(Default::default())).await,
-                    Direct::Close(code, reason) => {
-                        let close = CloseFrame { code, reason: reason.into() };
-                        let _ = self.write(Message::Close(Some(close))).await;
-                        return;
-                    }
-                },
+                Some(direct) = self.direct.recv() => self.obey(direct).await,
                 frame = self.frames.recv() => match frame {
                     Some(Outbound { message_id: Some(id), .. })
-                        if self.replayed_through.is_some_and(|r| id <= r) => Ok(()),
-                    Some(frame) => self.write(Message::Text(frame.text)).await,
-                    // Evicted: the connection sends the closing frames through `direct`.
+                        if self.replayed_through.is_some_and(|r| id <= r) => ControlFlow::Continue(()),
+                    Some(frame) => Self::go_on_if(self.write(Message::Text(frame.text)).await),
+                    // Evicted: the connection sends the closing frames through `direct`; no more
+                    // pings from here on.
                     None => match self.direct.recv().await {
-                        Some(Direct::Close(code, reason)) => {
-                            let close = CloseFrame { code, reason: reason.into() };
-                            let _ = self.write(Message::Close(Some(close))).await;
-                            return;
-                        }
-                        Some(Direct::Frame(frame)) => self.write(Message::Text(frame)).await,
-                        Some(Direct::Ping) => Ok(()),
-                        None => return,
+                        Some(Direct::Ping) => ControlFlow::Continue(()),
+                        Some(direct) => self.obey(direct).await,
+                        None => ControlFlow::Break(()),
                     },
                 },
             };
-            if outcome.is_err() {
+            if flow.is_break() {
                 return;
             }
+        }
+    }
+
+    /// Carries out one of the connection's own requests. Breaks after the close, or when a write
+    /// failed.
+    async fn obey(&mut self, direct: Direct) -> ControlFlow<()> {
+        let written = match direct {
+            Direct::Frame(frame) => self.write(Message::Text(frame)).await,
+            Direct::Ping => self.write(Message::Ping(Default::default())).await,
+            Direct::Close(code, reason) => {
+                let close = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                let _ = self.write(Message::Close(Some(close))).await;
+                return ControlFlow::Break(());
+            }
+        };
+        Self::go_on_if(written)
+    }
+
+    fn go_on_if(written: Result<(), WriteFailed>) -> ControlFlow<()> {
+        match written {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(WriteFailed) => ControlFlow::Break(()),
         }
     }
 }
