@@ -8,7 +8,7 @@ use crate::api::blocks::{BlockUser, UnblockUser};
 use crate::api::messaging::load_unread_total;
 use crate::api::messaging::{load_conversation, load_older, Conversation, SendChat};
 use crate::domain::{ChatMessage, UserId};
-use crate::protocol::{events, ClientFrame, ServerFrame};
+use crate::protocol::{ClientFrame, ServerEvent, ServerFrame};
 use crate::ui::components::{ErrorNotice, LiveTitle, MessageBubble, TopBar};
 use crate::ui::realtime::{use_realtime, LinkStatus};
 use crate::ui::schedule::coalesce;
@@ -152,21 +152,18 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         ServerFrame::PresenceUpdate { user_id, online } if user_id == peer_id => {
             peer_online.set(online)
         }
-        ServerFrame::Event { event, data }
-            if event == events::TYPING && data["from"] == peer_id.get() =>
-        {
+        ServerFrame::Event(ServerEvent::Typing { from }) if from == peer_id => {
             show_typing(peer_typing);
         }
-        ServerFrame::Event { event, data } if event == events::READ => {
-            let (reader, with, up_to) = (
-                data["reader"].as_i64(),
-                data["with"].as_i64(),
-                data["up_to"].as_i64(),
-            );
-            if reader == Some(peer_id.get()) && with == Some(me_id.get()) {
-                peer_read_up_to.update(|r| *r = (*r).max(up_to.unwrap_or(0)));
+        ServerFrame::Event(ServerEvent::Read {
+            reader,
+            with,
+            up_to,
+        }) => {
+            if reader == peer_id && with == me_id {
+                peer_read_up_to.update(|r| *r = (*r).max(up_to));
             }
-            if reader == Some(me_id.get()) {
+            if reader == me_id {
                 refresh_unread(unread_total, unread_refresh);
             }
         }

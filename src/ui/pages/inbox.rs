@@ -4,7 +4,7 @@
 use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
-use crate::protocol::{events, ServerFrame};
+use crate::protocol::{ServerEvent, ServerFrame};
 use crate::ui::components::{ErrorNotice, LiveTitle, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
@@ -46,7 +46,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
     let refresh_pending = StoredValue::new(false);
     let realtime = use_realtime(latest_id, move |frame| {
         let ServerFrame::Message { message } = &frame else {
-            if matches!(&frame, ServerFrame::Event { event, .. } if event == events::READ) {
+            if matches!(&frame, ServerFrame::Event(ServerEvent::Read { .. })) {
                 // Read in another tab or by the peer: the server recounts unread messages.
                 refresh(conversations, refresh_pending);
             }
