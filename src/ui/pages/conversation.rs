@@ -9,7 +9,7 @@ use crate::api::messaging::load_unread_total;
 use crate::api::messaging::{load_conversation, load_older, Conversation, SendChat};
 use crate::domain::{ChatMessage, UserId};
 use crate::protocol::{ClientFrame, ServerEvent, ServerFrame};
-use crate::ui::components::{ErrorNotice, LiveTitle, MessageBubble, TopBar};
+use crate::ui::components::{LiveTitle, Loaded, MessageBubble, TopBar};
 use crate::ui::realtime::{use_realtime, LinkStatus};
 use crate::ui::schedule::coalesce;
 use leptos::html;
@@ -25,16 +25,7 @@ pub fn ConversationPage() -> impl IntoView {
         move || params.read().get("username").unwrap_or_default(),
         load_conversation,
     );
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match conversation.await {
-                    Ok(data) => view! { <ConversationView data /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    view! { <Loaded resource=conversation render=|data| view! { <ConversationView data /> } /> }
 }
 
 /// Adds `incoming` to `list`, keeping date order (ties by id) and each id once.

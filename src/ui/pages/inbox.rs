@@ -5,7 +5,7 @@ use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
 use crate::protocol::{ServerEvent, ServerFrame};
-use crate::ui::components::{ErrorNotice, LiveTitle, TopBar};
+use crate::ui::components::{LiveTitle, Loaded, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
 use crate::ui::schedule::coalesce;
@@ -19,16 +19,7 @@ pub fn InboxPage() -> impl IntoView {
         move || query.read().get("q").unwrap_or_default(),
         load_inbox,
     );
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match inbox.await {
-                    Ok(data) => view! { <InboxView data /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    view! { <Loaded resource=inbox render=|data| view! { <InboxView data /> } /> }
 }
 
 #[component]
