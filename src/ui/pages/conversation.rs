@@ -12,19 +12,15 @@ use crate::protocol::{ClientFrame, ServerEvent, ServerFrame};
 use crate::ui::components::{LiveTitle, Loaded, MessageBubble, TopBar};
 use crate::ui::realtime::{use_realtime, LinkStatus};
 use crate::ui::schedule::coalesce;
+use crate::ui::url::path_param;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::hooks::use_params_map;
 use std::time::Duration;
 
 #[component]
 pub fn ConversationPage() -> impl IntoView {
-    let params = use_params_map();
-    let conversation = Resource::new(
-        move || params.read().get("username").unwrap_or_default(),
-        load_conversation,
-    );
+    let conversation = Resource::new(path_param("username"), load_conversation);
     view! { <Loaded resource=conversation render=|data| view! { <ConversationView data /> } /> }
 }
 

@@ -9,16 +9,12 @@ use crate::ui::components::{LiveTitle, Loaded, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
 use crate::ui::schedule::coalesce;
+use crate::ui::url::query_param;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    let query = use_query_map();
-    let inbox = Resource::new(
-        move || query.read().get("q").unwrap_or_default(),
-        load_inbox,
-    );
+    let inbox = Resource::new(query_param("q"), load_inbox);
     view! { <Loaded resource=inbox render=|data| view! { <InboxView data /> } /> }
 }
 

@@ -1,8 +1,9 @@
 //! `/admin/chats`: the conversations, optionally only one user's, each linking to its audited read.
 
-use super::{exact, has_next_page, page_param, query_param, AdminFrame, Pager};
+use super::{exact, has_next_page, page_param, AdminFrame, Pager};
 use crate::api::admin::{admin_chats, AdminChatsData};
 use crate::ui::components::Loaded;
+use crate::ui::url::query_param;
 use leptos::prelude::*;
 
 #[component]

@@ -1,28 +1,20 @@
 //! `/admin/chats/{a}/{b}`: one conversation's messages, read-only. Reading them is audited: a GET
 //! shows the reason form, and only the server's render of that form's POST loads the messages.
 
-use super::{exact, query_param, AdminFrame};
+use super::{exact, AdminFrame};
 use crate::api::admin::{admin_check, admin_conversation, AdminConversationData, ConversationRead};
 use crate::domain::UserId;
 use crate::error::AppError;
 use crate::ui::components::{ErrorNotice, Loaded};
+use crate::ui::url::{path_param, query_param};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn AdminConversationPage() -> impl IntoView {
-    let params = use_params_map();
-    let pair = move || {
-        let id = |k| {
-            params
-                .read()
-                .get(k)
-                .and_then(|v| v.parse::<i64>().ok())
-                .map(UserId::new)
-        };
-        (id("a"), id("b"))
-    };
+    let (a, b) = (path_param("a"), path_param("b"));
+    let user_id = |raw: String| raw.parse::<i64>().ok().map(UserId::new);
+    let pair = move || (user_id(a()), user_id(b()));
     // Only the server's render of the reason form's POST has one (`server::pages`): a GET of this
     // address, from a link anywhere, shows the form and reads nothing.
     let posted = use_context::<ConversationRead>();

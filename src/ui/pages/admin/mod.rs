@@ -18,14 +18,9 @@ pub use users::AdminUsersPage;
 use crate::domain::admin::ADMIN_PAGE;
 use crate::domain::{rfc3339_millis, User};
 use crate::ui::components::TopBar;
+use crate::ui::url::query_param;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
-
-fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync {
-    let query = use_query_map();
-    move || query.read().get(name).unwrap_or_default()
-}
 
 fn page_param() -> impl Fn() -> u32 + Copy + Send + Sync {
     let raw = query_param("page");

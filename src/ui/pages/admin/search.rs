@@ -1,11 +1,12 @@
 //! `/admin/search`: a full-text search over every message (each search is audited), each hit
 //! linking to the conversation's audited read, ending at that message.
 
-use super::{exact, query_param, AdminFrame};
+use super::{exact, AdminFrame};
 use crate::api::admin::{admin_search, AdminSearchData};
 use crate::domain::admin::SearchHit;
 use crate::ui::components::Loaded;
 use crate::ui::format::snippet;
+use crate::ui::url::query_param;
 use leptos::prelude::*;
 
 #[component]

@@ -1,8 +1,9 @@
 //! `/admin`: the accounts, filtered by a username prefix, each with a button to disable or enable it.
 
-use super::{exact, has_next_page, page_param, query_param, AdminFrame, Pager};
+use super::{exact, has_next_page, page_param, AdminFrame, Pager};
 use crate::api::admin::{admin_accounts, AdminAccountsData, AdminSetDisabled};
 use crate::ui::components::Loaded;
+use crate::ui::url::query_param;
 use leptos::prelude::*;
 
 #[component]
