@@ -96,11 +96,8 @@ pub enum ServerFrame {
         /// to what it sent. Kept as text: the offending value may not be a valid UUID.
         client_id: Option<String>,
     },
-    /// Server-originated notices that are not chat messages (reserved; see docs/PROTOCOL.md).
-    Event {
-        event: String,
-        data: serde_json::Value,
-    },
+    /// Server-originated notices that are not chat messages (see docs/PROTOCOL.md).
+    Event(ServerEvent),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,27 +115,33 @@ pub enum LeaveReason {
     Shutdown,
 }
 
-/// Names of the `event` frames this server sends.
-pub mod events {
-    /// `{"from": user_id}`: the sender is typing to the receiver.
-    pub const TYPING: &str = "typing";
-    /// `{"reader", "with", "up_to"}`: `reader` has read the conversation with `with` up to `up_to`.
-    pub const READ: &str = "read";
+/// The notices an `event` frame carries: the name goes in `event`, the fields in `data`
+/// (`{"type":"event","event":"typing","data":{"from":7}}`). A client that meets an event it does
+/// not know cannot parse the frame, and skips it, as the protocol asks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// `from` is typing to the receiver.
+    Typing { from: UserId },
+    /// `reader` has read the conversation with `with` up to message `up_to`.
+    Read {
+        reader: UserId,
+        with: UserId,
+        up_to: i64,
+    },
 }
 
 impl ServerFrame {
     pub fn typing(from: UserId) -> Self {
-        Self::Event {
-            event: events::TYPING.into(),
-            data: serde_json::json!({ "from": from }),
-        }
+        Self::Event(ServerEvent::Typing { from })
     }
 
     pub fn read(reader: UserId, with: UserId, up_to: i64) -> Self {
-        Self::Event {
-            event: events::READ.into(),
-            data: serde_json::json!({ "reader": reader, "with": with, "up_to": up_to }),
-        }
+        Self::Event(ServerEvent::Read {
+            reader,
+            with,
+            up_to,
+        })
     }
 }
 
@@ -293,6 +296,31 @@ mod tests {
             serde_json::to_value(&presence).unwrap(),
             serde_json::json!({"type":"presence_update","user_id":9,"online":true})
         );
+    }
+
+    #[test]
+    fn events_keep_their_wire_shape_both_ways() {
+        let read = ServerFrame::read(UserId::new(1), UserId::new(2), 3);
+        let read_json = serde_json::json!({"type":"event","event":"read","data":{"reader":1,"with":2,"up_to":3}});
+        assert_eq!(serde_json::to_value(&read).unwrap(), read_json);
+        assert_eq!(
+            serde_json::from_value::<ServerFrame>(read_json).unwrap(),
+            read
+        );
+        assert_eq!(
+            serde_json::from_str::<ServerFrame>(
+                r#"{"type":"event","event":"typing","data":{"from":7}}"#
+            )
+            .unwrap(),
+            ServerFrame::typing(UserId::new(7))
+        );
+        // The browser skips a frame it cannot parse: an unknown event, or a known one missing a field.
+        for text in [
+            r#"{"type":"event","event":"dance","data":{"from":7}}"#,
+            r#"{"type":"event","event":"read","data":{"reader":1,"with":2}}"#,
+        ] {
+            assert!(serde_json::from_str::<ServerFrame>(text).is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Server functions of the admin console. Non-admins (and anonymous callers) get 404 from every one.
 
-pub use crate::domain::admin::ConversationRead;
+use crate::domain::admin::ConversationRead;
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{ChatMessage, User, UserId};
 use crate::error::AppError;

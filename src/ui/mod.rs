@@ -6,3 +6,4 @@ pub mod format;
 pub mod pages;
 pub mod realtime;
 pub mod schedule;
+pub mod url;

@@ -1,12 +1,14 @@
 //! Views shared by several pages.
 
 mod live_title;
+mod loaded;
 mod message;
 mod notice;
 mod timestamp;
 mod top_bar;
 
 pub use live_title::LiveTitle;
+pub use loaded::Loaded;
 pub use message::MessageBubble;
 pub use notice::ErrorNotice;
 pub use timestamp::Timestamp;

@@ -4,31 +4,18 @@
 use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
-use crate::protocol::{events, ServerFrame};
-use crate::ui::components::{ErrorNotice, LiveTitle, TopBar};
+use crate::protocol::{ServerEvent, ServerFrame};
+use crate::ui::components::{LiveTitle, Loaded, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
 use crate::ui::schedule::coalesce;
+use crate::ui::url::query_param;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    let query = use_query_map();
-    let inbox = Resource::new(
-        move || query.read().get("q").unwrap_or_default(),
-        load_inbox,
-    );
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match inbox.await {
-                    Ok(data) => view! { <InboxView data /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    let inbox = Resource::new(query_param("q"), load_inbox);
+    view! { <Loaded resource=inbox render=|data| view! { <InboxView data /> } /> }
 }
 
 #[component]
@@ -46,7 +33,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
     let refresh_pending = StoredValue::new(false);
     let realtime = use_realtime(latest_id, move |frame| {
         let ServerFrame::Message { message } = &frame else {
-            if matches!(&frame, ServerFrame::Event { event, .. } if event == events::READ) {
+            if matches!(&frame, ServerFrame::Event(ServerEvent::Read { .. })) {
                 // Read in another tab or by the peer: the server recounts unread messages.
                 refresh(conversations, refresh_pending);
             }

@@ -3,7 +3,7 @@
 
 use crate::api::blocks::{load_settings, Settings, UnblockUser};
 use crate::domain::BlockedUser;
-use crate::ui::components::{ErrorNotice, TopBar};
+use crate::ui::components::{Loaded, TopBar};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -12,14 +12,7 @@ pub fn SettingsPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| load_settings());
     view! {
         <Title text="Settings · Parley" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match settings.await {
-                    Ok(data) => view! { <SettingsView data /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=settings render=|data| view! { <SettingsView data /> } />
     }
 }
 

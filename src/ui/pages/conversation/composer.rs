@@ -1,0 +1,151 @@
+//! The composer: a plain form that posts without JavaScript and, once hydrated, sends over the
+//! socket through the outbox instead (Enter sends, Shift+Enter is a new line; typing notices go to
+//! the peer). While I block the peer, a notice with "Unblock" takes its place. The error line
+//! under it shows why a send (or loading older messages) failed.
+
+use super::live::LiveState;
+use crate::api::blocks::UnblockUser;
+use crate::api::messaging::SendChat;
+use crate::domain::UserId;
+use crate::protocol::ClientFrame;
+use crate::ui::pages::error_text;
+use crate::ui::realtime::Realtime;
+use leptos::html;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+#[component]
+pub(super) fn Composer(
+    live: LiveState,
+    realtime: Realtime,
+    peer_name: String,
+    /// The message list's scroller, brought back to the newest message after a send.
+    scroller: NodeRef<html::Div>,
+) -> impl IntoView {
+    let input = NodeRef::<html::Textarea>::new();
+    let send_action = ServerAction::<SendChat>::new();
+    let unblock_action = ServerAction::<UnblockUser>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = unblock_action.value().get() {
+            live.blocked.set(false);
+        }
+    });
+    live.outbox.resend_when_live(realtime, live.peer);
+    // After a send over HTTP (no JavaScript on the first render), show the stored message.
+    Effect::new(move |_| {
+        if let Some(Ok(stored)) = send_action.value().get() {
+            live.add_messages([stored]);
+        }
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        let Some(textarea) = input.get() else { return };
+        ev.prevent_default();
+        let text = textarea.value();
+        if text.trim().is_empty() {
+            live.send_error.set(Some("Write something first.".into()));
+            return;
+        }
+        live.send_error.set(None);
+        live.outbox.send(realtime, live.peer, text);
+        textarea.set_value("");
+        if let Some(el) = scroller.get() {
+            el.set_scroll_top(0);
+        }
+    };
+
+    let typing_sent = StoredValue::new(0f64);
+    let on_input = move |_| {
+        // Typing notices only make sense inside an existing conversation (the server agrees).
+        let now = now_ms();
+        if now - typing_sent.get_value() > 2_000.0 && !live.messages.with_untracked(Vec::is_empty) {
+            realtime.send(&ClientFrame::Typing { to: live.peer });
+            typing_sent.set_value(now);
+        }
+    };
+
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit_form(&ev);
+        }
+    };
+
+    let send_url = <SendChat as ServerFn>::PATH;
+    let notice_name = peer_name.clone();
+    view! {
+        <Show when=move || live.blocked.get()>
+            <BlockedNotice peer_name=notice_name.clone() peer_id=live.peer action=unblock_action />
+        </Show>
+        <form class="composer" method="post" action=send_url on:submit=on_submit data-testid="composer" hidden=move || live.blocked.get()>
+            <input type="hidden" name="to" value=live.peer.get() />
+            <label for="message" class="visually-hidden">{format!("Message {peer_name}")}</label>
+            <textarea
+                id="message"
+                name="message"
+                rows="2"
+                required
+                placeholder=format!("Message {peer_name} (Enter to send, Shift+Enter for a new line)")
+                node_ref=input
+                on:keydown=on_keydown
+                on:input=on_input
+                data-testid="composer-input"
+            ></textarea>
+            <button type="submit" data-testid="send">"Send"</button>
+        </form>
+        <SendError error=move || live.send_error.get().or_else(|| send_action.value().with(error_text)) />
+    }
+}
+
+/// In place of the composer while I block the peer.
+#[component]
+fn BlockedNotice(
+    peer_name: String,
+    peer_id: UserId,
+    action: ServerAction<UnblockUser>,
+) -> impl IntoView {
+    view! {
+        <div class="blocked-notice card" role="status" data-testid="blocked-notice">
+            <p>{format!("You blocked {peer_name}. They cannot message you, and you cannot message them.")}</p>
+            <ActionForm action>
+                <input type="hidden" name="user" value=peer_id.get() />
+                <button type="submit" data-testid="unblock">{format!("Unblock {peer_name}")}</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// A failed send: from the socket, from an HTTP send, or (without JavaScript) decoded from the
+/// URL the form post was redirected back to.
+#[component]
+fn SendError(error: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl IntoView {
+    view! { <p class="form-error" role="alert" data-testid="send-error">{error}</p> }
+}
+
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+fn submit_form(ev: &leptos::ev::KeyboardEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let form = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            .and_then(|t| t.form());
+        if let Some(form) = form {
+            // requestSubmit fires the submit event, so Enter and the button share one path.
+            let _ = form.request_submit();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}

@@ -1,0 +1,73 @@
+//! `/c/{username}`: one conversation. The latest page is rendered on the server; older pages
+//! load on scroll-up; new messages arrive over the realtime link. The composer is a plain form
+//! (it posts without JavaScript) that, once hydrated, sends over the socket instead.
+//!
+//! This module loads the conversation and puts the page together; the parts are the header, the
+//! message list and the composer, which share the page's live state (`live`: the signals, and what
+//! each server frame does to them). The outbox holds what I wrote until the server confirms it.
+
+mod composer;
+mod header;
+mod live;
+mod messages;
+mod outbox;
+
+use crate::api::messaging::{load_conversation, Conversation};
+use crate::ui::components::{LiveTitle, Loaded, TopBar};
+use crate::ui::realtime::use_realtime;
+use crate::ui::url::path_param;
+use composer::Composer;
+use header::ConversationHeader;
+use leptos::html;
+use leptos::prelude::*;
+use live::{Initial, LiveState};
+use messages::MessageList;
+
+#[component]
+pub fn ConversationPage() -> impl IntoView {
+    let conversation = Resource::new(path_param("username"), load_conversation);
+    view! { <Loaded resource=conversation render=|data| view! { <ConversationView data /> } /> }
+}
+
+#[component]
+fn ConversationView(data: Conversation) -> impl IntoView {
+    let Conversation {
+        me,
+        peer,
+        messages,
+        has_more,
+        peer_read_up_to,
+        unread_total,
+        latest_id,
+        i_blocked,
+    } = data;
+    let live = LiveState::new(Initial {
+        me: me.id,
+        peer: peer.id,
+        messages,
+        peer_read_up_to,
+        unread_total,
+        i_blocked,
+    });
+    let realtime = use_realtime(latest_id, move |frame| live.handle_frame(frame));
+    // Shared by the list and the composer, which brings it back to the newest message after a send.
+    let scroller = NodeRef::<html::Div>::new();
+
+    let peer_name = peer.username.to_string();
+    let title = {
+        let peer_name = peer_name.clone();
+        move || match live.unread_total.get() {
+            0 => format!("{peer_name} · Parley"),
+            n => format!("({n}) {peer_name} · Parley"),
+        }
+    };
+    view! {
+        <LiveTitle text=title />
+        <TopBar me />
+        <main class="page conversation">
+            <ConversationHeader live realtime peer_name=peer_name.clone() />
+            <MessageList live realtime has_more peer_name=peer_name.clone() scroller />
+            <Composer live realtime peer_name scroller />
+        </main>
+    }
+}
