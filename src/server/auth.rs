@@ -21,7 +21,7 @@ use axum::http::request::Parts;
 use tower_sessions::Session;
 
 /// The session key holding the logged-in user's id.
-pub const USER_ID_KEY: &str = "user_id";
+pub const USER_ID_KEY: &str = super::store::SESSION_USER_ID_KEY;
 
 /// Binds the session to `user`, under a fresh session id (no session fixation).
 pub async fn start_session(session: &Session, user: &User) -> Result<(), AppError> {

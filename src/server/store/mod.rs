@@ -17,6 +17,10 @@ use std::sync::Arc;
 /// The storage backend in use. One variant per backend; `SqliteStore` is the embedded default.
 pub type Store = SqliteStore;
 
+/// The key under which a session record holds its user's id. Sessions live in the application
+/// database, and deleting every session of one user (`AccountStore::delete_sessions_of`) reads it.
+pub const SESSION_USER_ID_KEY: &str = "user_id";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule was broken (a taken username).

@@ -4,7 +4,7 @@
 
 use super::{classify, escape_like, millis, user_from_row, SqliteStore};
 use crate::domain::{User, UserId, Username};
-use crate::server::store::{Account, AccountStore, Credentials, StoreError};
+use crate::server::store::{Account, AccountStore, Credentials, StoreError, SESSION_USER_ID_KEY};
 use anyhow::Context;
 use chrono::Utc;
 use sqlx::query::Query;
@@ -122,7 +122,7 @@ impl AccountStore for SqliteStore {
             };
             if record
                 .data
-                .get(crate::server::auth::USER_ID_KEY)
+                .get(SESSION_USER_ID_KEY)
                 .and_then(|v| v.as_i64())
                 == Some(user.get())
             {
