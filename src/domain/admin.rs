@@ -7,15 +7,12 @@ use serde::{Deserialize, Serialize};
 /// Rows per page in the admin console's lists.
 pub const ADMIN_PAGE: u32 = 50;
 
-/// Turns what an admin typed into an FTS5 query that matches messages containing every word.
-/// Each word is quoted, so FTS syntax (`OR`, `NEAR(`, `*`, quotes) is searched for, never run.
-/// `None` when there is nothing to search for.
-pub fn to_fts_query(raw: &str) -> Option<String> {
-    let terms: Vec<String> = raw
-        .split_whitespace()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
+/// The words of a search: what an admin typed, split on white space. The store matches messages
+/// that contain every word, in whatever query language its backend speaks; no query syntax is
+/// accepted from outside. `None` when there is nothing to search for.
+pub fn search_words(raw: &str) -> Option<Vec<&str>> {
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    (!words.is_empty()).then_some(words)
 }
 
 /// One audited read of a conversation, as an admin asks for it: the reason form (or an "Older
@@ -128,16 +125,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fts_query_quotes_every_word() {
+    fn search_words_are_what_was_typed_between_spaces() {
         assert_eq!(
-            to_fts_query("zebra  Parcel").as_deref(),
-            Some("\"zebra\" \"Parcel\"")
+            search_words(" zebra  Parcel\t"),
+            Some(vec!["zebra", "Parcel"])
         );
-        assert_eq!(
-            to_fts_query(r#"say "hi" OR NEAR("#).as_deref(),
-            Some(r#""say" """hi""" "OR" "NEAR(""#)
-        );
-        assert_eq!(to_fts_query("   "), None);
+        assert_eq!(search_words("   "), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::events::Event;
 use super::state::AppState;
 use super::store::{AccountStore, AdminStore, MessageStore, NewAuditEntry, PageEnd};
 use crate::domain::admin::{
-    to_fts_query, AccountSummary, AuditAction, AuditEntry, ChatSummary, ConversationExcerpt,
+    search_words, AccountSummary, AuditAction, AuditEntry, ChatSummary, ConversationExcerpt,
     ConversationRead, SearchHit,
 };
 use crate::domain::{User, UserId};
@@ -112,7 +112,7 @@ pub async fn search(
     admin: &User,
     query: &str,
 ) -> Result<Vec<SearchHit>, AppError> {
-    let Some(fts) = to_fts_query(query) else {
+    let Some(words) = search_words(query) else {
         return Err(AppError::bad_request(
             ErrorCode::QueryRequired,
             "type something to search for",
@@ -129,7 +129,7 @@ pub async fn search(
             reason: None,
         })
         .await?;
-    Ok(state.store.search_messages(&fts, MAX_HITS).await?)
+    Ok(state.store.search_messages(&words, MAX_HITS).await?)
 }
 
 #[tracing::instrument(name = "admin reads audit log", skip(state))]

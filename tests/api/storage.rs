@@ -258,3 +258,38 @@ async fn upgrading_keeps_every_inbox_unread_count_and_read_pointer() {
         4
     );
 }
+
+/// A `DATABASE_URL` that names a server must never quietly become a local SQLite file (once,
+/// `postgres://…` wrote one called `postgres:`): the server refuses to start, says why, and leaves
+/// nothing behind. The message never repeats the URL, which may hold a password.
+#[tokio::test]
+async fn a_database_url_that_is_not_sqlite_never_becomes_a_local_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, says) in [
+        ("postgres://parley:hunter2@127.0.0.1:1/parley", "PostgreSQL"),
+        (
+            "postgresql://parley:hunter2@127.0.0.1:1/parley",
+            "PostgreSQL",
+        ),
+        ("mysql://root:hunter2@127.0.0.1:1/parley", "sqlite://"),
+        ("parley.db", "sqlite://"),
+    ] {
+        let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+            .await
+            .expect("the server gives up instead of serving")
+            .expect("run the server binary");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{url} started: {stderr}");
+        assert!(stderr.contains(says), "{url}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{url}: {stderr}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{url} left {left:?}");
+    }
+}

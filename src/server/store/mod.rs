@@ -3,6 +3,7 @@
 //! of it is split by concern into `AccountStore`, `MessageStore` and `AdminStore`, so each caller
 //! names only the part it uses.
 
+mod backend;
 mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
@@ -10,12 +11,23 @@ use crate::domain::{
     BlockedUser, ChatMessage, ClientId, ConversationSummary, Relation, User, UserId, Username,
 };
 
+pub use backend::Backend;
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
 
-/// The storage backend in use. One variant per backend; `SqliteStore` is the embedded default.
+/// The storage backend in use. `SqliteStore` is the embedded default, and for now the only one.
 pub type Store = SqliteStore;
+
+/// Opens the store `url` names (creating and migrating it as its backend does), or says why not.
+pub async fn open(url: &str, on_commit: CommitListener) -> anyhow::Result<Store> {
+    match Backend::for_url(url)? {
+        Backend::Sqlite => SqliteStore::open(url, on_commit).await,
+        Backend::Postgres => anyhow::bail!(
+            "DATABASE_URL names PostgreSQL, which this build cannot use yet; use sqlite://"
+        ),
+    }
+}
 
 /// The key under which a session record holds its user's id. Sessions live in the application
 /// database, and deleting every session of one user (`AccountStore::delete_sessions_of`) reads it.
@@ -193,10 +205,11 @@ pub trait AdminStore {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<ChatSummary>, StoreError>;
-    /// Messages matching a full-text query (already in FTS syntax), newest first.
+    /// Messages containing every one of `words` (plain words, matched as words: nothing in them is
+    /// query syntax), newest first.
     async fn search_messages(
         &self,
-        fts_query: &str,
+        words: &[&str],
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError>;
     async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;

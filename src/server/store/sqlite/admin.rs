@@ -87,10 +87,10 @@ impl AdminStore for SqliteStore {
             .collect()
     }
 
-    #[tracing::instrument(name = "store.search_messages", level = "debug", skip(self, fts_query))]
+    #[tracing::instrument(name = "store.search_messages", level = "debug", skip(self, words))]
     async fn search_messages(
         &self,
-        fts_query: &str,
+        words: &[&str],
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let rows = sqlx::query(&format!(
@@ -102,7 +102,7 @@ impl AdminStore for SqliteStore {
              where chat_fts match $1
              order by c.date desc, c.id desc limit $2"
         ))
-        .bind(fts_query)
+        .bind(fts5_all_of(words))
         .bind(limit)
         .fetch_all(&self.pool)
         .await
@@ -169,5 +169,29 @@ impl AdminStore for SqliteStore {
                 })
             })
             .collect()
+    }
+}
+
+/// An FTS5 query matching text that contains every word. Each word is quoted, so FTS syntax
+/// (`OR`, `NEAR(`, `*`, quotes) is searched for, never run.
+fn fts5_all_of(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts5_all_of;
+
+    #[test]
+    fn every_word_is_quoted_so_no_syntax_runs() {
+        assert_eq!(fts5_all_of(&["zebra", "Parcel"]), "\"zebra\" \"Parcel\"");
+        assert_eq!(
+            fts5_all_of(&["say", "\"hi\"", "OR", "NEAR("]),
+            r#""say" """hi""" "OR" "NEAR(""#
+        );
     }
 }
