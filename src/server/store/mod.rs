@@ -4,6 +4,7 @@
 //! names only the part it uses.
 
 mod backend;
+mod postgres;
 mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
@@ -12,6 +13,7 @@ use crate::domain::{
 };
 
 pub use backend::Backend;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
