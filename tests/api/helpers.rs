@@ -2,9 +2,11 @@ use futures_util::{SinkExt, StreamExt};
 use parley::server::config::Config;
 use parley::server::router::build_router;
 use parley::server::state::AppState;
+use parley::server::store::Store;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+use sqlx::SqlitePool;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,6 +144,14 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The SQLite pool under this app's store, for tests that read or write its tables directly.
+    pub fn sqlite_pool(&self) -> &SqlitePool {
+        match &self.state.store {
+            Store::Sqlite(store) => store.pool(),
+            Store::Postgres(_) => panic!("this test reads SQLite's tables directly"),
+        }
+    }
+
     /// Stops this server and starts a new one on the same database file.
     pub async fn restart(self) -> TestApp {
         let url = self.database_url.clone();
@@ -220,7 +230,7 @@ impl TestApp {
         to: &Person,
         texts: impl Iterator<Item = String>,
     ) {
-        let mut tx = self.state.store.pool().begin().await.expect("begin");
+        let mut tx = self.sqlite_pool().begin().await.expect("begin");
         for (n, text) in (0_i64..).zip(texts) {
             sqlx::query(
                 "insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)",
