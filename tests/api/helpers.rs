@@ -49,6 +49,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     start(config, dir).await
 }
 
+/// Starts the app on a fresh database of the test PostgreSQL cluster (`postgres.rs`), with the
+/// settings `parley` runs with by default.
+pub async fn spawn_app_on_postgres() -> TestApp {
+    let url = crate::postgres::fresh_database().await;
+    start(
+        Config::for_database(url),
+        Arc::new(tempfile::tempdir().expect("temp dir")),
+    )
+    .await
+}
+
 /// Starts the app on the database at `database_url`, which `dir` keeps alive.
 pub async fn spawn_app_on(database_url: String, dir: Arc<TempDir>) -> TestApp {
     start(Config::for_database(database_url), dir).await
