@@ -62,6 +62,14 @@ if dpkg -s binaryen >/dev/null 2>&1; then
   log "removing Debian's binaryen (its wasm-opt breaks hydration)"
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get remove -y -qq binaryen >/dev/null
 fi
+
+# 2b. PostgreSQL's programs for the tests' throwaway cluster (tests/api/postgres.rs starts its own;
+#     the packaged `main` cluster is never used, and installing does not start it here).
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  log "installing postgresql"
+  [ "$apt_updated" -eq 1 ] || { sudo_if_needed apt-get update -qq && apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq postgresql >/dev/null
+fi
 : "$apt_updated"
 
 # 3. wasm-opt from npm (a recent binaryen).

@@ -37,7 +37,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct Config {
-    /// Database to use. A SQLite file is created, with its folder, on first start.
+    /// Database to use: `sqlite://…` (a file, created with its folder on first start) or
+    /// `postgres://…` (a shared PostgreSQL database). Never logged: it may hold a password.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/parley.db")]
     pub database_url: String,
 

@@ -20,14 +20,13 @@ use std::time::Duration;
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "parley_session";
 
 pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
     // Sessions live in the application database, so a restart logs nobody out.
-    let sessions = SqliteSessionStore::new(state.store.pool().clone());
+    let sessions = state.store.session_records();
     sessions
         .migrate()
         .await

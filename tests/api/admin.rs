@@ -245,7 +245,7 @@ async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
     let bob_cookie = app.cookie_of(&bob);
     let sessions = || async {
         let count: i64 = sqlx::query_scalar("select count(*) from tower_sessions")
-            .fetch_one(app.state.store.pool())
+            .fetch_one(app.sqlite_pool())
             .await
             .unwrap();
         count
@@ -356,7 +356,7 @@ async fn the_audit_log_cannot_be_edited() {
     let app = spawn_app().await;
     let root = admin_of(&app, "root").await;
     app.get(&root.http, "/api/admin/search?q=anything").await;
-    let pool = app.state.store.pool();
+    let pool = app.sqlite_pool();
     assert!(
         sqlx::query("update audit_log set reason = 'nothing to see'")
             .execute(pool)

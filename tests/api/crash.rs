@@ -138,7 +138,7 @@ fn id_of(value: &Value) -> i64 {
 
 async fn stored_rows(app: &TestApp) -> Vec<Row> {
     sqlx::query_as("select id, sender, receiver, message, client_id from chat order by id")
-        .fetch_all(app.state.store.pool())
+        .fetch_all(app.sqlite_pool())
         .await
         .expect("read the chat table")
 }

@@ -78,7 +78,7 @@ async fn messages_sent_during_the_replay_are_neither_lost_nor_duplicated() {
     let unique: HashSet<i64> = ids.iter().copied().collect();
     assert_eq!(unique.len(), 1_000, "no duplicates");
     let stored: i64 = sqlx::query_scalar("select count(*) from chat")
-        .fetch_one(app.state.store.pool())
+        .fetch_one(app.sqlite_pool())
         .await
         .unwrap();
     assert_eq!(stored, 1_000, "and nothing missing");
@@ -419,7 +419,7 @@ async fn sigterm_during_a_send_storm_loses_no_acked_message() {
         "the storm got some acks before the signal"
     );
     let stored: HashSet<i64> = sqlx::query_scalar("select id from chat")
-        .fetch_all(app.state.store.pool())
+        .fetch_all(app.sqlite_pool())
         .await
         .unwrap()
         .into_iter()

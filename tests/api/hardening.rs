@@ -257,7 +257,7 @@ async fn signups_are_limited_per_address() {
 
 async fn stored_messages(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from chat")
-        .fetch_one(app.state.store.pool())
+        .fetch_one(app.sqlite_pool())
         .await
         .unwrap()
 }
@@ -401,7 +401,7 @@ async fn a_disabled_client_that_stopped_reading_can_do_nothing_and_is_cut_off() 
     }
     let before: i64 = sqlx::query_scalar("select count(*) from chat where sender = $1")
         .bind(alice.id)
-        .fetch_one(app.state.store.pool())
+        .fetch_one(app.sqlite_pool())
         .await
         .unwrap();
 
@@ -440,7 +440,7 @@ async fn a_disabled_client_that_stopped_reading_can_do_nothing_and_is_cut_off() 
     }
     let after: i64 = sqlx::query_scalar("select count(*) from chat where sender = $1")
         .bind(alice.id)
-        .fetch_one(app.state.store.pool())
+        .fetch_one(app.sqlite_pool())
         .await
         .unwrap();
     assert_eq!(after, before, "nothing stored from a disabled account");

@@ -2,9 +2,11 @@ use futures_util::{SinkExt, StreamExt};
 use parley::server::config::Config;
 use parley::server::router::build_router;
 use parley::server::state::AppState;
+use parley::server::store::Store;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+use sqlx::SqlitePool;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +47,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_database(url);
     configure(&mut config);
     start(config, dir).await
+}
+
+/// Starts the app on a fresh database of the test PostgreSQL cluster (`postgres.rs`), with the
+/// settings `parley` runs with by default.
+pub async fn spawn_app_on_postgres() -> TestApp {
+    let url = crate::postgres::fresh_database().await;
+    start(
+        Config::for_database(url),
+        Arc::new(tempfile::tempdir().expect("temp dir")),
+    )
+    .await
 }
 
 /// Starts the app on the database at `database_url`, which `dir` keeps alive.
@@ -142,6 +155,14 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The SQLite pool under this app's store, for tests that read or write its tables directly.
+    pub fn sqlite_pool(&self) -> &SqlitePool {
+        match &self.state.store {
+            Store::Sqlite(store) => store.pool(),
+            Store::Postgres(_) => panic!("this test reads SQLite's tables directly"),
+        }
+    }
+
     /// Stops this server and starts a new one on the same database file.
     pub async fn restart(self) -> TestApp {
         let url = self.database_url.clone();
@@ -220,7 +241,7 @@ impl TestApp {
         to: &Person,
         texts: impl Iterator<Item = String>,
     ) {
-        let mut tx = self.state.store.pool().begin().await.expect("begin");
+        let mut tx = self.sqlite_pool().begin().await.expect("begin");
         for (n, text) in (0_i64..).zip(texts) {
             sqlx::query(
                 "insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)",

@@ -10,7 +10,7 @@ const CLIENT_ID: &str = "2b8e6c1a-5f0d-4c7e-9a1b-3d4f5e6a7b8c";
 
 async fn stored_message_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from chat")
-        .fetch_one(app.state.store.pool())
+        .fetch_one(app.sqlite_pool())
         .await
         .expect("count messages")
 }

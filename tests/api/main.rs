@@ -1,5 +1,6 @@
-//! Integration tests: the real router on an ephemeral port, a fresh SQLite file per test, real
-//! HTTP and WebSocket clients. One binary, so the crate is linked once.
+//! Integration tests: the real router on an ephemeral port, a fresh SQLite file per test (or a
+//! fresh database on a throwaway PostgreSQL cluster, `postgres.rs`), real HTTP and WebSocket
+//! clients. One binary, so the crate is linked once (and the cluster started once).
 
 mod accounts;
 mod admin;
@@ -13,6 +14,9 @@ mod login_flood;
 mod messaging;
 mod parser_invariants;
 mod parser_properties;
+mod postgres;
+mod postgres_store;
 mod privacy;
 mod storage;
+mod store_contract;
 mod websocket;

@@ -1,7 +1,8 @@
 //! The storage layer under load and across an upgrade: group commit, the per-conversation summary
-//! kept by triggers, and the migration that builds it from an existing database.
+//! kept by triggers, and the migration that builds it from an existing database. What the storage
+//! contract promises runs on both backends (`…_on_postgres`); the upgrade is SQLite's own.
 
-use crate::helpers::{spawn_app, spawn_app_on, PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_on, spawn_app_on_postgres, TestApp, PASSWORD};
 use futures_util::future::join_all;
 use parley::domain::{ClientId, Password, UserId};
 use parley::server::store::{MessageStore, NewMessage, StoreError, Stored};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 /// Stores `texts` from `from` to `to` all at once (queued before the writer runs, so they share
 /// transactions), with the given client_ids.
 async fn send_all_at_once(
-    app: &crate::helpers::TestApp,
+    app: &TestApp,
     from: i64,
     to: impl Fn(usize) -> UserId,
     texts: &[String],
@@ -33,7 +34,15 @@ async fn send_all_at_once(
 
 #[tokio::test]
 async fn concurrent_sends_are_each_stored_once_retries_included() {
-    let app = spawn_app().await;
+    concurrent_sends_are_each_stored_once(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn concurrent_sends_are_each_stored_once_retries_included_on_postgres() {
+    concurrent_sends_are_each_stored_once(spawn_app_on_postgres().await).await;
+}
+
+async fn concurrent_sends_are_each_stored_once(app: TestApp) {
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     let earlier = app
@@ -117,7 +126,15 @@ async fn concurrent_sends_are_each_stored_once_retries_included() {
 
 #[tokio::test]
 async fn a_send_to_nobody_in_a_burst_fails_alone() {
-    let app = spawn_app().await;
+    a_send_to_nobody_fails_alone(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn a_send_to_nobody_in_a_burst_fails_alone_on_postgres() {
+    a_send_to_nobody_fails_alone(spawn_app_on_postgres().await).await;
+}
+
+async fn a_send_to_nobody_fails_alone(app: TestApp) {
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     let texts: Vec<String> = (0..50).map(|n| format!("burst {n}")).collect();

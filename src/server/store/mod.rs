@@ -1,9 +1,14 @@
 //! The storage interface. Pages, handlers and the realtime layer talk to `Store` and nothing else,
-//! so a PostgreSQL backend can be added beside `sqlite` without touching them. What they may ask
-//! of it is split by concern into `AccountStore`, `MessageStore` and `AdminStore`, so each caller
-//! names only the part it uses.
+//! whichever backend `DATABASE_URL` chose: SQLite (`sqlite`, the embedded default) or PostgreSQL
+//! (`postgres`, one database shared by several app nodes). What they may ask of it is split by
+//! concern into `AccountStore`, `MessageStore` and `AdminStore`, so each caller names only the
+//! part it uses; each backend implements all three with the same meaning, and the tests run the
+//! contract against both.
 
+mod any;
 mod backend;
+mod postgres;
+mod sessions;
 mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
@@ -11,22 +16,17 @@ use crate::domain::{
     BlockedUser, ChatMessage, ClientId, ConversationSummary, Relation, User, UserId, Username,
 };
 
+pub use any::Store;
 pub use backend::Backend;
+pub use postgres::PgStore;
+pub use sessions::SessionRecords;
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
 
-/// The storage backend in use. `SqliteStore` is the embedded default, and for now the only one.
-pub type Store = SqliteStore;
-
 /// Opens the store `url` names (creating and migrating it as its backend does), or says why not.
 pub async fn open(url: &str, on_commit: CommitListener) -> anyhow::Result<Store> {
-    match Backend::for_url(url)? {
-        Backend::Sqlite => SqliteStore::open(url, on_commit).await,
-        Backend::Postgres => anyhow::bail!(
-            "DATABASE_URL names PostgreSQL, which this build cannot use yet; use sqlite://"
-        ),
-    }
+    Store::open(url, on_commit).await
 }
 
 /// The key under which a session record holds its user's id. Sessions live in the application

@@ -1,0 +1,109 @@
+//! `Store`: whichever backend `DATABASE_URL` chose, behind the three storage traits.
+//!
+//! An enum rather than `dyn` traits or generics: the traits keep their plain `async fn`s (whose
+//! futures are `Send` because each backend's are, which a `dyn` trait could not promise without
+//! boxing every call), and nothing above the store grows a type parameter. The cost is this file:
+//! every method once, forwarded to the backend in use. Nothing here may decide anything.
+
+use super::postgres::PgStore;
+use super::sessions::SessionRecords;
+use super::sqlite::SqliteStore;
+use super::{
+    Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
+    MessageStore, NewAuditEntry, NewMessage, PageEnd, StoreError, Stored,
+};
+use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
+use crate::domain::{
+    BlockedUser, ChatMessage, ConversationSummary, Relation, User, UserId, Username,
+};
+
+/// The storage backend in use.
+#[derive(Clone)]
+pub enum Store {
+    /// The embedded default: a file on this machine.
+    Sqlite(SqliteStore),
+    /// One PostgreSQL database shared by every app node.
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Opens the store `url` names, by its scheme alone (`Backend::for_url`), creating and
+    /// migrating it as that backend does. `on_commit` hears of every message this process commits.
+    pub async fn open(url: &str, on_commit: CommitListener) -> anyhow::Result<Self> {
+        Ok(match Backend::for_url(url)? {
+            Backend::Sqlite => Self::Sqlite(SqliteStore::open(url, on_commit).await?),
+            Backend::Postgres => Self::Postgres(PgStore::open(url, on_commit).await?),
+        })
+    }
+
+    /// Where sessions are kept: a table in the same database, whichever it is, so a restart (or
+    /// another node) knows every session.
+    pub fn session_records(&self) -> SessionRecords {
+        match self {
+            Self::Sqlite(store) => SessionRecords::Sqlite(
+                tower_sessions_sqlx_store::SqliteStore::new(store.pool().clone()),
+            ),
+            Self::Postgres(store) => SessionRecords::Postgres(
+                tower_sessions_sqlx_store::PostgresStore::new(store.pool().clone()),
+            ),
+        }
+    }
+}
+
+/// Writes each listed trait method as a call of the same method on the backend in use.
+macro_rules! forward {
+    ($(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
+        $(
+            async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                match self {
+                    Store::Sqlite(store) => store.$method($($arg),*).await,
+                    Store::Postgres(store) => store.$method($($arg),*).await,
+                }
+            }
+        )*
+    };
+}
+
+impl AccountStore for Store {
+    forward! {
+        async fn create_user(&self, name: &Username, password_hash: &str, is_admin: bool) -> Result<User, StoreError>;
+        async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError>;
+        async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+        async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError>;
+        async fn record_login(&self, id: UserId) -> Result<(), StoreError>;
+        async fn promote(&self, name: &Username) -> Result<bool, StoreError>;
+        async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError>;
+        async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError>;
+        async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
+        async fn search_users(&self, prefix: &str, exclude: UserId, limit: u32) -> Result<Vec<User>, StoreError>;
+    }
+}
+
+impl MessageStore for Store {
+    forward! {
+        async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError>;
+        async fn messages_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
+        async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
+        async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
+        async fn relation(&self, me: UserId, peer: UserId) -> Result<Relation, StoreError>;
+        async fn block(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError>;
+        async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError>;
+        async fn all_blocks(&self) -> Result<Vec<(UserId, UserId)>, StoreError>;
+        async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError>;
+        async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<Option<i64>, StoreError>;
+        async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError>;
+        async fn unread_total(&self, user: UserId) -> Result<i64, StoreError>;
+        async fn history(&self, a: UserId, b: UserId, end: PageEnd, limit: u32) -> Result<HistoryPage, StoreError>;
+        async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
+    }
+}
+
+impl AdminStore for Store {
+    forward! {
+        async fn accounts(&self, prefix: &str, offset: u32, limit: u32) -> Result<Vec<AccountSummary>, StoreError>;
+        async fn chats(&self, user: Option<UserId>, offset: u32, limit: u32) -> Result<Vec<ChatSummary>, StoreError>;
+        async fn search_messages(&self, words: &[&str], limit: u32) -> Result<Vec<SearchHit>, StoreError>;
+        async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;
+        async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    }
+}

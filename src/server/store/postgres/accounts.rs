@@ -1,0 +1,192 @@
+//! The PostgreSQL side of `AccountStore`, query for query the SQLite one's. Names are compared
+//! through `lower(username)` (the unique index), as SQLite's `collate nocase` compares them.
+
+use super::{bigint, classify, escape_like, has_nul, user_from_row, PgStore};
+use crate::domain::{User, UserId, Username};
+use crate::server::store::{Account, AccountStore, Credentials, StoreError, SESSION_USER_ID_KEY};
+use anyhow::Context;
+use sqlx::postgres::{PgArguments, Postgres};
+use sqlx::query::Query;
+use sqlx::{PgPool, Row};
+
+impl AccountStore for PgStore {
+    #[tracing::instrument(name = "store.create_user", level = "debug", skip(self, password_hash))]
+    async fn create_user(
+        &self,
+        name: &Username,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<User, StoreError> {
+        let row = sqlx::query(
+            "insert into users (username, password_hash, is_admin, created_at)
+             values ($1, $2, $3, now_millis())
+             returning id, username, is_admin",
+        )
+        .bind(name.as_str())
+        .bind(password_hash)
+        .bind(is_admin)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| classify(e, "username"))?;
+        Ok(user_from_row(&row)?)
+    }
+
+    #[tracing::instrument(name = "store.credentials", level = "debug", skip(self))]
+    async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
+        let row = sqlx::query(
+            "select id, username, is_admin, password_hash, disabled from users
+             where lower(username) = lower($1)",
+        )
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .context("select credentials")?;
+        row.map(|row| -> Result<Credentials, StoreError> {
+            Ok(Credentials {
+                user: user_from_row(&row)?,
+                password_hash: row.try_get("password_hash").context("hash")?,
+                disabled: row.try_get("disabled").context("disabled")?,
+            })
+        })
+        .transpose()
+    }
+
+    #[tracing::instrument(name = "store.user_by_id", level = "debug", skip(self))]
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let query =
+            sqlx::query("select id, username, is_admin from users where id = $1").bind(id.get());
+        fetch_optional_user(&self.pool, query, "select user by id").await
+    }
+
+    #[tracing::instrument(name = "store.account", level = "debug", skip(self))]
+    async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query("select id, username, is_admin, disabled from users where id = $1")
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .context("select account")?;
+        row.map(|row| -> Result<Account, StoreError> {
+            Ok(Account {
+                user: user_from_row(&row)?,
+                disabled: row.try_get("disabled").context("disabled")?,
+            })
+        })
+        .transpose()
+    }
+
+    #[tracing::instrument(name = "store.record_login", level = "debug", skip(self))]
+    async fn record_login(&self, id: UserId) -> Result<(), StoreError> {
+        sqlx::query("update users set last_login_at = now_millis() where id = $1")
+            .bind(id.get())
+            .execute(&self.pool)
+            .await
+            .context("record login")?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "store.promote", level = "debug", skip(self))]
+    async fn promote(&self, name: &Username) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("update users set is_admin = true where lower(username) = lower($1)")
+                .bind(name.as_str())
+                .execute(&self.pool)
+                .await
+                .context("promote user")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(name = "store.set_disabled", level = "debug", skip(self))]
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
+        let query = sqlx::query(
+            "update users set disabled = $1 where id = $2 returning id, username, is_admin",
+        )
+        .bind(disabled)
+        .bind(id.get());
+        fetch_optional_user(&self.pool, query, "set disabled").await
+    }
+
+    #[tracing::instrument(name = "store.delete_sessions_of", level = "debug", skip(self))]
+    async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError> {
+        // As on SQLite for now: tower-sessions keeps MessagePack blobs keyed by session id, with
+        // no user column to query, so every live session is decoded. Disabling is rare; indexing
+        // sessions by user is the next step (issue 11).
+        let rows = sqlx::query("select id, data from tower_sessions.session")
+            .fetch_all(&self.pool)
+            .await
+            .context("list sessions")?;
+        let mut deleted = 0;
+        for row in rows {
+            let data: Vec<u8> = row.try_get("data").context("session data")?;
+            let Ok(record) = rmp_serde::from_slice::<tower_sessions::session::Record>(&data) else {
+                continue;
+            };
+            if record
+                .data
+                .get(SESSION_USER_ID_KEY)
+                .and_then(|v| v.as_i64())
+                == Some(user.get())
+            {
+                let id: String = row.try_get("id").context("session id")?;
+                let done = sqlx::query("delete from tower_sessions.session where id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .context("delete session")?;
+                // Another node may have ended it meanwhile (logout, expiry).
+                deleted += done.rows_affected();
+            }
+        }
+        Ok(deleted)
+    }
+
+    #[tracing::instrument(name = "store.user_by_name", level = "debug", skip(self))]
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        if has_nul(name) {
+            return Ok(None);
+        }
+        let query = sqlx::query(
+            "select id, username, is_admin from users where lower(username) = lower($1)",
+        )
+        .bind(name);
+        fetch_optional_user(&self.pool, query, "select user by name").await
+    }
+
+    #[tracing::instrument(name = "store.search_users", level = "debug", skip(self))]
+    async fn search_users(
+        &self,
+        prefix: &str,
+        exclude: UserId,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        if has_nul(prefix) {
+            return Ok(Vec::new());
+        }
+        // SQLite's LIKE ignores ASCII case; `lower` on both sides does the same here.
+        let rows = sqlx::query(
+            "select id, username, is_admin from users
+             where lower(username) like lower($1) escape '\\' and id <> $2
+             order by username limit $3",
+        )
+        .bind(format!("{}%", escape_like(prefix)))
+        .bind(exclude.get())
+        .bind(bigint(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("search users")?;
+        Ok(rows
+            .iter()
+            .map(user_from_row)
+            .collect::<anyhow::Result<_>>()?)
+    }
+}
+
+/// Runs `query`, which selects (or returns) `id, username, is_admin` of at most one user: the
+/// lookups by id and by name and `set_disabled` differ only in their SQL.
+async fn fetch_optional_user<'q>(
+    pool: &PgPool,
+    query: Query<'q, Postgres, PgArguments>,
+    what: &'static str,
+) -> Result<Option<User>, StoreError> {
+    let row = query.fetch_optional(pool).await.context(what)?;
+    Ok(row.as_ref().map(user_from_row).transpose()?)
+}

@@ -1,0 +1,285 @@
+//! The PostgreSQL side of `MessageStore`: the hot path (every send, resume, receipt and page load),
+//! query for query the SQLite one's. New messages go through `writer`, which owns their ids, dates
+//! and order; the reads here rely on that order (a reader that has seen id N has seen every id
+//! below it).
+
+use super::{
+    bigint, classify, from_millis, message_from_row, user_from_columns, user_from_row, PgStore,
+    MESSAGE_COLUMNS,
+};
+use crate::domain::{BlockedUser, ChatMessage, ConversationSummary, Relation, UserId};
+use crate::server::store::{HistoryPage, MessageStore, NewMessage, PageEnd, StoreError, Stored};
+use anyhow::Context;
+use sqlx::Row;
+
+impl MessageStore for PgStore {
+    #[tracing::instrument(name = "store.insert_message", level = "debug", skip(self, message), fields(sender = %message.sender, receiver = %message.receiver))]
+    async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError> {
+        self.writer.insert(message).await
+    }
+
+    #[tracing::instrument(name = "store.messages_after", level = "debug", skip(self))]
+    async fn messages_after(
+        &self,
+        user: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        // Two index range scans (sender, id) and (receiver, id); `union` keeps a note to self once.
+        let rows = sqlx::query(&format!(
+            "select {MESSAGE_COLUMNS} from chat where sender = $1 and id > $2
+             union
+             select {MESSAGE_COLUMNS} from chat where receiver = $1 and id > $2
+             order by id limit $3"
+        ))
+        .bind(user.get())
+        .bind(after)
+        .bind(bigint(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("select messages after")?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<anyhow::Result<_>>()?)
+    }
+
+    #[tracing::instrument(name = "store.latest_message_id", level = "debug", skip(self))]
+    async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError> {
+        // Dates follow ids, so each conversation's newest is its highest id.
+        let id: i64 = sqlx::query_scalar(
+            "select coalesce(max(last_message_id), 0) from conversation where owner = $1",
+        )
+        .bind(user.get())
+        .fetch_one(&self.pool)
+        .await
+        .context("select the newest message id")?;
+        Ok(id)
+    }
+
+    #[tracing::instrument(name = "store.activity_partners", level = "debug", skip(self))]
+    async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "select mine.peer from conversation mine
+             join conversation theirs on theirs.owner = mine.peer and theirs.peer = mine.owner
+             where mine.owner = $1 and mine.peer <> $1
+               and mine.owner_wrote and theirs.owner_wrote
+               and not exists (select 1 from block where blocker = $1 and blocked = mine.peer)
+               and not exists (select 1 from block where blocker = mine.peer and blocked = $1)",
+        )
+        .bind(user.get())
+        .fetch_all(&self.pool)
+        .await
+        .context("select activity partners")?;
+        Ok(ids.into_iter().map(UserId::new).collect())
+    }
+
+    #[tracing::instrument(name = "store.relation", level = "debug", skip(self))]
+    async fn relation(&self, me: UserId, peer: UserId) -> Result<Relation, StoreError> {
+        let row = sqlx::query(
+            "select
+                 coalesce((select owner_wrote from conversation where owner = $1 and peer = $2), false) as i_wrote,
+                 coalesce((select owner_wrote from conversation where owner = $2 and peer = $1), false) as peer_wrote,
+                 exists (select 1 from block where blocker = $1 and blocked = $2) as i_blocked,
+                 exists (select 1 from block where blocker = $2 and blocked = $1) as peer_blocked",
+        )
+        .bind(me.get())
+        .bind(peer.get())
+        .fetch_one(&self.pool)
+        .await
+        .context("select relation")?;
+        let flag = |name: &str| -> Result<bool, StoreError> {
+            Ok(row.try_get::<bool, _>(name).context("relation flag")?)
+        };
+        Ok(Relation {
+            i_wrote: flag("i_wrote")?,
+            peer_wrote: flag("peer_wrote")?,
+            i_blocked: flag("i_blocked")?,
+            peer_blocked: flag("peer_blocked")?,
+        })
+    }
+
+    #[tracing::instrument(name = "store.block", level = "debug", skip(self))]
+    async fn block(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into block (blocker, blocked, created_at) values ($1, $2, now_millis())
+             on conflict (blocker, blocked) do nothing",
+        )
+        .bind(blocker.get())
+        .bind(blocked.get())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| classify(e, "block"))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "store.unblock", level = "debug", skip(self))]
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("delete from block where blocker = $1 and blocked = $2")
+            .bind(blocker.get())
+            .bind(blocked.get())
+            .execute(&self.pool)
+            .await
+            .context("delete block")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(name = "store.all_blocks", level = "debug", skip(self))]
+    async fn all_blocks(&self) -> Result<Vec<(UserId, UserId)>, StoreError> {
+        let pairs: Vec<(i64, i64)> = sqlx::query_as("select blocker, blocked from block")
+            .fetch_all(&self.pool)
+            .await
+            .context("select every block")?;
+        Ok(pairs
+            .into_iter()
+            .map(|(a, b)| (UserId::new(a), UserId::new(b)))
+            .collect())
+    }
+
+    #[tracing::instrument(name = "store.blocks", level = "debug", skip(self))]
+    async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError> {
+        let rows = sqlx::query(
+            "select u.id, u.username, u.is_admin, b.created_at from block b
+             join users u on u.id = b.blocked
+             where b.blocker = $1 order by b.created_at desc, u.username",
+        )
+        .bind(blocker.get())
+        .fetch_all(&self.pool)
+        .await
+        .context("select blocks")?;
+        rows.iter()
+            .map(|row| -> Result<BlockedUser, StoreError> {
+                Ok(BlockedUser {
+                    user: user_from_row(row)?,
+                    since: from_millis(row.try_get("created_at").context("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(name = "store.mark_read", level = "debug", skip(self))]
+    async fn mark_read(
+        &self,
+        reader: UserId,
+        peer: UserId,
+        up_to: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        // Clamped to the newest message, so a pointer never claims messages not yet sent;
+        // `greatest` keeps it from moving backwards. SET expressions all read the row as it was,
+        // so the unread count is taken against the same new pointer.
+        let pointer: Option<i64> = sqlx::query_scalar(
+            "update conversation set
+                 read_up_to = greatest(read_up_to, least($3, last_message_id)),
+                 unread = (select count(*) from chat c
+                           where c.sender = $2 and c.receiver = $1 and c.sender <> c.receiver
+                             and c.id > greatest(conversation.read_up_to,
+                                                 least($3, conversation.last_message_id)))
+             where owner = $1 and peer = $2 and read_up_to < least($3, last_message_id)
+             returning read_up_to",
+        )
+        .bind(reader.get())
+        .bind(peer.get())
+        .bind(up_to)
+        .fetch_optional(&self.pool)
+        .await
+        .context("move read pointer")?;
+        Ok(pointer)
+    }
+
+    #[tracing::instrument(name = "store.read_pointer", level = "debug", skip(self))]
+    async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError> {
+        let pointer: Option<i64> = sqlx::query_scalar(
+            "select read_up_to from conversation where owner = $1 and peer = $2",
+        )
+        .bind(reader.get())
+        .bind(peer.get())
+        .fetch_optional(&self.pool)
+        .await
+        .context("select read pointer")?;
+        Ok(pointer.unwrap_or(0))
+    }
+
+    #[tracing::instrument(name = "store.unread_total", level = "debug", skip(self))]
+    async fn unread_total(&self, user: UserId) -> Result<i64, StoreError> {
+        // `sum` of bigint is numeric in PostgreSQL; the total fits a bigint.
+        let total: i64 = sqlx::query_scalar(
+            "select coalesce(sum(unread), 0)::bigint from conversation v where owner = $1
+             and not exists (select 1 from block where blocker = $1 and blocked = v.peer)",
+        )
+        .bind(user.get())
+        .fetch_one(&self.pool)
+        .await
+        .context("sum unread counts")?;
+        Ok(total)
+    }
+
+    #[tracing::instrument(name = "store.history", level = "debug", skip(self))]
+    async fn history(
+        &self,
+        a: UserId,
+        b: UserId,
+        end: PageEnd,
+        limit: u32,
+    ) -> Result<HistoryPage, StoreError> {
+        let (lo, hi) = (a.min(b).get(), a.max(b).get());
+        // One row more than asked tells whether an older page exists.
+        let fetch = i64::from(limit) + 1;
+        // An anchor id outside this conversation matches no anchor row, so the page is empty:
+        // it can never reveal where another conversation's message sits.
+        let (anchor, id) = match end {
+            PageEnd::Latest => ("", None),
+            PageEnd::Before(id) => ("and (date, id) < (select date, id from chat where id = $4 and pair_lo = $1 and pair_hi = $2)", Some(id)),
+            PageEnd::Through(id) => ("and (date, id) <= (select date, id from chat where id = $4 and pair_lo = $1 and pair_hi = $2)", Some(id)),
+        };
+        let sql = format!(
+            "select {MESSAGE_COLUMNS} from chat where pair_lo = $1 and pair_hi = $2 {anchor}
+             order by date desc, id desc limit $3"
+        );
+        // PostgreSQL refuses a parameter the statement does not use, so $4 only with an anchor.
+        let mut query = sqlx::query(&sql).bind(lo).bind(hi).bind(fetch);
+        if let Some(id) = id {
+            query = query.bind(id);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .context("select history page")?;
+        let has_more = rows.len() as i64 > i64::from(limit);
+        let mut messages = rows
+            .iter()
+            .take(limit as usize)
+            .map(message_from_row)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        messages.reverse();
+        Ok(HistoryPage { messages, has_more })
+    }
+
+    #[tracing::instrument(name = "store.conversations", level = "debug", skip(self))]
+    async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError> {
+        let rows = sqlx::query(
+            "select c.id, c.sender, c.receiver, c.message, c.date, c.client_id, v.unread,
+                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin
+             from conversation v
+             join chat c on c.id = v.last_message_id
+             join users u on u.id = v.peer
+             where v.owner = $1
+               and not exists (select 1 from block where blocker = $1 and blocked = v.peer)
+             order by c.date desc, c.id desc",
+        )
+        .bind(user.get())
+        .fetch_all(&self.pool)
+        .await
+        .context("select conversations")?;
+        let summaries = rows
+            .iter()
+            .map(|row| -> anyhow::Result<ConversationSummary> {
+                Ok(ConversationSummary {
+                    peer: user_from_columns(row, "peer_")?,
+                    last_message: message_from_row(row)?,
+                    unread: row.try_get("unread")?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(summaries)
+    }
+}

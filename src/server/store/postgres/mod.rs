@@ -1,0 +1,158 @@
+//! The PostgreSQL backend: one database shared by every app node. New messages go through one
+//! group-committing writer per node (`writer`), which takes their ids and dates from a counter row
+//! so that they become visible in id order across all nodes; everything else uses the pool.
+//! This file holds the store itself and the row mapping its parts share; the queries live beside
+//! their trait: `accounts`, `messages`, `admin`. Their meaning is the SQLite backend's, method for
+//! method; where PostgreSQL needs a different spelling (`greatest`, `least`, `bool`, casts) the SQL
+//! differs and nothing else does.
+//!
+//! Nothing here may put the URL in an error or a span: it can hold the password.
+
+mod accounts;
+mod admin;
+mod messages;
+mod writer;
+
+use super::{CommitListener, StoreError};
+use crate::domain::{ChatMessage, User, UserId, Username};
+use anyhow::Context;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, PgPool, Row};
+use std::borrow::Cow;
+use std::str::FromStr;
+use writer::MessageWriter;
+
+/// Connections each node keeps for reads and the other writes: as many as SQLite's pool. Every
+/// node also holds one more, the writer's.
+const POOL_SIZE: u32 = 8;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    writer: MessageWriter,
+}
+
+impl PgStore {
+    /// Connects to the database at `url`, applies migrations and starts this node's writer.
+    /// `on_commit` hears of every message this node commits, batch after batch in id order.
+    #[tracing::instrument(
+        name = "store.open",
+        level = "debug",
+        skip_all,
+        fields(backend = "postgres")
+    )]
+    pub async fn open(url: &str, on_commit: CommitListener) -> anyhow::Result<Self> {
+        // The driver's message names the fault, never the URL.
+        let options =
+            PgConnectOptions::from_str(url).context("read DATABASE_URL as a PostgreSQL URL")?;
+        // One plain connection first: the pool retries a refused connection for 30 s, which would
+        // make a wrong host or port look like a hang at start-up.
+        let mut first = options.connect().await.context("connect to PostgreSQL")?;
+        // Nodes starting together are fine: sqlx holds an advisory lock while it migrates.
+        sqlx::migrate!("./migrations/postgres")
+            .run(&mut first)
+            .await
+            .context("apply migrations")?;
+        let _ = first.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options.clone())
+            .await
+            .context("connect to PostgreSQL")?;
+        let writer = MessageWriter::start(&options, on_commit).await?;
+        Ok(Self { pool, writer })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn from_millis(ms: i64) -> anyhow::Result<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .with_context(|| format!("date out of range: {ms}"))
+}
+
+fn user_from_row(row: &PgRow) -> anyhow::Result<User> {
+    user_from_columns(row, "")
+}
+
+/// Reads a user from columns `{prefix}id`, `{prefix}username`, `{prefix}is_admin`, so one row can
+/// carry several users.
+fn user_from_columns(row: &PgRow, prefix: &str) -> anyhow::Result<User> {
+    let name: String = row.try_get(format!("{prefix}username").as_str())?;
+    Ok(User {
+        id: UserId::new(row.try_get(format!("{prefix}id").as_str())?),
+        // Rows are only written through `Username::parse`; a bad one was written by hand.
+        username: Username::parse(&name)
+            .with_context(|| format!("stored username {name:?} is invalid"))?,
+        is_admin: row.try_get(format!("{prefix}is_admin").as_str())?,
+    })
+}
+
+fn optional_user(row: &PgRow, prefix: &str) -> anyhow::Result<Option<User>> {
+    let id: Option<i64> = row.try_get(format!("{prefix}id").as_str())?;
+    id.map(|_| user_from_columns(row, prefix)).transpose()
+}
+
+fn message_from_row(row: &PgRow) -> anyhow::Result<ChatMessage> {
+    Ok(ChatMessage {
+        id: row.try_get("id")?,
+        sender: UserId::new(row.try_get("sender")?),
+        receiver: UserId::new(row.try_get("receiver")?),
+        message: row.try_get("message")?,
+        date: from_millis(row.try_get("date")?)?,
+        client_id: row.try_get("client_id")?,
+    })
+}
+
+/// Maps the constraint failures callers can act on; everything else is an internal error.
+fn classify(err: sqlx::Error, what: &'static str) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(what);
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::MissingReference;
+        }
+    }
+    StoreError::Other(anyhow::Error::new(err).context(what))
+}
+
+/// A `u32` limit or offset as PostgreSQL binds it (it has no unsigned integers).
+fn bigint(n: u32) -> i64 {
+    i64::from(n)
+}
+
+/// PostgreSQL's `text` cannot hold NUL (SQLite's can), and a parameter with one fails the whole
+/// statement. Stored names and messages never contain it (they are parsed first), so a lookup by
+/// a name with a NUL simply finds nothing; free text stored as typed (the audit log's detail and
+/// reason) keeps the NUL as U+FFFD rather than failing the request that is being recorded.
+fn has_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
+fn without_nul(text: &str) -> Cow<'_, str> {
+    if has_nul(text) {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "id, sender, receiver, message, date, client_id";
+const MESSAGE_COLUMNS_C: &str = "c.id, c.sender, c.receiver, c.message, c.date, c.client_id";
+
+/// Escapes LIKE's wildcards so a search for "a_b" means exactly that.
+fn escape_like(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,521 @@
+//! The storage contract (`server/store/mod.rs`), method by method, on both backends: each check
+//! below runs once on SQLite and once on PostgreSQL (`<check>::sqlite`, `<check>::postgres`), and
+//! both must give the same answers. The HTTP-level suites cover SQLite in depth; these make sure
+//! PostgreSQL means the same thing.
+
+use crate::helpers::TestApp;
+use parley::domain::admin::AuditAction;
+use parley::domain::{ClientId, User, UserId, Username};
+use parley::server::store::{
+    AccountStore, AdminStore, MessageStore, NewAuditEntry, NewMessage, PageEnd, StoreError,
+};
+
+/// Defines each named check (an `async fn(TestApp)` below) as two tests, one per backend.
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {
+        $(
+            mod $check {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$check(crate::helpers::spawn_app().await).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    super::$check(crate::helpers::spawn_app_on_postgres().await).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    accounts_names_and_admin_flags,
+    conversations_unread_counts_and_read_pointers,
+    blocks_and_relations,
+    history_pages_end_where_asked,
+    resume_reads_every_message_after_an_id,
+    admin_views_and_the_audit_log,
+    search_treats_every_typed_word_as_a_plain_word,
+);
+
+async fn user(app: &TestApp, name: &str) -> User {
+    app.state
+        .store
+        .create_user(&Username::parse(name).unwrap(), "not a real hash", false)
+        .await
+        .unwrap()
+}
+
+async fn send(app: &TestApp, from: &User, to: &User, text: &str) -> i64 {
+    send_keyed(app, from, to, text, None).await
+}
+
+async fn send_keyed(
+    app: &TestApp,
+    from: &User,
+    to: &User,
+    text: &str,
+    client_id: Option<ClientId>,
+) -> i64 {
+    app.state
+        .store
+        .insert_message(NewMessage {
+            sender: from.id,
+            receiver: to.id,
+            text,
+            client_id,
+        })
+        .await
+        .unwrap()
+        .message
+        .id
+}
+
+fn names(users: &[User]) -> Vec<&str> {
+    users.iter().map(|u| u.username.as_str()).collect()
+}
+
+async fn accounts_names_and_admin_flags(app: TestApp) {
+    let store = &app.state.store;
+    let ann = user(&app, "ann").await;
+    for name in ["anna", "a_bc", "axbc", "bob"] {
+        user(&app, name).await;
+    }
+    let taken = store
+        .create_user(&Username::parse("ANN").unwrap(), "h", false)
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+
+    let found = store.credentials(&ann.username).await.unwrap().unwrap();
+    assert_eq!(found.user, ann);
+    assert_eq!(found.password_hash, "not a real hash");
+    assert!(!found.disabled);
+    assert_eq!(store.user_by_id(ann.id).await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.user_by_name("ann").await.unwrap(), Some(ann.clone()));
+    assert_eq!(store.user_by_name("nobody").await.unwrap(), None);
+    assert_eq!(store.user_by_id(UserId::new(999_999)).await.unwrap(), None);
+
+    // Prefixes are matched as typed, wildcards included, and ASCII case does not matter.
+    let search = |prefix: &'static str| async move {
+        names(&store.search_users(prefix, ann.id, 10).await.unwrap())
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search("an").await, ["anna"]);
+    assert_eq!(search("AN").await, ["anna"]);
+    assert_eq!(search("a_").await, ["a_bc"]);
+    assert_eq!(search("a%").await, Vec::<String>::new());
+    assert_eq!(search("").await, ["a_bc", "anna", "axbc", "bob"]);
+    assert_eq!(store.search_users("", ann.id, 2).await.unwrap().len(), 2);
+    // A NUL (which PostgreSQL's text cannot hold) finds nothing, without an error.
+    assert_eq!(search("a\0").await, Vec::<String>::new());
+    assert_eq!(store.user_by_name("ann\0").await.unwrap(), None);
+    assert!(store.accounts("\0", 0, 10).await.unwrap().is_empty());
+
+    assert!(store.promote(&ann.username).await.unwrap());
+    assert!(!store
+        .promote(&Username::parse("nobody").unwrap())
+        .await
+        .unwrap());
+    assert!(store.user_by_id(ann.id).await.unwrap().unwrap().is_admin);
+
+    let disabled = store.set_disabled(ann.id, true).await.unwrap().unwrap();
+    assert_eq!(disabled.id, ann.id);
+    assert!(store.account(ann.id).await.unwrap().unwrap().disabled);
+    assert!(
+        store
+            .credentials(&ann.username)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    store.set_disabled(ann.id, false).await.unwrap();
+    assert!(!store.account(ann.id).await.unwrap().unwrap().disabled);
+    assert!(store
+        .set_disabled(UserId::new(999_999), true)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.account(UserId::new(999_999)).await.unwrap().is_none());
+    store.record_login(ann.id).await.unwrap();
+    // No session was ever made here, so there is none to delete (the table exists: the router
+    // created it when the app started).
+    assert_eq!(store.delete_sessions_of(ann.id).await.unwrap(), 0);
+}
+
+async fn conversations_unread_counts_and_read_pointers(app: TestApp) {
+    let store = &app.state.store;
+    let (ann, bob, cat) = (
+        user(&app, "ann").await,
+        user(&app, "bob").await,
+        user(&app, "cat").await,
+    );
+    let lonely = user(&app, "dan").await;
+    let first = send(&app, &ann, &bob, "ann 1").await;
+    let bob_1 = send(&app, &bob, &ann, "bob 1").await;
+    let bob_2 = send(&app, &bob, &ann, "bob 2").await;
+    send(&app, &cat, &ann, "cat 1").await;
+    let note = send(&app, &ann, &ann, "a note to self").await;
+
+    let inbox = store.conversations(ann.id).await.unwrap();
+    let seen: Vec<(&str, &str, i64)> = inbox
+        .iter()
+        .map(|c| {
+            (
+                c.peer.username.as_str(),
+                c.last_message.message.as_str(),
+                c.unread,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ann", "a note to self", 0),
+            ("cat", "cat 1", 1),
+            ("bob", "bob 2", 2)
+        ]
+    );
+    let inbox = store.conversations(bob.id).await.unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!((inbox[0].last_message.id, inbox[0].unread), (bob_2, 1));
+    assert_eq!(store.unread_total(ann.id).await.unwrap(), 3);
+    assert_eq!(store.latest_message_id(ann.id).await.unwrap(), note);
+    assert_eq!(store.latest_message_id(bob.id).await.unwrap(), bob_2);
+    assert_eq!(store.latest_message_id(lonely.id).await.unwrap(), 0);
+
+    // Forward only, clamped to the newest message, `None` when nothing moves.
+    assert_eq!(
+        store.mark_read(ann.id, bob.id, bob_1).await.unwrap(),
+        Some(bob_1)
+    );
+    assert_eq!(store.conversations(ann.id).await.unwrap()[2].unread, 1);
+    assert_eq!(store.mark_read(ann.id, bob.id, first).await.unwrap(), None);
+    assert_eq!(
+        store.mark_read(ann.id, bob.id, i64::MAX).await.unwrap(),
+        Some(bob_2)
+    );
+    assert_eq!(
+        store.mark_read(ann.id, bob.id, i64::MAX).await.unwrap(),
+        None
+    );
+    assert_eq!(store.read_pointer(ann.id, bob.id).await.unwrap(), bob_2);
+    assert_eq!(store.read_pointer(ann.id, cat.id).await.unwrap(), 0);
+    assert_eq!(store.mark_read(ann.id, lonely.id, 5).await.unwrap(), None);
+    assert_eq!(store.unread_total(ann.id).await.unwrap(), 1);
+
+    // The trigger keeps counting after a read.
+    send(&app, &bob, &ann, "bob 3").await;
+    assert_eq!(store.unread_total(ann.id).await.unwrap(), 2);
+    let inbox = store.conversations(ann.id).await.unwrap();
+    assert_eq!(inbox[0].peer.username.as_str(), "bob");
+    assert_eq!(inbox[0].last_message.message, "bob 3");
+}
+
+async fn blocks_and_relations(app: TestApp) {
+    let store = &app.state.store;
+    let (ann, bob, cat) = (
+        user(&app, "ann").await,
+        user(&app, "bob").await,
+        user(&app, "cat").await,
+    );
+    send(&app, &ann, &bob, "hi bob").await;
+    send(&app, &bob, &ann, "hi ann").await;
+    send(&app, &cat, &ann, "hi, it's cat").await;
+
+    let with_bob = store.relation(ann.id, bob.id).await.unwrap();
+    assert!(with_bob.i_wrote && with_bob.peer_wrote);
+    assert!(!with_bob.i_blocked && !with_bob.peer_blocked);
+    let with_cat = store.relation(ann.id, cat.id).await.unwrap();
+    assert!(!with_cat.i_wrote && with_cat.peer_wrote);
+    assert_eq!(store.activity_partners(ann.id).await.unwrap(), [bob.id]);
+    assert!(store.activity_partners(cat.id).await.unwrap().is_empty());
+
+    store.block(ann.id, bob.id).await.unwrap();
+    store.block(ann.id, bob.id).await.unwrap();
+    store.block(ann.id, cat.id).await.unwrap();
+    assert!(store.relation(ann.id, bob.id).await.unwrap().i_blocked);
+    assert!(store.relation(bob.id, ann.id).await.unwrap().peer_blocked);
+    assert!(store.activity_partners(ann.id).await.unwrap().is_empty());
+    assert!(store.activity_partners(bob.id).await.unwrap().is_empty());
+    assert!(store.conversations(ann.id).await.unwrap().is_empty());
+    assert_eq!(store.unread_total(ann.id).await.unwrap(), 0);
+    assert_eq!(store.conversations(bob.id).await.unwrap().len(), 1);
+    let blocked = store.blocks(ann.id).await.unwrap();
+    let mut blocked_names: Vec<&str> = blocked.iter().map(|b| b.user.username.as_str()).collect();
+    blocked_names.sort_unstable();
+    assert_eq!(blocked_names, ["bob", "cat"]);
+    let mut all = store.all_blocks().await.unwrap();
+    all.sort_unstable();
+    assert_eq!(all, [(ann.id, bob.id), (ann.id, cat.id)]);
+
+    assert!(store.unblock(ann.id, bob.id).await.unwrap());
+    assert!(!store.unblock(ann.id, bob.id).await.unwrap());
+    assert_eq!(store.activity_partners(ann.id).await.unwrap(), [bob.id]);
+    let missing = store.block(ann.id, UserId::new(999_999)).await;
+    assert!(
+        matches!(missing, Err(StoreError::MissingReference)),
+        "{missing:?}"
+    );
+}
+
+async fn history_pages_end_where_asked(app: TestApp) {
+    let store = &app.state.store;
+    let (ann, bob, cat) = (
+        user(&app, "ann").await,
+        user(&app, "bob").await,
+        user(&app, "cat").await,
+    );
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let (from, to) = if n % 2 == 0 {
+            (&ann, &bob)
+        } else {
+            (&bob, &ann)
+        };
+        ids.push(send(&app, from, to, &format!("message {n}")).await);
+    }
+    let elsewhere = send(&app, &ann, &cat, "another conversation").await;
+    let page_ids = |page: &parley::domain::HistoryPage| -> Vec<i64> {
+        page.messages.iter().map(|m| m.id).collect()
+    };
+
+    let latest = store
+        .history(ann.id, bob.id, PageEnd::Latest, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (page_ids(&latest), latest.has_more),
+        (ids[3..].to_vec(), true)
+    );
+    let older = store
+        .history(bob.id, ann.id, PageEnd::Before(ids[3]), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (page_ids(&older), older.has_more),
+        (ids[1..3].to_vec(), true)
+    );
+    let oldest = store
+        .history(ann.id, bob.id, PageEnd::Before(ids[1]), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (page_ids(&oldest), oldest.has_more),
+        (ids[..1].to_vec(), false)
+    );
+    let through = store
+        .history(ann.id, bob.id, PageEnd::Through(ids[1]), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (page_ids(&through), through.has_more),
+        (ids[..2].to_vec(), false)
+    );
+    let all = store
+        .history(ann.id, bob.id, PageEnd::Latest, 5)
+        .await
+        .unwrap();
+    assert_eq!((page_ids(&all), all.has_more), (ids.clone(), false));
+    // An anchor from another conversation never tells where it sits.
+    for end in [PageEnd::Before(elsewhere), PageEnd::Through(elsewhere)] {
+        let page = store.history(ann.id, bob.id, end, 10).await.unwrap();
+        assert!(page.messages.is_empty() && !page.has_more, "{end:?}");
+    }
+}
+
+async fn resume_reads_every_message_after_an_id(app: TestApp) {
+    let store = &app.state.store;
+    let (ann, bob, cat) = (
+        user(&app, "ann").await,
+        user(&app, "bob").await,
+        user(&app, "cat").await,
+    );
+    let first = send(&app, &ann, &bob, "1").await;
+    let second = send(&app, &bob, &ann, "2").await;
+    send(&app, &bob, &cat, "not ann's").await;
+    let note = send(&app, &ann, &ann, "note").await;
+    let after: Vec<i64> = store
+        .messages_after(ann.id, first, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(after, [second, note], "a note to self comes once");
+    let limited = store.messages_after(ann.id, 0, 2).await.unwrap();
+    assert_eq!(
+        limited.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [first, second]
+    );
+
+    // A retry is answered with its original, dated as it was.
+    let key = ClientId::new_v4();
+    let original = send_keyed(&app, &ann, &bob, "once", Some(key)).await;
+    let retry = store
+        .insert_message(NewMessage {
+            sender: ann.id,
+            receiver: bob.id,
+            text: "once",
+            client_id: Some(key),
+        })
+        .await
+        .unwrap();
+    assert!(!retry.is_new);
+    assert_eq!(retry.message.id, original);
+    assert_eq!(retry.message.client_id, Some(key));
+    let stored = store.messages_after(ann.id, note, 10).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0], retry.message);
+    // The same key from another sender is another message.
+    let other = send_keyed(&app, &bob, &ann, "mine", Some(key)).await;
+    assert!(other > original);
+    let missing = store
+        .insert_message(NewMessage {
+            sender: UserId::new(999_999),
+            receiver: ann.id,
+            text: "from nobody",
+            client_id: None,
+        })
+        .await;
+    assert!(matches!(missing, Err(StoreError::MissingReference)));
+}
+
+async fn admin_views_and_the_audit_log(app: TestApp) {
+    let store = &app.state.store;
+    let (ann, bob, cat) = (
+        user(&app, "ann").await,
+        user(&app, "bob").await,
+        user(&app, "cat").await,
+    );
+    send(&app, &ann, &bob, "1").await;
+    send(&app, &ann, &bob, "2").await;
+    // Dates are milliseconds: make sure the last chat is the latest by date, not only by id.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    send(&app, &cat, &bob, "3").await;
+    store.record_login(cat.id).await.unwrap();
+
+    let accounts = store.accounts("", 0, 10).await.unwrap();
+    let rows: Vec<(&str, i64, bool)> = accounts
+        .iter()
+        .map(|a| {
+            (
+                a.user.username.as_str(),
+                a.messages_sent,
+                a.last_active.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("ann", 2, true), ("bob", 0, false), ("cat", 1, true)]
+    );
+    assert_eq!(store.accounts("B", 0, 10).await.unwrap().len(), 1);
+    assert_eq!(store.accounts("", 1, 1).await.unwrap()[0].user.id, bob.id);
+
+    let chats = store.chats(None, 0, 10).await.unwrap();
+    let pairs: Vec<(UserId, UserId, i64)> = chats
+        .iter()
+        .map(|c| (c.user_a.id, c.user_b.id, c.messages))
+        .collect();
+    assert_eq!(pairs, [(bob.id, cat.id, 1), (ann.id, bob.id, 2)]);
+    assert_eq!(store.chats(Some(ann.id), 0, 10).await.unwrap().len(), 1);
+    assert_eq!(store.chats(None, 1, 10).await.unwrap().len(), 1);
+
+    for (action, reason) in [
+        (AuditAction::Search, None),
+        (AuditAction::ViewConversation, Some("a report")),
+    ] {
+        store
+            .append_audit(NewAuditEntry {
+                admin: ann.id,
+                action,
+                user_a: Some(bob.id),
+                user_b: None,
+                detail: Some("zebra"),
+                reason,
+            })
+            .await
+            .unwrap();
+    }
+    let log = store.audit_log(0, 10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].action, AuditAction::ViewConversation);
+    assert_eq!(log[0].reason.as_deref(), Some("a report"));
+    assert_eq!(log[0].user_a.as_ref().map(|u| u.id), Some(bob.id));
+    assert!(log[0].user_b.is_none());
+    assert_eq!(log[1].detail.as_deref(), Some("zebra"));
+    assert!(log[0].date >= log[1].date);
+    assert_eq!(store.audit_log(1, 10).await.unwrap()[0].id, log[1].id);
+}
+
+async fn search_treats_every_typed_word_as_a_plain_word(app: TestApp) {
+    let store = &app.state.store;
+    let (ann, bob) = (user(&app, "ann").await, user(&app, "bob").await);
+    for text in [
+        "the zebra parcel",
+        "zebra only",
+        "zebras galore",
+        "zebra or parcel",
+        "don't stop",
+        "parcel (not) here",
+    ] {
+        send(&app, &ann, &bob, text).await;
+    }
+    let hits = |words: &'static [&'static str]| async move {
+        let mut texts: Vec<String> = store
+            .search_messages(words, 50)
+            .await
+            .unwrap_or_else(|e| panic!("search {words:?}: {e}"))
+            .into_iter()
+            .map(|hit| hit.message.message)
+            .collect();
+        texts.sort_unstable();
+        texts
+    };
+    let zebra = ["the zebra parcel", "zebra only", "zebra or parcel"];
+    assert_eq!(hits(&["zebra"]).await, zebra);
+    assert_eq!(hits(&["ZEBRA"]).await, zebra);
+    assert_eq!(
+        hits(&["zebra", "parcel"]).await,
+        ["the zebra parcel", "zebra or parcel"]
+    );
+    // Operators of either backend's syntax are words (or punctuation), never operators: no OR,
+    // no negation, no prefix match, no grouping.
+    assert_eq!(hits(&["zebra", "OR", "parcel"]).await, ["zebra or parcel"]);
+    for hostile in [
+        &["zebra:*"][..],
+        &["zebra*"],
+        &["!zebra"],
+        &["-zebra"],
+        &["(zebra"],
+        &["zebra)"],
+        &["\"zebra\""],
+        &["'zebra'"],
+        &["zebra", "&"],
+        &["zebra", "|", "!"],
+    ] {
+        assert_eq!(hits(hostile).await, zebra, "{hostile:?}");
+    }
+    assert_eq!(hits(&["zebra&parcel"]).await, ["the zebra parcel"]);
+    assert_eq!(hits(&["zebra|galore"]).await, Vec::<String>::new());
+    assert_eq!(hits(&["don't"]).await, ["don't stop"]);
+    assert_eq!(hits(&["(not)"]).await, ["parcel (not) here"]);
+    // Nothing searchable at all finds nothing (and is not an error).
+    for nothing in [
+        &["&"][..],
+        &["!"],
+        &[":*"],
+        &["(", ")"],
+        &["\""],
+        &["'"],
+        &["<->"],
+        &["\\"],
+        &["NEAR("],
+    ] {
+        assert_eq!(hits(nothing).await, Vec::<String>::new(), "{nothing:?}");
+    }
+}
