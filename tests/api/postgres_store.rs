@@ -293,8 +293,7 @@ async fn sessions_live_in_postgres_and_can_be_ended_per_user() {
 }
 
 /// PostgreSQL's text cannot hold NUL; typed text that has one must neither fail a search nor the
-/// audit entry that records it. (PostgreSQL only: SQLite's search fails on a NUL today, since FTS5
-/// reads its query string only up to it.)
+/// audit entry that records it. (The search half is in the store contract, for both backends.)
 #[tokio::test]
 async fn a_nul_in_typed_text_fails_nothing() {
     let url = fresh_database().await;

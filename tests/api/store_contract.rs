@@ -504,9 +504,15 @@ async fn search_treats_every_typed_word_as_a_plain_word(app: TestApp) {
     assert_eq!(hits(&["zebra|galore"]).await, Vec::<String>::new());
     assert_eq!(hits(&["don't"]).await, ["don't stop"]);
     assert_eq!(hits(&["(not)"]).await, ["parcel (not) here"]);
+    // A NUL (which no backend can take in a query) separates words.
+    assert_eq!(
+        hits(&["zebra\0parcel"]).await,
+        ["the zebra parcel", "zebra or parcel"]
+    );
     // Nothing searchable at all finds nothing (and is not an error).
     for nothing in [
-        &["&"][..],
+        &["\0"][..],
+        &["&"],
         &["!"],
         &[":*"],
         &["(", ")"],

@@ -97,6 +97,12 @@ impl AdminStore for PgStore {
         words: &[&str],
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError> {
+        // A NUL separates words, as on SQLite (no message holds one: messages are parsed first).
+        let words: Vec<&str> = words
+            .iter()
+            .flat_map(|w| w.split('\0'))
+            .filter(|w| !w.is_empty())
+            .collect();
         if words.is_empty() {
             return Ok(Vec::new());
         }
@@ -112,8 +118,7 @@ impl AdminStore for PgStore {
         );
         let mut query = sqlx::query(&sql).bind(bigint(limit));
         for word in words {
-            // No message holds a NUL (messages are parsed first): it can only separate words.
-            query = query.bind(word.replace('\0', " "));
+            query = query.bind(word);
         }
         let rows = query
             .fetch_all(&self.pool)

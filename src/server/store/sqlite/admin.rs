@@ -93,6 +93,9 @@ impl AdminStore for SqliteStore {
         words: &[&str],
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError> {
+        let Some(query) = fts5_all_of(words) else {
+            return Ok(Vec::new());
+        };
         let rows = sqlx::query(&format!(
             "select {MESSAGE_COLUMNS_C},
                     s.id as s_id, s.username as s_username, s.is_admin as s_is_admin,
@@ -102,7 +105,7 @@ impl AdminStore for SqliteStore {
              where chat_fts match $1
              order by c.date desc, c.id desc limit $2"
         ))
-        .bind(fts5_all_of(words))
+        .bind(query)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
@@ -172,14 +175,17 @@ impl AdminStore for SqliteStore {
     }
 }
 
-/// An FTS5 query matching text that contains every word. Each word is quoted, so FTS syntax
-/// (`OR`, `NEAR(`, `*`, quotes) is searched for, never run.
-fn fts5_all_of(words: &[&str]) -> String {
-    words
+/// An FTS5 query matching text that contains every word, or `None` when nothing is left to look
+/// for. Each word is quoted, so FTS syntax (`OR`, `NEAR(`, `*`, quotes) is searched for, never run.
+/// A NUL separates words, as on PostgreSQL: FTS5 would read its query only up to it.
+fn fts5_all_of(words: &[&str]) -> Option<String> {
+    let quoted: Vec<String> = words
         .iter()
+        .flat_map(|w| w.split('\0'))
+        .filter(|w| !w.is_empty())
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    (!quoted.is_empty()).then(|| quoted.join(" "))
 }
 
 #[cfg(test)]
@@ -188,10 +194,18 @@ mod tests {
 
     #[test]
     fn every_word_is_quoted_so_no_syntax_runs() {
-        assert_eq!(fts5_all_of(&["zebra", "Parcel"]), "\"zebra\" \"Parcel\"");
         assert_eq!(
-            fts5_all_of(&["say", "\"hi\"", "OR", "NEAR("]),
-            r#""say" """hi""" "OR" "NEAR(""#
+            fts5_all_of(&["zebra", "Parcel"]).as_deref(),
+            Some("\"zebra\" \"Parcel\"")
         );
+        assert_eq!(
+            fts5_all_of(&["say", "\"hi\"", "OR", "NEAR("]).as_deref(),
+            Some(r#""say" """hi""" "OR" "NEAR(""#)
+        );
+        assert_eq!(
+            fts5_all_of(&["zebra\0parcel"]).as_deref(),
+            Some("\"zebra\" \"parcel\"")
+        );
+        assert_eq!(fts5_all_of(&["\0", ""]), None);
     }
 }
