@@ -32,8 +32,11 @@ lint:
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
+# The unit tests and the integration suite on SQLite, then the integration suite again on PostgreSQL
+# (a throwaway cluster the tests start and remove themselves; see tests/api/postgres.rs).
 unit:
 	cargo test --features ssr
+	PARLEY_TEST_BACKEND=postgres cargo test --features ssr --test api
 
 # Runs against the release build (what users get), on a temporary database; see end2end/playwright.config.ts.
 e2e:

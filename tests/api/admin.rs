@@ -243,13 +243,7 @@ async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
     app.send_http(&bob, alice.id, "before the ban").await;
     let mut bob_socket = app.connect(&bob).await;
     let bob_cookie = app.cookie_of(&bob);
-    let sessions = || async {
-        let count: i64 = sqlx::query_scalar("select count(*) from tower_sessions")
-            .fetch_one(app.sqlite_pool())
-            .await
-            .unwrap();
-        count
-    };
+    let sessions = || app.session_count();
     let sessions_before = sessions().await;
 
     let res = app
@@ -356,17 +350,11 @@ async fn the_audit_log_cannot_be_edited() {
     let app = spawn_app().await;
     let root = admin_of(&app, "root").await;
     app.get(&root.http, "/api/admin/search?q=anything").await;
-    let pool = app.sqlite_pool();
-    assert!(
-        sqlx::query("update audit_log set reason = 'nothing to see'")
-            .execute(pool)
-            .await
-            .is_err()
-    );
-    assert!(sqlx::query("delete from audit_log")
-        .execute(pool)
+    assert!(app
+        .execute("update audit_log set reason = 'nothing to see'")
         .await
         .is_err());
+    assert!(app.execute("delete from audit_log").await.is_err());
     assert_eq!(audit_count(&app, &root).await, 1);
 }
 

@@ -3,7 +3,7 @@
 //! re-sending every unacked message with its original `client_id` (as a client's outbox does after
 //! a reconnect) must leave each message that was sent stored exactly once: no duplicate, no gap.
 
-use crate::helpers::{spawn_binary, Person, TestApp, SEND_LIMIT_OFF};
+use crate::helpers::{fresh_database_url, spawn_binary, Person, TestApp, SEND_LIMIT_OFF};
 use futures_util::{SinkExt, StreamExt};
 use parley::domain::ClientId;
 use reqwest::StatusCode;
@@ -137,10 +137,8 @@ fn id_of(value: &Value) -> i64 {
 }
 
 async fn stored_rows(app: &TestApp) -> Vec<Row> {
-    sqlx::query_as("select id, sender, receiver, message, client_id from chat order by id")
-        .fetch_all(app.sqlite_pool())
+    app.rows("select id, sender, receiver, message, cast(client_id as text) as client_id from chat order by id")
         .await
-        .expect("read the chat table")
 }
 
 /// Rows by `client_id`, asserting that none is missing one and none shares one.
@@ -217,7 +215,7 @@ async fn resend_over_http(
 #[tokio::test]
 async fn sigkill_mid_stream_keeps_every_acked_message_once_and_resends_fill_the_gaps() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}/crash.db", dir.path().display());
+    let database_url = fresh_database_url(dir.path(), "crash").await;
     let (mut server, addr) = spawn_binary(&database_url, SEND_LIMIT_OFF).await;
     let app = TestApp::attach(addr, &database_url).await;
     let alice = app.sign_up("alice").await;

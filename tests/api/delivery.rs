@@ -2,7 +2,8 @@
 //! typing, read receipts, logout, and a real SIGTERM during a send storm.
 
 use crate::helpers::{
-    frame_message, read_message_ids, spawn_app, spawn_binary, TestApp, PASSWORD, SEND_LIMIT_OFF,
+    frame_message, fresh_database_url, read_message_ids, spawn_app, spawn_binary, TestApp,
+    PASSWORD, SEND_LIMIT_OFF,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -77,10 +78,7 @@ async fn messages_sent_during_the_replay_are_neither_lost_nor_duplicated() {
     bob_socket.assert_silent().await;
     let unique: HashSet<i64> = ids.iter().copied().collect();
     assert_eq!(unique.len(), 1_000, "no duplicates");
-    let stored: i64 = sqlx::query_scalar("select count(*) from chat")
-        .fetch_one(app.sqlite_pool())
-        .await
-        .unwrap();
+    let stored = app.scalar("select count(*) from chat", &[]).await;
     assert_eq!(stored, 1_000, "and nothing missing");
     // Replay and live frames together arrive in id order.
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
@@ -345,7 +343,7 @@ async fn logging_out_says_leave_and_closes_that_sessions_sockets_only() {
 #[tokio::test]
 async fn sigterm_during_a_send_storm_loses_no_acked_message() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}/storm.db", dir.path().display());
+    let database_url = fresh_database_url(dir.path(), "storm").await;
     let (mut server, addr) = spawn_binary(&database_url, SEND_LIMIT_OFF).await;
     let app = TestApp::attach(addr, &database_url).await;
     let alice = app.sign_up("alice").await;
@@ -418,11 +416,11 @@ async fn sigterm_during_a_send_storm_loses_no_acked_message() {
         !acked.is_empty(),
         "the storm got some acks before the signal"
     );
-    let stored: HashSet<i64> = sqlx::query_scalar("select id from chat")
-        .fetch_all(app.sqlite_pool())
+    let stored: HashSet<i64> = app
+        .rows::<(i64,)>("select id from chat")
         .await
-        .unwrap()
         .into_iter()
+        .map(|(id,)| id)
         .collect();
     let missing: Vec<&i64> = acked.iter().filter(|id| !stored.contains(id)).collect();
     assert!(missing.is_empty(), "acked but not stored: {missing:?}");

@@ -2,7 +2,8 @@
 //! sockets that obey disable and stop when their client does.
 
 use crate::helpers::{
-    frame_message, read_message_ids, spawn_app, spawn_app_with, Socket, TestApp, PASSWORD,
+    frame_message, fresh_database_url, read_message_ids, spawn_app, spawn_app_with, Socket,
+    TestApp, PASSWORD,
 };
 use futures_util::{SinkExt, StreamExt};
 use parley::domain::{ChatMessage, Username};
@@ -73,7 +74,7 @@ async fn commits_are_published_in_id_order_under_random_interleavings() {
             let heard = Arc::clone(&heard);
             Arc::new(move |batch| heard.lock().unwrap().extend_from_slice(batch))
         };
-        let url = format!("sqlite://{}/order.db", dir.path().display());
+        let url = fresh_database_url(dir.path(), "order").await;
         let store = Store::open(&url, listener).await.unwrap();
         let mut users = Vec::new();
         for name in ["ann", "ben", "cat", "dan"] {
@@ -256,10 +257,7 @@ async fn signups_are_limited_per_address() {
 }
 
 async fn stored_messages(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from chat")
-        .fetch_one(app.sqlite_pool())
-        .await
-        .unwrap()
+    app.scalar("select count(*) from chat", &[]).await
 }
 
 #[tokio::test]
@@ -399,11 +397,9 @@ async fn a_disabled_client_that_stopped_reading_can_do_nothing_and_is_cut_off() 
     for _ in 0..1_500 {
         bob_socket.send_json(frame_message(alice.id, &text)).await;
     }
-    let before: i64 = sqlx::query_scalar("select count(*) from chat where sender = $1")
-        .bind(alice.id)
-        .fetch_one(app.sqlite_pool())
-        .await
-        .unwrap();
+    let before = app
+        .scalar("select count(*) from chat where sender = $1", &[alice.id])
+        .await;
 
     let res = app
         .post_json(
@@ -438,11 +434,9 @@ async fn a_disabled_client_that_stopped_reading_can_do_nothing_and_is_cut_off() 
             assert_eq!(frame["message"]["sender"], bob.id, "{frame}");
         }
     }
-    let after: i64 = sqlx::query_scalar("select count(*) from chat where sender = $1")
-        .bind(alice.id)
-        .fetch_one(app.sqlite_pool())
-        .await
-        .unwrap();
+    let after = app
+        .scalar("select count(*) from chat where sender = $1", &[alice.id])
+        .await;
     assert_eq!(after, before, "nothing stored from a disabled account");
 
     // Her connection ends within 15 s of the disable (draining what was in flight to her).

@@ -2,11 +2,10 @@ use futures_util::{SinkExt, StreamExt};
 use parley::server::config::Config;
 use parley::server::router::build_router;
 use parley::server::state::AppState;
-use parley::server::store::Store;
+use parley::server::store::{Backend, Store};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use sqlx::SqlitePool;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,10 +39,29 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Which backend this run of the suite uses: SQLite, or PostgreSQL when
+/// `PARLEY_TEST_BACKEND=postgres` (`make test` runs the integration suite once on each).
+pub fn test_backend() -> Backend {
+    match std::env::var("PARLEY_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("" | "sqlite") => Backend::Sqlite,
+        Ok("postgres") => Backend::Postgres,
+        Ok(other) => panic!("PARLEY_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// A fresh, empty database of this run's backend: a file named `name` in `dir`, or a new
+/// database on the test cluster (`postgres.rs`).
+pub async fn fresh_database_url(dir: &std::path::Path, name: &str) -> String {
+    match test_backend() {
+        Backend::Sqlite => format!("sqlite://{}/{name}.db", dir.display()),
+        Backend::Postgres => crate::postgres::fresh_database().await,
+    }
+}
+
 /// Starts the app on a fresh database, with the default settings as `configure` changes them.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let url = format!("sqlite://{}/test.db", dir.path().display());
+    let url = fresh_database_url(dir.path(), "test").await;
     let mut config = Config::for_database(url);
     configure(&mut config);
     start(config, dir).await
@@ -155,12 +173,61 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// The SQLite pool under this app's store, for tests that read or write its tables directly.
-    pub fn sqlite_pool(&self) -> &SqlitePool {
-        match &self.state.store {
-            Store::Sqlite(store) => store.pool(),
-            Store::Postgres(_) => panic!("this test reads SQLite's tables directly"),
+    /// One number read straight from this app's database, whichever the backend (both take `$1`
+    /// placeholders), e.g. `select count(*) from chat where sender = $1`.
+    pub async fn scalar(&self, sql: &str, binds: &[i64]) -> i64 {
+        macro_rules! run {
+            ($pool:expr) => {{
+                let mut query = sqlx::query_scalar::<_, i64>(sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                query.fetch_one($pool).await
+            }};
         }
+        match &self.state.store {
+            Store::Sqlite(store) => run!(store.pool()),
+            Store::Postgres(store) => run!(store.pool()),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Rows read straight from this app's database, whichever the backend.
+    pub async fn rows<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        match &self.state.store {
+            Store::Sqlite(store) => sqlx::query_as(sql).fetch_all(store.pool()).await,
+            Store::Postgres(store) => sqlx::query_as(sql).fetch_all(store.pool()).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs one statement straight on this app's database, whichever the backend.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match &self.state.store {
+            Store::Sqlite(store) => sqlx::query(sql)
+                .execute(store.pool())
+                .await
+                .map(|r| r.rows_affected()),
+            Store::Postgres(store) => sqlx::query(sql)
+                .execute(store.pool())
+                .await
+                .map(|r| r.rows_affected()),
+        }
+    }
+
+    /// How many sessions the database holds, whichever the backend keeps them in.
+    pub async fn session_count(&self) -> i64 {
+        let table = match test_backend() {
+            Backend::Sqlite => "tower_sessions",
+            Backend::Postgres => "tower_sessions.session",
+        };
+        self.scalar(&format!("select count(*) from {table}"), &[])
+            .await
     }
 
     /// Stops this server and starts a new one on the same database file.
@@ -241,20 +308,52 @@ impl TestApp {
         to: &Person,
         texts: impl Iterator<Item = String>,
     ) {
-        let mut tx = self.sqlite_pool().begin().await.expect("begin");
-        for (n, text) in (0_i64..).zip(texts) {
-            sqlx::query(
-                "insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)",
-            )
-            .bind(from.id)
-            .bind(to.id)
-            .bind(text)
-            .bind(1_700_000_000_000 + n)
-            .execute(&mut *tx)
-            .await
-            .expect("insert");
+        let texts: Vec<String> = texts.collect();
+        match &self.state.store {
+            Store::Sqlite(store) => {
+                let mut tx = store.pool().begin().await.expect("begin");
+                for (n, text) in (0_i64..).zip(texts) {
+                    sqlx::query(
+                        "insert into chat (sender, receiver, message, date) values ($1, $2, $3, $4)",
+                    )
+                    .bind(from.id)
+                    .bind(to.id)
+                    .bind(text)
+                    .bind(1_700_000_000_000 + n)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                }
+                tx.commit().await.expect("commit");
+            }
+            // Ids come from the counter row, as the store's writer takes them, so the store
+            // continues above them.
+            Store::Postgres(store) => {
+                let mut tx = store.pool().begin().await.expect("begin");
+                let last: i64 = sqlx::query_scalar(
+                    "update message_counter set last_id = last_id + $1 returning last_id",
+                )
+                .bind(texts.len() as i64)
+                .fetch_one(&mut *tx)
+                .await
+                .expect("take ids");
+                let first = last - texts.len() as i64 + 1;
+                for (n, text) in (0_i64..).zip(texts) {
+                    sqlx::query(
+                        "insert into chat (id, sender, receiver, message, date) values ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(first + n)
+                    .bind(from.id)
+                    .bind(to.id)
+                    .bind(text)
+                    .bind(1_700_000_000_000 + n)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                }
+                tx.commit().await.expect("commit");
+            }
         }
-        tx.commit().await.expect("commit");
     }
 
     /// The caller's inbox, as `GET /api/conversations` returns it.

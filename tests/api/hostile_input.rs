@@ -9,10 +9,7 @@ use serde_json::{json, Value};
 const CLIENT_ID: &str = "2b8e6c1a-5f0d-4c7e-9a1b-3d4f5e6a7b8c";
 
 async fn stored_message_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from chat")
-        .fetch_one(app.sqlite_pool())
-        .await
-        .expect("count messages")
+    app.scalar("select count(*) from chat", &[]).await
 }
 
 /// POSTs `text` from `from` to `to` and returns the status and the error code, if any.

@@ -3,7 +3,7 @@
 //! most (cores × 19 MiB + 32 MiB) at peak, a real login right after the flood succeeds within
 //! 2 s, and after 1,000 sequential logins resident memory is within 64 MiB of idle.
 
-use crate::helpers::{spawn_binary, TestApp, PASSWORD};
+use crate::helpers::{fresh_database_url, spawn_binary, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ async fn abandoned_login(addr: std::net::SocketAddr, patience: Duration) {
 #[tokio::test]
 async fn a_flood_of_abandoned_logins_keeps_memory_bounded_and_a_real_login_gets_through() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}/flood.db", dir.path().display());
+    let database_url = fresh_database_url(dir.path(), "flood").await;
     // Only hashing is under test here: no login limit may answer first.
     let (mut server, addr) = spawn_binary(
         &database_url,
