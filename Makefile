@@ -9,11 +9,15 @@ LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/parley.db
 export LEPTOS_SITE_ADDR DATABASE_URL
 
-.PHONY: run test tools release lint unit e2e
+.PHONY: run run-postgres test tools release lint unit e2e
 
 ## run: build the release build and serve it on the SQLite default
 run: release
 	LEPTOS_SITE_ROOT=target/site ./target/release/parley
+
+## run-postgres: the same, on a throwaway PostgreSQL database removed when the server stops
+run-postgres: release
+	LEPTOS_SITE_ROOT=target/site .ci/throwaway-postgres.sh ./target/release/parley
 
 ## test: everything CI checks: formatting, clippy on both builds, unit + integration tests, Playwright
 test: tools lint unit release e2e

@@ -6,7 +6,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(
     name = "parley",
     version,
@@ -35,7 +35,8 @@ pub enum Command {
     },
 }
 
-#[derive(Args, Debug, Clone)]
+// Not `Debug`: the database URL may hold a password, and nothing should print it by accident.
+#[derive(Args, Clone)]
 pub struct Config {
     /// Database to use: `sqlite://…` (a file, created with its folder on first start) or
     /// `postgres://…` (a shared PostgreSQL database). Never logged: it may hold a password.

@@ -29,7 +29,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed, with its folder) the database at `url` and applies migrations.
     /// `on_commit` hears of every new message once it is committed, in id order.
-    #[tracing::instrument(name = "store.open", level = "debug", skip_all, fields(url = %url))]
+    #[tracing::instrument(name = "store.open", level = "debug", skip_all)]
     pub async fn open(url: &str, on_commit: CommitListener) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("parse DATABASE_URL {url:?}"))?
