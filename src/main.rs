@@ -34,6 +34,22 @@ async fn main() -> anyhow::Result<()> {
             println!("{} is now an admin (user id {})", admin.username, admin.id);
             Ok(())
         }
+        Command::CopyDatabase { from, to } => {
+            let copied =
+                parley::server::store::copy::copy_database(&from, &to, |line| println!("{line}"))
+                    .await?;
+            println!(
+                "copied {} users, {} messages, {} conversation summaries, {} blocks, {} audit \
+                 entries and {} sessions",
+                copied.users,
+                copied.messages,
+                copied.conversations,
+                copied.blocks,
+                copied.audit_entries,
+                copied.sessions
+            );
+            Ok(())
+        }
     }
 }
 

@@ -19,7 +19,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Subcommand, Debug)]
+// Not `Debug`: `copy-database` holds database URLs, which may hold passwords.
+#[derive(Subcommand)]
 pub enum Command {
     /// Serve the web application (the default).
     Serve,
@@ -32,6 +33,16 @@ pub enum Command {
         /// Make the existing user an admin instead of creating one (no password is read).
         #[arg(long)]
         promote: bool,
+    },
+    /// Copy a SQLite database into an empty PostgreSQL database (moving a deployment):
+    /// everything, ids and dates kept, sessions included. Stop the server first.
+    CopyDatabase {
+        /// The SQLite database to copy, e.g. sqlite://data/parley.db.
+        #[arg(long)]
+        from: String,
+        /// The empty PostgreSQL database to copy into, e.g. postgres://parley@db/parley.
+        #[arg(long)]
+        to: String,
     },
 }
 

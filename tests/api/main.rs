@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod copy_database;
 mod crash;
 mod delivery;
 mod hardening;

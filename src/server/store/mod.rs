@@ -7,6 +7,7 @@
 
 mod any;
 mod backend;
+pub mod copy;
 mod postgres;
 mod sessions;
 mod sqlite;

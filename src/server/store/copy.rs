@@ -1,0 +1,407 @@
+//! `parley copy-database --from sqlite://… --to postgres://…`: moves a deployment from the embedded
+//! default to PostgreSQL. Everything is copied as it is (ids and dates kept): users, messages,
+//! the per-conversation summaries (read pointers and unread counts), blocks, the audit log and the
+//! sessions, so nobody is logged out and every page answers as before. The target must be empty;
+//! the whole copy is one transaction, so a failure leaves it empty again. Afterwards the target's
+//! message counter and id sequences continue above the copied ids.
+//!
+//! This is the one place that reads one backend's tables and writes the other's: the storage
+//! traits have no way to write a row with a given id, and should not.
+
+use super::{Backend, CommitListener, PgStore, SqliteStore};
+use anyhow::{bail, Context, Result};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{PgConnection, Postgres, Row, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Rows read and written per statement.
+const BATCH: i64 = 1_000;
+
+/// What was copied, table by table.
+#[derive(Debug, Default)]
+pub struct Copied {
+    pub users: u64,
+    pub messages: u64,
+    pub conversations: u64,
+    pub blocks: u64,
+    pub audit_entries: u64,
+    pub sessions: u64,
+}
+
+/// Copies the SQLite database `from` into the empty PostgreSQL database `to`, telling `progress`
+/// how far it has got after every batch.
+pub async fn copy_database(from: &str, to: &str, mut progress: impl FnMut(&str)) -> Result<Copied> {
+    if Backend::for_url(from)? != Backend::Sqlite || Backend::for_url(to)? != Backend::Postgres {
+        bail!("copy-database copies a SQLite database (--from sqlite://…) into PostgreSQL (--to postgres://…)");
+    }
+    let file = SqliteConnectOptions::from_str(from)
+        .context("parse --from")?
+        .get_filename()
+        .to_owned();
+    if !file.is_file() {
+        bail!("there is no SQLite database at {}", file.display());
+    }
+    // Opening migrates each side to this build's schema; nothing is listening for new messages.
+    let nobody: CommitListener = Arc::new(|_| {});
+    let source = SqliteStore::open(from, nobody.clone()).await?;
+    let target = PgStore::open(to, nobody).await?;
+    let sessions = super::Store::Postgres(target.clone()).session_records();
+    sessions
+        .migrate()
+        .await
+        .context("create the session table on PostgreSQL")?;
+
+    let mut tx = target.pool().begin().await.context("begin the copy")?;
+    refuse_non_empty(&mut tx).await?;
+    // The summaries are copied as they are, read pointers and unread counts included, instead of
+    // being rebuilt message by message by the trigger.
+    sqlx::query("alter table chat disable trigger chat_into_conversation")
+        .execute(&mut *tx)
+        .await
+        .context("pause the conversation trigger")?;
+    let src = source.pool();
+    let copied = Copied {
+        users: copy_users(src, &mut tx, &mut progress).await?,
+        messages: copy_messages(src, &mut tx, &mut progress).await?,
+        conversations: copy_conversations(src, &mut tx, &mut progress).await?,
+        blocks: copy_blocks(src, &mut tx).await?,
+        audit_entries: copy_audit_log(src, &mut tx, &mut progress).await?,
+        sessions: copy_sessions(src, &mut tx).await?,
+    };
+    sqlx::query("alter table chat enable trigger chat_into_conversation")
+        .execute(&mut *tx)
+        .await
+        .context("resume the conversation trigger")?;
+    continue_above_copied_ids(&mut tx).await?;
+    tx.commit().await.context("commit the copy")?;
+    Ok(copied)
+}
+
+async fn refuse_non_empty(tx: &mut PgConnection) -> Result<()> {
+    let used: bool = sqlx::query_scalar(
+        "select exists (select 1 from users) or exists (select 1 from chat)
+             or exists (select 1 from audit_log) or exists (select 1 from tower_sessions.session)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .context("look at the target")?;
+    if used {
+        bail!("the target database is not empty: copy-database only copies into an empty one");
+    }
+    Ok(())
+}
+
+fn count_line(progress: &mut impl FnMut(&str), what: &str, done: u64, total: i64) {
+    progress(&format!("copied {done} of {total} {what}"));
+}
+
+async fn total(src: &SqlitePool, table: &str) -> Result<i64> {
+    sqlx::query_scalar(&format!("select count(*) from {table}"))
+        .fetch_one(src)
+        .await
+        .with_context(|| format!("count {table}"))
+}
+
+async fn copy_users(
+    src: &SqlitePool,
+    tx: &mut Transaction<'_, Postgres>,
+    progress: &mut impl FnMut(&str),
+) -> Result<u64> {
+    let total = total(src, "users").await?;
+    let (mut after, mut done) = (0_i64, 0_u64);
+    loop {
+        let rows = sqlx::query(
+            "select id, username, password_hash, is_admin, created_at, disabled, last_login_at
+             from users where id > $1 order by id limit $2",
+        )
+        .bind(after)
+        .bind(BATCH)
+        .fetch_all(src)
+        .await
+        .context("read users")?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("id")?;
+        let column = |name: &str| -> Result<Vec<i64>> {
+            rows.iter()
+                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
+                .collect()
+        };
+        let text = |name: &str| -> Result<Vec<String>> {
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(name).map_err(Into::into))
+                .collect()
+        };
+        let flag = |name: &str| -> Result<Vec<bool>> {
+            Ok(column(name)?.into_iter().map(|v| v != 0).collect())
+        };
+        let last_login: Vec<Option<i64>> = rows
+            .iter()
+            .map(|r| r.try_get("last_login_at"))
+            .collect::<Result<_, _>>()?;
+        sqlx::query(
+            "insert into users (id, username, password_hash, is_admin, created_at, disabled, last_login_at)
+             select * from unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::bigint[],
+                                  $6::boolean[], $7::bigint[])",
+        )
+        .bind(column("id")?)
+        .bind(text("username")?)
+        .bind(text("password_hash")?)
+        .bind(flag("is_admin")?)
+        .bind(column("created_at")?)
+        .bind(flag("disabled")?)
+        .bind(last_login)
+        .execute(&mut **tx)
+        .await
+        .context("write users")?;
+        done += rows.len() as u64;
+        count_line(progress, "users", done, total);
+    }
+    Ok(done)
+}
+
+async fn copy_messages(
+    src: &SqlitePool,
+    tx: &mut Transaction<'_, Postgres>,
+    progress: &mut impl FnMut(&str),
+) -> Result<u64> {
+    let total = total(src, "chat").await?;
+    let (mut after, mut done) = (0_i64, 0_u64);
+    loop {
+        let rows = sqlx::query(
+            "select id, sender, receiver, message, date, client_id
+             from chat where id > $1 order by id limit $2",
+        )
+        .bind(after)
+        .bind(BATCH)
+        .fetch_all(src)
+        .await
+        .context("read messages")?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("id")?;
+        let int = |name: &str| -> Result<Vec<i64>> {
+            rows.iter()
+                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
+                .collect()
+        };
+        let texts: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get("message"))
+            .collect::<Result<_, _>>()?;
+        let client_ids: Vec<Option<String>> = rows
+            .iter()
+            .map(|r| r.try_get("client_id"))
+            .collect::<Result<_, _>>()?;
+        sqlx::query(
+            "insert into chat (id, sender, receiver, message, date, client_id)
+             select id, sender, receiver, message, date, client_id::uuid
+             from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
+                  as m (id, sender, receiver, message, date, client_id)",
+        )
+        .bind(int("id")?)
+        .bind(int("sender")?)
+        .bind(int("receiver")?)
+        .bind(texts)
+        .bind(int("date")?)
+        .bind(client_ids)
+        .execute(&mut **tx)
+        .await
+        .context("write messages")?;
+        done += rows.len() as u64;
+        count_line(progress, "messages", done, total);
+    }
+    Ok(done)
+}
+
+async fn copy_conversations(
+    src: &SqlitePool,
+    tx: &mut Transaction<'_, Postgres>,
+    progress: &mut impl FnMut(&str),
+) -> Result<u64> {
+    let total = total(src, "conversation").await?;
+    let (mut after, mut done) = ((0_i64, 0_i64), 0_u64);
+    loop {
+        let rows = sqlx::query(
+            "select owner, peer, last_message_id, read_up_to, unread, owner_wrote
+             from conversation where (owner, peer) > ($1, $2) order by owner, peer limit $3",
+        )
+        .bind(after.0)
+        .bind(after.1)
+        .bind(BATCH)
+        .fetch_all(src)
+        .await
+        .context("read conversations")?;
+        let Some(last) = rows.last() else { break };
+        after = (last.try_get("owner")?, last.try_get("peer")?);
+        let int = |name: &str| -> Result<Vec<i64>> {
+            rows.iter()
+                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
+                .collect()
+        };
+        let wrote: Vec<bool> = int("owner_wrote")?.into_iter().map(|v| v != 0).collect();
+        sqlx::query(
+            "insert into conversation (owner, peer, last_message_id, read_up_to, unread, owner_wrote)
+             select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                                  $5::bigint[], $6::boolean[])",
+        )
+        .bind(int("owner")?)
+        .bind(int("peer")?)
+        .bind(int("last_message_id")?)
+        .bind(int("read_up_to")?)
+        .bind(int("unread")?)
+        .bind(wrote)
+        .execute(&mut **tx)
+        .await
+        .context("write conversations")?;
+        done += rows.len() as u64;
+        count_line(progress, "conversation summaries", done, total);
+    }
+    Ok(done)
+}
+
+async fn copy_blocks(src: &SqlitePool, tx: &mut Transaction<'_, Postgres>) -> Result<u64> {
+    let rows: Vec<(i64, i64, i64)> =
+        sqlx::query_as("select blocker, blocked, created_at from block")
+            .fetch_all(src)
+            .await
+            .context("read blocks")?;
+    for chunk in rows.chunks(BATCH as usize) {
+        let (blockers, rest): (Vec<i64>, Vec<(i64, i64)>) =
+            chunk.iter().map(|&(a, b, c)| (a, (b, c))).unzip();
+        let (blocked, created): (Vec<i64>, Vec<i64>) = rest.into_iter().unzip();
+        sqlx::query(
+            "insert into block (blocker, blocked, created_at)
+             select * from unnest($1::bigint[], $2::bigint[], $3::bigint[])",
+        )
+        .bind(blockers)
+        .bind(blocked)
+        .bind(created)
+        .execute(&mut **tx)
+        .await
+        .context("write blocks")?;
+    }
+    Ok(rows.len() as u64)
+}
+
+async fn copy_audit_log(
+    src: &SqlitePool,
+    tx: &mut Transaction<'_, Postgres>,
+    progress: &mut impl FnMut(&str),
+) -> Result<u64> {
+    let total = total(src, "audit_log").await?;
+    let (mut after, mut done) = (0_i64, 0_u64);
+    loop {
+        let rows = sqlx::query(
+            "select id, admin_id, action, user_a, user_b, detail, reason, date
+             from audit_log where id > $1 order by id limit $2",
+        )
+        .bind(after)
+        .bind(BATCH)
+        .fetch_all(src)
+        .await
+        .context("read the audit log")?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("id")?;
+        let int = |name: &str| -> Result<Vec<i64>> {
+            rows.iter()
+                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
+                .collect()
+        };
+        let maybe_int = |name: &str| -> Result<Vec<Option<i64>>> {
+            rows.iter()
+                .map(|r| r.try_get::<Option<i64>, _>(name).map_err(Into::into))
+                .collect()
+        };
+        let maybe_text = |name: &str| -> Result<Vec<Option<String>>> {
+            rows.iter()
+                .map(|r| r.try_get::<Option<String>, _>(name).map_err(Into::into))
+                .collect()
+        };
+        let actions: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get("action"))
+            .collect::<Result<_, _>>()?;
+        sqlx::query(
+            "insert into audit_log (id, admin_id, action, user_a, user_b, detail, reason, date)
+             select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[],
+                                  $6::text[], $7::text[], $8::bigint[])",
+        )
+        .bind(int("id")?)
+        .bind(int("admin_id")?)
+        .bind(actions)
+        .bind(maybe_int("user_a")?)
+        .bind(maybe_int("user_b")?)
+        .bind(maybe_text("detail")?)
+        .bind(maybe_text("reason")?)
+        .bind(int("date")?)
+        .execute(&mut **tx)
+        .await
+        .context("write the audit log")?;
+        done += rows.len() as u64;
+        count_line(progress, "audit entries", done, total);
+    }
+    Ok(done)
+}
+
+/// Sessions keep their ids, so every logged-in browser stays logged in. A database that never
+/// served (no session table yet) has none to copy.
+async fn copy_sessions(src: &SqlitePool, tx: &mut Transaction<'_, Postgres>) -> Result<u64> {
+    let has_table: bool = sqlx::query_scalar(
+        "select exists (select 1 from sqlite_master where type = 'table' and name = 'tower_sessions')",
+    )
+    .fetch_one(src)
+    .await
+    .context("look for the session table")?;
+    if !has_table {
+        return Ok(0);
+    }
+    let rows: Vec<(String, Vec<u8>, i64)> =
+        // Stored as RFC 3339 text by tower-sessions' SQLite store; whole seconds are enough.
+        sqlx::query_as(
+            "select id, data, cast(strftime('%s', expiry_date) as integer) from tower_sessions",
+        )
+            .fetch_all(src)
+            .await
+            .context("read sessions")?;
+    for chunk in rows.chunks(BATCH as usize) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _, _)| id.as_str()).collect();
+        let data: Vec<&[u8]> = chunk.iter().map(|(_, d, _)| d.as_slice()).collect();
+        let expiry: Vec<i64> = chunk.iter().map(|&(_, _, e)| e).collect();
+        sqlx::query(
+            "insert into tower_sessions.session (id, data, expiry_date)
+             select id, data, to_timestamp(expiry)
+             from unnest($1::text[], $2::bytea[], $3::bigint[]) as s (id, data, expiry)",
+        )
+        .bind(ids)
+        .bind(data)
+        .bind(expiry)
+        .execute(&mut **tx)
+        .await
+        .context("write sessions")?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// New messages take ids and dates above the copied ones; new users and audit lines, ids above
+/// theirs.
+async fn continue_above_copied_ids(tx: &mut PgConnection) -> Result<()> {
+    sqlx::query(
+        "update message_counter set
+             last_id = greatest(last_id, (select coalesce(max(id), 0) from chat)),
+             last_date = greatest(last_date, (select coalesce(max(date), 0) from chat))",
+    )
+    .execute(&mut *tx)
+    .await
+    .context("move the message counter")?;
+    for table in ["users", "audit_log"] {
+        sqlx::query(&format!(
+            "select setval(pg_get_serial_sequence('{table}', 'id'),
+                           greatest((select max(id) from {table}), 1),
+                           (select count(*) > 0 from {table}))"
+        ))
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("move the id sequence of {table}"))?;
+    }
+    Ok(())
+}
