@@ -9,7 +9,7 @@ LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/parley.db
 export LEPTOS_SITE_ADDR DATABASE_URL
 
-.PHONY: run run-postgres test tools release lint unit e2e
+.PHONY: run run-postgres test tools release lint unit e2e e2e-postgres
 
 ## run: build the release build and serve it on the SQLite default
 run: release
@@ -20,7 +20,7 @@ run-postgres: release
 	LEPTOS_SITE_ROOT=target/site .ci/throwaway-postgres.sh ./target/release/parley
 
 ## test: everything CI checks: formatting, clippy on both builds, unit + integration tests, Playwright
-test: tools lint unit release e2e
+test: tools lint unit release e2e e2e-postgres
 
 tools:
 	@bash .ci/install-tools.sh
@@ -45,6 +45,10 @@ unit:
 # Runs against the release build (what users get), on a temporary database; see end2end/playwright.config.ts.
 e2e:
 	cd end2end && npx playwright test
+
+# The same suite once more, with the server on an empty database of a throwaway PostgreSQL cluster.
+e2e-postgres:
+	.ci/throwaway-postgres.sh bash -c 'cd end2end && PARLEY_E2E_DATABASE_URL="$$DATABASE_URL" npx playwright test'
 
 # Benchmarks (docs/BENCHMARKS.md). The load generator gets its own target directory: a bench build
 # re-links this crate's binaries with dev-dependency features, which would overwrite the

@@ -22,7 +22,10 @@ const baseURL = `http://127.0.0.1:${port}`;
 // global-teardown.ts removes the folder.
 process.env.PARLEY_E2E_DB_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "parley-e2e-"));
 process.env.PARLEY_E2E_DB ??= path.join(process.env.PARLEY_E2E_DB_DIR, "e2e.db");
-const databaseUrl = `sqlite://${process.env.PARLEY_E2E_DB}`;
+// PARLEY_E2E_DATABASE_URL, when given, runs the suite on that database instead (`make e2e-postgres`
+// gives it an empty database on a throwaway PostgreSQL cluster).
+process.env.PARLEY_E2E_DATABASE_URL ??= `sqlite://${process.env.PARLEY_E2E_DB}`;
+const databaseUrl = process.env.PARLEY_E2E_DATABASE_URL;
 // The same binary serves and, as `parley create-admin`, makes admins for the admin tests.
 process.env.PARLEY_E2E_SERVER_BINARY ??= serverBinary;
 
