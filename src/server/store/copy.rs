@@ -11,7 +11,8 @@
 use super::{Backend, CommitListener, PgStore, SqliteStore};
 use anyhow::{bail, Context, Result};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{PgConnection, Postgres, Row, SqlitePool, Transaction};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{PgConnection, Postgres, Row, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -96,6 +97,27 @@ fn count_line(progress: &mut impl FnMut(&str), what: &str, done: u64, total: i64
     progress(&format!("copied {done} of {total} {what}"));
 }
 
+/// One column of a batch of rows, decoded as `T`.
+fn column<'r, T>(rows: &'r [SqliteRow], name: &str) -> Result<Vec<T>>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    rows.iter()
+        .map(|row| {
+            row.try_get::<T, _>(name)
+                .with_context(|| format!("read {name}"))
+        })
+        .collect()
+}
+
+/// A 0/1 column of a batch of rows, as booleans.
+fn flags(rows: &[SqliteRow], name: &str) -> Result<Vec<bool>> {
+    Ok(column::<i64>(rows, name)?
+        .into_iter()
+        .map(|v| v != 0)
+        .collect())
+}
+
 async fn total(src: &SqlitePool, table: &str) -> Result<i64> {
     sqlx::query_scalar(&format!("select count(*) from {table}"))
         .fetch_one(src)
@@ -122,35 +144,18 @@ async fn copy_users(
         .context("read users")?;
         let Some(last) = rows.last() else { break };
         after = last.try_get("id")?;
-        let column = |name: &str| -> Result<Vec<i64>> {
-            rows.iter()
-                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
-                .collect()
-        };
-        let text = |name: &str| -> Result<Vec<String>> {
-            rows.iter()
-                .map(|r| r.try_get::<String, _>(name).map_err(Into::into))
-                .collect()
-        };
-        let flag = |name: &str| -> Result<Vec<bool>> {
-            Ok(column(name)?.into_iter().map(|v| v != 0).collect())
-        };
-        let last_login: Vec<Option<i64>> = rows
-            .iter()
-            .map(|r| r.try_get("last_login_at"))
-            .collect::<Result<_, _>>()?;
         sqlx::query(
             "insert into users (id, username, password_hash, is_admin, created_at, disabled, last_login_at)
              select * from unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::bigint[],
                                   $6::boolean[], $7::bigint[])",
         )
-        .bind(column("id")?)
-        .bind(text("username")?)
-        .bind(text("password_hash")?)
-        .bind(flag("is_admin")?)
-        .bind(column("created_at")?)
-        .bind(flag("disabled")?)
-        .bind(last_login)
+        .bind(column::<i64>(&rows, "id")?)
+        .bind(column::<String>(&rows, "username")?)
+        .bind(column::<String>(&rows, "password_hash")?)
+        .bind(flags(&rows, "is_admin")?)
+        .bind(column::<i64>(&rows, "created_at")?)
+        .bind(flags(&rows, "disabled")?)
+        .bind(column::<Option<i64>>(&rows, "last_login_at")?)
         .execute(&mut **tx)
         .await
         .context("write users")?;
@@ -179,31 +184,18 @@ async fn copy_messages(
         .context("read messages")?;
         let Some(last) = rows.last() else { break };
         after = last.try_get("id")?;
-        let int = |name: &str| -> Result<Vec<i64>> {
-            rows.iter()
-                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
-                .collect()
-        };
-        let texts: Vec<String> = rows
-            .iter()
-            .map(|r| r.try_get("message"))
-            .collect::<Result<_, _>>()?;
-        let client_ids: Vec<Option<String>> = rows
-            .iter()
-            .map(|r| r.try_get("client_id"))
-            .collect::<Result<_, _>>()?;
         sqlx::query(
             "insert into chat (id, sender, receiver, message, date, client_id)
              select id, sender, receiver, message, date, client_id::uuid
              from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
                   as m (id, sender, receiver, message, date, client_id)",
         )
-        .bind(int("id")?)
-        .bind(int("sender")?)
-        .bind(int("receiver")?)
-        .bind(texts)
-        .bind(int("date")?)
-        .bind(client_ids)
+        .bind(column::<i64>(&rows, "id")?)
+        .bind(column::<i64>(&rows, "sender")?)
+        .bind(column::<i64>(&rows, "receiver")?)
+        .bind(column::<String>(&rows, "message")?)
+        .bind(column::<i64>(&rows, "date")?)
+        .bind(column::<Option<String>>(&rows, "client_id")?)
         .execute(&mut **tx)
         .await
         .context("write messages")?;
@@ -233,23 +225,17 @@ async fn copy_conversations(
         .context("read conversations")?;
         let Some(last) = rows.last() else { break };
         after = (last.try_get("owner")?, last.try_get("peer")?);
-        let int = |name: &str| -> Result<Vec<i64>> {
-            rows.iter()
-                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
-                .collect()
-        };
-        let wrote: Vec<bool> = int("owner_wrote")?.into_iter().map(|v| v != 0).collect();
         sqlx::query(
             "insert into conversation (owner, peer, last_message_id, read_up_to, unread, owner_wrote)
              select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
                                   $5::bigint[], $6::boolean[])",
         )
-        .bind(int("owner")?)
-        .bind(int("peer")?)
-        .bind(int("last_message_id")?)
-        .bind(int("read_up_to")?)
-        .bind(int("unread")?)
-        .bind(wrote)
+        .bind(column::<i64>(&rows, "owner")?)
+        .bind(column::<i64>(&rows, "peer")?)
+        .bind(column::<i64>(&rows, "last_message_id")?)
+        .bind(column::<i64>(&rows, "read_up_to")?)
+        .bind(column::<i64>(&rows, "unread")?)
+        .bind(flags(&rows, "owner_wrote")?)
         .execute(&mut **tx)
         .await
         .context("write conversations")?;
@@ -302,38 +288,19 @@ async fn copy_audit_log(
         .context("read the audit log")?;
         let Some(last) = rows.last() else { break };
         after = last.try_get("id")?;
-        let int = |name: &str| -> Result<Vec<i64>> {
-            rows.iter()
-                .map(|r| r.try_get::<i64, _>(name).map_err(Into::into))
-                .collect()
-        };
-        let maybe_int = |name: &str| -> Result<Vec<Option<i64>>> {
-            rows.iter()
-                .map(|r| r.try_get::<Option<i64>, _>(name).map_err(Into::into))
-                .collect()
-        };
-        let maybe_text = |name: &str| -> Result<Vec<Option<String>>> {
-            rows.iter()
-                .map(|r| r.try_get::<Option<String>, _>(name).map_err(Into::into))
-                .collect()
-        };
-        let actions: Vec<String> = rows
-            .iter()
-            .map(|r| r.try_get("action"))
-            .collect::<Result<_, _>>()?;
         sqlx::query(
             "insert into audit_log (id, admin_id, action, user_a, user_b, detail, reason, date)
              select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[],
                                   $6::text[], $7::text[], $8::bigint[])",
         )
-        .bind(int("id")?)
-        .bind(int("admin_id")?)
-        .bind(actions)
-        .bind(maybe_int("user_a")?)
-        .bind(maybe_int("user_b")?)
-        .bind(maybe_text("detail")?)
-        .bind(maybe_text("reason")?)
-        .bind(int("date")?)
+        .bind(column::<i64>(&rows, "id")?)
+        .bind(column::<i64>(&rows, "admin_id")?)
+        .bind(column::<String>(&rows, "action")?)
+        .bind(column::<Option<i64>>(&rows, "user_a")?)
+        .bind(column::<Option<i64>>(&rows, "user_b")?)
+        .bind(column::<Option<String>>(&rows, "detail")?)
+        .bind(column::<Option<String>>(&rows, "reason")?)
+        .bind(column::<i64>(&rows, "date")?)
         .execute(&mut **tx)
         .await
         .context("write the audit log")?;
