@@ -39,7 +39,7 @@ pub async fn bundle(ctx: &Ctx) -> Result<Outcome> {
     // What the server sends, when there is a server to ask.
     let served: Option<Vec<(String, Option<String>, usize)>> =
         if ctx.remote.is_some() || ctx.launch.server_bin.is_file() {
-            let mut env = Env::new(&ctx.launch, ctx.remote.as_ref()).await?;
+            let mut env = Env::new(ctx).await?;
             let target = env.start().await?;
             let http = crate::provision::http_client()?;
             let mut out = Vec::new();

@@ -43,7 +43,7 @@ pub async fn connections(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     let users = p.users.clamp(1, count.max(1));
     let tag = provision::run_tag();
     let names: Vec<String> = (0..users).map(|i| format!("c{tag}_{i}")).collect();
-    let mut env = Env::new(&ctx.launch, ctx.remote.as_ref()).await?;
+    let mut env = Env::new(ctx).await?;
     let accounts: Vec<Account> = match (p.provision, env.db()) {
         (Provision::Direct, Some(db)) => provision::direct(db, &names).await?,
         _ => {

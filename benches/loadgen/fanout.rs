@@ -9,6 +9,7 @@
 //! is the delivery, on the sender's own socket the echo. `ack` frames, if the server sends them,
 //! are matched the same way. Frames of other types are ignored.
 
+use crate::database::BenchDb;
 use crate::provision::{self, Account, Provision};
 use crate::report::{self, histogram, record};
 use crate::sys;
@@ -304,21 +305,9 @@ impl Run {
 }
 
 async fn chat_rows(db_url: Option<&str>) -> Option<i64> {
-    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-    use std::str::FromStr;
-    let options = SqliteConnectOptions::from_str(db_url?)
-        .ok()?
-        .read_only(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .ok()?;
-    let count = sqlx::query_scalar::<_, i64>("select count(*) from chat")
-        .fetch_one(&pool)
-        .await
-        .ok();
-    pool.close().await;
+    let db = BenchDb::open(db_url?).await.ok()?;
+    let count = db.scalar("select count(*) from chat", &[]).await.ok();
+    db.close().await;
     count
 }
 
@@ -626,7 +615,7 @@ pub async fn fanout(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     if !(p.rate > 0.0 && p.duration > 0.0) {
         bail!("--rate and --duration must be above 0");
     }
-    let mut env = Env::new(&ctx.launch, ctx.remote.as_ref()).await?;
+    let mut env = Env::new(ctx).await?;
     let (target, active, idle) = prepare(&mut env, p).await?;
     let db_url = env.db_url();
     let run = run_once(
@@ -655,7 +644,7 @@ pub async fn find_max(ctx: &Ctx, p: &Params, f: &FindMax) -> Result<Outcome> {
     if !(f.growth > 1.0 && f.start_rate > 0.0 && f.step_duration > 0.0) {
         bail!("--max-growth must be above 1, --max-start-rate and --step-duration above 0");
     }
-    let mut env = Env::new(&ctx.launch, ctx.remote.as_ref()).await?;
+    let mut env = Env::new(ctx).await?;
     let (target, active, idle) = prepare(&mut env, p).await?;
     let db_url = env.db_url();
     let mut steps = Vec::new();

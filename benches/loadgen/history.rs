@@ -1,19 +1,19 @@
-//! `history`: M messages bulk-loaded straight into a stopped server's database (large
-//! transactions), then the history and inbox queries timed through the HTTP API, one request at a
+//! `history`: M messages bulk-loaded straight into a stopped server's database (transactions of
+//! 100,000), then the history and inbox queries timed through the HTTP API, one request at a
 //! time (latency, not throughput).
 //!
 //! Shape of the data: one big conversation between the first two users holds a tenth of all
 //! messages; the rest are spread at random over every user's conversations with the next five
 //! users (so each user has about ten conversations). Dates are one second apart, in insert order.
 
+use crate::database::BenchDb;
 use crate::provision::{self, Account};
 use crate::report::{self, histogram, record};
 use crate::target::Env;
 use crate::{Ctx, Outcome};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use reqwest::header::COOKIE;
 use serde_json::{json, Value};
-use sqlx::SqlitePool;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -55,78 +55,54 @@ fn sentence(rng: &mut Rng) -> String {
         .join(" ")
 }
 
-const ROWS_PER_STATEMENT: usize = 200;
 const ROWS_PER_TRANSACTION: usize = 100_000;
 
-fn insert_sql(rows: usize) -> String {
-    format!(
-        "insert into chat (sender, receiver, message, date) values {}",
-        vec!["(?, ?, ?, ?)"; rows].join(", ")
-    )
-}
-
 /// Loads `messages` rows; returns how many went to the big conversation.
-async fn load(pool: &SqlitePool, ids: &[i64], messages: usize) -> Result<usize> {
+async fn load(db: &BenchDb, ids: &[i64], messages: usize) -> Result<usize> {
     let users = ids.len();
     let first_ms = chrono::Utc::now().timestamp_millis() - messages as i64 * 1000;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let full = insert_sql(ROWS_PER_STATEMENT);
     let mut focus = 0;
-    let mut j = 0;
-    while j < messages {
-        let mut tx = pool.begin().await?;
-        let tx_end = (j + ROWS_PER_TRANSACTION).min(messages);
-        while j < tx_end {
-            let rows = ROWS_PER_STATEMENT.min(tx_end - j);
-            let partial;
-            let sql = if rows == ROWS_PER_STATEMENT {
-                &full
-            } else {
-                partial = insert_sql(rows);
-                &partial
-            };
-            let mut query = sqlx::query(sql);
-            for k in j..j + rows {
-                let (a, b) = if k % 10 == 0 {
-                    focus += 1;
-                    (ids[0], ids[1])
-                } else {
-                    let u = rng.below(users);
-                    (ids[u], ids[(u + 1 + rng.below(5)) % users])
-                };
-                let (sender, receiver) = if rng.below(2) == 0 { (a, b) } else { (b, a) };
-                query = query
-                    .bind(sender)
-                    .bind(receiver)
-                    .bind(sentence(&mut rng))
-                    .bind(first_ms + k as i64 * 1000);
-            }
-            query.execute(&mut *tx).await.context("insert chat rows")?;
-            j += rows;
+    let mut rows = Vec::with_capacity(ROWS_PER_TRANSACTION.min(messages));
+    for k in 0..messages {
+        let (a, b) = if k % 10 == 0 {
+            focus += 1;
+            (ids[0], ids[1])
+        } else {
+            let u = rng.below(users);
+            (ids[u], ids[(u + 1 + rng.below(5)) % users])
+        };
+        let (sender, receiver) = if rng.below(2) == 0 { (a, b) } else { (b, a) };
+        rows.push((
+            sender,
+            receiver,
+            sentence(&mut rng),
+            first_ms + k as i64 * 1000,
+        ));
+        if rows.len() == ROWS_PER_TRANSACTION || k + 1 == messages {
+            db.insert_messages(&rows).await?;
+            rows.clear();
         }
-        tx.commit().await?;
     }
     Ok(focus)
 }
 
 /// The id `depth` (0..1) of the way back from the newest message of the pair.
-async fn anchor(pool: &SqlitePool, a: i64, b: i64, depth: f64) -> Result<(i64, i64)> {
-    let (lo, hi) = (a.min(b), a.max(b));
-    let count: i64 =
-        sqlx::query_scalar("select count(*) from chat where pair_lo = ?1 and pair_hi = ?2")
-            .bind(lo)
-            .bind(hi)
-            .fetch_one(pool)
-            .await?;
+async fn anchor(db: &BenchDb, a: i64, b: i64, depth: f64) -> Result<(i64, i64)> {
+    let pair = [a.min(b), a.max(b)];
+    let count = db
+        .scalar(
+            "select count(*) from chat where pair_lo = $1 and pair_hi = $2",
+            &pair,
+        )
+        .await?;
     let offset = ((count as f64) * (1.0 - depth)).floor() as i64;
-    let id: i64 = sqlx::query_scalar(
-        "select id from chat where pair_lo = ?1 and pair_hi = ?2 order by date, id limit 1 offset ?3",
-    )
-    .bind(lo)
-    .bind(hi)
-    .bind(offset.clamp(0, (count - 1).max(0)))
-    .fetch_one(pool)
-    .await?;
+    let id = db
+        .scalar(
+            "select id from chat where pair_lo = $1 and pair_hi = $2 order by date, id limit 1 offset $3",
+            &[pair[0], pair[1], offset.clamp(0, (count - 1).max(0))],
+        )
+        .await?;
     Ok((id, count))
 }
 
@@ -139,7 +115,7 @@ struct Query {
 }
 
 pub async fn history(ctx: &Ctx, p: &Params) -> Result<Outcome> {
-    let mut env = Env::new(&ctx.launch, ctx.remote.as_ref()).await?;
+    let mut env = Env::new(ctx).await?;
     let Some(db) = env.db() else {
         println!("\nhistory: skipped (it pre-loads the database file, so it needs a server this tool starts, not --url)");
         return Ok(Outcome {
@@ -150,17 +126,19 @@ pub async fn history(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     let users = (p.messages / 500).clamp(10, 5000);
     let tag = provision::run_tag();
     let names: Vec<String> = (0..users).map(|i| format!("h{tag}_{i}")).collect();
-    let pool = provision::open_pool(db).await?;
+    let bench_db = BenchDb::open(&db.url).await?;
     let hash = provision::password_hash().await?;
-    let ids = provision::insert_users(&pool, &names, &hash).await?;
+    let ids = bench_db.insert_users(&names, &hash).await?;
     let load_start = Instant::now();
-    let focus_rows = load(&pool, &ids, p.messages).await?;
+    let focus_rows = load(&bench_db, &ids, p.messages).await?;
     let load_s = load_start.elapsed().as_secs_f64();
     let typical = users / 2;
-    let (deep_id, focus_count) = anchor(&pool, ids[0], ids[1], 0.95).await?;
-    let typical_count = anchor(&pool, ids[typical], ids[typical + 1], 0.0).await?.1;
-    pool.close().await;
-    let db_bytes = db.size_bytes();
+    let (deep_id, focus_count) = anchor(&bench_db, ids[0], ids[1], 0.95).await?;
+    let typical_count = anchor(&bench_db, ids[typical], ids[typical + 1], 0.0)
+        .await?
+        .1;
+    let db_bytes = bench_db.size_bytes(&db.url).await?;
+    bench_db.close().await;
 
     let target = env.start().await?;
     let big = provision::log_in(&target, &names[0]).await?;

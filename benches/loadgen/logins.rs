@@ -44,7 +44,7 @@ async fn abandoned_login(addr: SocketAddr, name: &str, patience: Duration) -> bo
 
 pub async fn logins(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     let name = format!("l{}", provision::run_tag());
-    let mut env = Env::new(&ctx.launch, ctx.remote.as_ref()).await?;
+    let mut env = Env::new(ctx).await?;
     let target = env.start().await?;
     let Some(pid) = target.pid else {
         bail!("logins measures the server's memory: it needs a local server or --server-pid");

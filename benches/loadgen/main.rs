@@ -1,17 +1,21 @@
 //! Parley's load generator (docs/BENCHMARKS.md).
 //!
-//! Starts the release server (`target/release/parley`) on a fresh temporary SQLite database per
-//! scenario, or targets a running one (`--url`, loopback only), runs the named scenarios and
-//! prints, for each, a table and one JSON line. `smoke` runs every scenario at a tiny size and
+//! Starts the release server (`target/release/parley`) on a fresh database per scenario (a
+//! temporary SQLite file, or with `--database postgres` a database on a throwaway PostgreSQL
+//! cluster it starts; `--database sqlite,postgres` runs each scenario on both, side by side), or
+//! targets a running one (`--url`, loopback only), runs the named scenarios and prints, for each,
+//! a table and one JSON line. `smoke` runs every scenario at a tiny size and
 //! exits non-zero if any saw an error (never because something was slow).
 //!
 //! ```sh
 //! cargo bench --features ssr --bench loadgen -- fanout --users 1000 --rate 2000 --duration 10
 //! cargo bench --features ssr --bench loadgen -- smoke
+//! cargo bench --features ssr --bench loadgen -- fanout history --database sqlite,postgres
 //! ```
 
 mod bundle;
 mod connections;
+mod database;
 mod fanout;
 mod history;
 mod logins;
@@ -24,6 +28,7 @@ mod ws;
 
 use anyhow::{bail, Result};
 use clap::Parser;
+use database::{Database, Databases};
 use provision::Provision;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -56,6 +61,11 @@ pub struct Cli {
     /// LEPTOS_SITE_ROOT for the server, and where `bundle` looks [default: target/site].
     #[arg(long)]
     site_root: Option<PathBuf>,
+    /// The storage backends a local server runs on, each scenario once per backend in the order
+    /// given: `sqlite`, `postgres` (a throwaway durable cluster started here), or both
+    /// (`sqlite,postgres`). Ignored with --url.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "sqlite")]
+    database: Vec<Database>,
     /// Also append each scenario's JSON line to this file.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -138,10 +148,13 @@ pub struct Cli {
 }
 
 /// What every scenario gets.
+#[derive(Clone)]
 pub struct Ctx {
     pub launch: Launch,
     pub remote: Option<Target>,
     pub open_files: u64,
+    /// The backend of the local server (unused with --url).
+    pub database: Database,
 }
 
 /// A finished scenario: its JSON fields and how many errors it saw.
@@ -224,6 +237,7 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| root.join("target/site")),
         workdir: root.clone(),
+        databases: Databases::default(),
     };
     let remote = match &cli.url {
         Some(url) => Some(target::remote(url, cli.server_pid).await?),
@@ -234,10 +248,22 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
             None
         }
     };
+    let databases: Vec<Database> = if remote.is_some() {
+        vec![Database::Sqlite]
+    } else {
+        let mut unique = cli.database.clone();
+        unique.dedup();
+        unique
+    };
+    let launch = Launch {
+        databases: Databases::start(&databases)?,
+        ..launch
+    };
     let ctx = Ctx {
         launch,
         remote,
         open_files,
+        database: databases[0],
     };
     let commit = sys::commit(&root);
     // The binary may be older than the commit: say when it was built.
@@ -315,21 +341,46 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
 
     let mut failures = Vec::new();
     let mut could_not_run = false;
-    for name in &scenarios {
+    let runs = scenarios.iter().flat_map(|name| {
+        // The bundle is the same files whatever the database.
+        let on: &[Database] = if name == "bundle" {
+            &databases[..1]
+        } else {
+            &databases
+        };
+        on.iter().map(move |&database| (name, database))
+    });
+    for (name, database) in runs {
+        let ctx = Ctx {
+            database,
+            ..ctx.clone()
+        };
+        let ctx = &ctx;
         let load = sys::load_average();
         let started = Instant::now();
-        eprintln!("loadgen: {name} (load average {load})");
+        let on = if ctx.remote.is_some() {
+            "the --url server"
+        } else {
+            database.name()
+        };
+        eprintln!("loadgen: {name} on {on} (load average {load})");
+        if ctx.remote.is_none() {
+            println!("\n== {name} on {on} ==");
+        }
         let outcome = match name.as_str() {
-            "fanout" => fanout::fanout(&ctx, &fanout_params).await,
-            "fanout-max" => fanout::find_max(&ctx, &fanout_params, &find_max).await,
-            "connections" => connections::connections(&ctx, &connection_params).await,
-            "history" => history::history(&ctx, &history_params).await,
-            "pages" => pages::pages(&ctx, &page_params).await,
-            "bundle" => bundle::bundle(&ctx).await,
-            "logins" => logins::logins(&ctx, &login_params).await,
+            "fanout" => fanout::fanout(ctx, &fanout_params).await,
+            "fanout-max" => fanout::find_max(ctx, &fanout_params, &find_max).await,
+            "connections" => connections::connections(ctx, &connection_params).await,
+            "history" => history::history(ctx, &history_params).await,
+            "pages" => pages::pages(ctx, &page_params).await,
+            "bundle" => bundle::bundle(ctx).await,
+            "logins" => logins::logins(ctx, &login_params).await,
             _ => unreachable!("checked above"),
         };
         let mut line = json!({"scenario": name});
+        if ctx.remote.is_none() && name != "bundle" {
+            line["database"] = json!(database.name());
+        }
         match outcome {
             Ok(outcome) => {
                 if let Value::Object(fields) = outcome.json {
@@ -337,13 +388,13 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
                 }
                 line["errors"] = json!(outcome.errors);
                 if outcome.errors > 0 {
-                    failures.push(format!("{name}: {} errors", outcome.errors));
+                    failures.push(format!("{name} on {on}: {} errors", outcome.errors));
                 }
             }
             Err(err) => {
-                eprintln!("loadgen: {name} failed: {err:#}");
+                eprintln!("loadgen: {name} on {on} failed: {err:#}");
                 line["failed"] = json!(format!("{err:#}"));
-                failures.push(format!("{name}: could not run: {err:#}"));
+                failures.push(format!("{name} on {on}: could not run: {err:#}"));
                 could_not_run = true;
             }
         }

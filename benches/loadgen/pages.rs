@@ -112,7 +112,7 @@ async fn hammer(http: &Client, target: &Target, path: &str, who: &Account, p: &P
 pub async fn pages(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     let tag = provision::run_tag();
     let names: Vec<String> = (0..=PEERS).map(|i| format!("p{tag}_{i}")).collect();
-    let mut env = Env::new(&ctx.launch, ctx.remote.as_ref()).await?;
+    let mut env = Env::new(ctx).await?;
     let accounts = match (p.provision, env.db()) {
         (Provision::Direct, Some(db)) => provision::direct(db, &names).await?,
         _ => {

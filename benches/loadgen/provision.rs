@@ -3,21 +3,19 @@
 //! server starts (one precomputed hash for all, and sessions minted in the server's session table),
 //! which makes thousands of accounts cost seconds instead of minutes.
 
+use crate::database::BenchDb;
 use crate::target::{LocalDb, Target};
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use parley::domain::Password;
+use parley::server::store::SessionRow;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::time::Duration;
 use tower_sessions::cookie::time::{Duration as CookieDuration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::SessionStore;
 
 /// Every bench account's password.
 pub const PASSWORD: &str = "bench-password-0123";
@@ -100,20 +98,6 @@ pub async fn log_in(target: &Target, name: &str) -> Result<Account> {
     auth_call(&http_client()?, target, "/api/auth/login", name).await
 }
 
-/// Opens a local database for bulk writes while the server is stopped. `synchronous=OFF` is this
-/// connection's setting only; the server opens the file with its own (FULL).
-pub async fn open_pool(db: &LocalDb) -> Result<SqlitePool> {
-    let options = SqliteConnectOptions::from_str(&db.url)?
-        .synchronous(SqliteSynchronous::Off)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .context("open the bench database")
-}
-
 /// One argon2id hash of [`PASSWORD`], made exactly as the server makes them.
 pub async fn password_hash() -> Result<String> {
     let password = Password::parse(PASSWORD.to_owned()).map_err(|e| anyhow!("{e}"))?;
@@ -122,56 +106,32 @@ pub async fn password_hash() -> Result<String> {
         .map_err(|e| anyhow!("hash the bench password: {e}"))
 }
 
-/// Inserts users (all with the same precomputed hash) and returns their ids, in order.
-pub async fn insert_users(pool: &SqlitePool, names: &[String], hash: &str) -> Result<Vec<i64>> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut tx = pool.begin().await?;
-    let mut ids = Vec::with_capacity(names.len());
-    for name in names {
-        let row = sqlx::query(
-            "insert into users (username, password_hash, is_admin, created_at) values (?1, ?2, 0, ?3) returning id",
-        )
-        .bind(name)
-        .bind(hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .with_context(|| format!("insert user {name}"))?;
-        ids.push(row.try_get::<i64, _>("id")?);
-    }
-    tx.commit().await?;
-    Ok(ids)
-}
-
-/// Mints a logged-in session for each user in the server's session table, through the same
-/// session store the server uses, exactly as a login would leave it.
-pub async fn mint_sessions(pool: &SqlitePool, ids: &[i64]) -> Result<Vec<String>> {
-    let store = tower_sessions_sqlx_store::SqliteStore::new(pool.clone());
-    store.migrate().await.context("session table")?;
+/// Sessions for `ids`, logged in exactly as a login leaves them (the server's own session row
+/// encoding), and the `Cookie` header value of each.
+pub fn logged_in_sessions(ids: &[i64]) -> Result<(Vec<SessionRow>, Vec<String>)> {
     let expiry = OffsetDateTime::now_utc() + CookieDuration::days(30);
+    let mut rows = Vec::with_capacity(ids.len());
     let mut cookies = Vec::with_capacity(ids.len());
     for id in ids {
-        let mut record = Record {
+        let record = Record {
             id: Id::default(),
             data: HashMap::from([(parley::server::auth::USER_ID_KEY.to_owned(), json!(id))]),
             expiry_date: expiry,
         };
-        store
-            .create(&mut record)
-            .await
-            .map_err(|e| anyhow!("mint a session: {e}"))?;
+        rows.push(SessionRow::of(&record).map_err(|e| anyhow!("encode a session: {e}"))?);
         cookies.push(format!("{SESSION_COOKIE}={}", record.id));
     }
-    Ok(cookies)
+    Ok((rows, cookies))
 }
 
 /// Creates `names` directly in a stopped server's database, each with a live session.
 pub async fn direct(db: &LocalDb, names: &[String]) -> Result<Vec<Account>> {
-    let pool = open_pool(db).await?;
+    let bench_db = BenchDb::open(&db.url).await?;
     let hash = password_hash().await?;
-    let ids = insert_users(&pool, names, &hash).await?;
-    let cookies = mint_sessions(&pool, &ids).await?;
-    pool.close().await;
+    let ids = bench_db.insert_users(names, &hash).await?;
+    let (sessions, cookies) = logged_in_sessions(&ids)?;
+    bench_db.insert_sessions(&sessions).await?;
+    bench_db.close().await;
     Ok(ids
         .into_iter()
         .zip(cookies)

@@ -1,6 +1,8 @@
-//! The server under test: either the release binary started here on a fresh temporary SQLite
-//! database, or a server already running at `--url` (loopback only).
+//! The server under test: either the release binary started here on a fresh database (a
+//! temporary SQLite file, or a new database on this run's PostgreSQL cluster: `database`), or a
+//! server already running at `--url` (loopback only).
 
+use crate::database::{Database, Databases};
 use anyhow::{bail, Context, Result};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -37,27 +39,14 @@ pub struct Launch {
     pub server_bin: PathBuf,
     pub site_root: PathBuf,
     pub workdir: PathBuf,
+    pub databases: Databases,
 }
 
-/// A fresh database in its own temporary folder, deleted with it.
+/// A fresh database, with a temporary folder (for the SQLite file and the server's log) that is
+/// deleted with it. A PostgreSQL database goes with its cluster at the end of the run.
 pub struct LocalDb {
     dir: TempDir,
     pub url: String,
-}
-
-impl LocalDb {
-    pub fn path(&self) -> PathBuf {
-        self.dir.path().join("bench.db")
-    }
-
-    /// Size of the database file with its WAL, in bytes.
-    pub fn size_bytes(&self) -> u64 {
-        ["bench.db", "bench.db-wal"]
-            .iter()
-            .filter_map(|f| std::fs::metadata(self.dir.path().join(f)).ok())
-            .map(|m| m.len())
-            .sum()
-    }
 }
 
 /// The server process. Killed on drop if `stop` was not reached (an error or a panic).
@@ -103,12 +92,12 @@ impl Launch {
     /// A new empty database, created and migrated by the server binary itself (started once,
     /// then stopped), so its schema is exactly what that binary expects even when this load
     /// generator was built from a different revision of the library.
-    pub async fn fresh_db(&self) -> Result<LocalDb> {
+    pub async fn fresh_db(&self, database: Database) -> Result<LocalDb> {
         let dir = tempfile::Builder::new()
             .prefix("parley-bench-")
             .tempdir()
             .context("create a temporary folder")?;
-        let url = format!("sqlite://{}/bench.db", dir.path().display());
+        let url = self.databases.fresh(database, dir.path()).await?;
         let db = LocalDb { dir, url };
         self.start(&db).await?.stop().await?;
         Ok(db)
@@ -238,12 +227,12 @@ pub enum Env {
 }
 
 impl Env {
-    pub async fn new(launch: &Launch, remote: Option<&Target>) -> Result<Self> {
-        Ok(match remote {
+    pub async fn new(ctx: &crate::Ctx) -> Result<Self> {
+        Ok(match &ctx.remote {
             Some(target) => Env::Remote(target.clone()),
             None => Env::Local {
-                launch: launch.clone(),
-                db: launch.fresh_db().await?,
+                launch: ctx.launch.clone(),
+                db: ctx.launch.fresh_db(ctx.database).await?,
                 server: None,
             },
         })
@@ -272,7 +261,7 @@ impl Env {
         }
     }
 
-    /// The database file while the server runs (for read-only checks such as a row count).
+    /// The database while the server runs (for read-only checks such as a row count).
     pub fn db_url(&self) -> Option<String> {
         match self {
             Env::Local { db, .. } => Some(db.url.clone()),

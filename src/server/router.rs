@@ -18,7 +18,6 @@ use axum::routing::get;
 use axum::Router;
 use std::time::Duration;
 use tower_sessions::cookie::{time, SameSite};
-use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 /// The session cookie's name.
@@ -27,14 +26,10 @@ pub const SESSION_COOKIE: &str = "parley_session";
 pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
     // Sessions live in the application database, so a restart logs nobody out.
     let sessions = state.store.session_records();
-    sessions
-        .migrate()
-        .await
-        .context("create the session table")?;
     tokio::spawn(
         sessions
             .clone()
-            .continuously_delete_expired(Duration::from_secs(60)),
+            .delete_expired_every(Duration::from_secs(60)),
     );
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)

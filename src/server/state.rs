@@ -7,7 +7,7 @@ use super::events::Events;
 use super::limits::Limits;
 use super::realtime::{fanout, Hub};
 use super::relations::RelationCache;
-use super::store::{self, CommitListener, Store};
+use super::store::{CommitListener, Store};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -87,7 +87,7 @@ impl AppState {
             Arc::new(move |messages| fanout::deliver_committed(&deliver_to, messages));
         let fan_out_to = Arc::clone(&hub);
         let events = Events::new(move |event| fanout::publish(&fan_out_to, event));
-        let store = store::open(&config.database_url, on_commit).await?;
+        let store = Store::open(&config.database_url, on_commit).await?;
         let relations = Arc::new(RelationCache::load(&store).await?);
         let leptos_options = LeptosOptions::builder()
             .output_name("parley")

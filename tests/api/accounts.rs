@@ -1,4 +1,5 @@
-use crate::helpers::{spawn_app, PASSWORD};
+use crate::helpers::{spawn_app, test_backend, PASSWORD};
+use parley::server::store::Backend;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -237,6 +238,69 @@ async fn a_session_survives_a_server_restart() {
     assert_eq!(res.status(), StatusCode::OK);
     let me: Value = res.json().await.unwrap();
     assert_eq!(me["username"], "gina");
+}
+
+#[tokio::test]
+async fn sessions_kept_by_an_earlier_version_survive_the_upgrade() {
+    // Earlier versions kept sessions in tower-sessions' own table, with no user column. Put
+    // gina's session back there, as such a version left it, beside a record nobody can read.
+    let app = spawn_app().await;
+    let gina = app.sign_up("gina").await;
+    let earlier: [&str; 4] = match test_backend() {
+        Backend::Sqlite => [
+            "create table tower_sessions
+                 (id text primary key not null, data blob not null, expiry_date integer not null)",
+            "insert into tower_sessions
+                 select id, data, strftime('%Y-%m-%dT%H:%M:%SZ', expiry_date, 'unixepoch')
+                 from sessions",
+            "insert into tower_sessions values ('unreadable', x'c1', '2999-01-01T00:00:00Z')",
+            "delete from sessions",
+        ],
+        Backend::Postgres => [
+            "create schema tower_sessions",
+            "create table tower_sessions.session
+                 (id text primary key not null, data bytea not null, expiry_date timestamptz not null)",
+            "insert into tower_sessions.session
+                 select id, data, to_timestamp(expiry_date) from sessions
+                 union all select 'unreadable', '\\xc1', '2999-01-01'",
+            "delete from sessions",
+        ],
+    };
+    for sql in earlier {
+        app.execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    let app = app.restart().await;
+
+    let res = app.get(&gina.http, "/api/me").await;
+    assert_eq!(res.status(), StatusCode::OK, "still logged in");
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["username"], "gina");
+    assert_eq!(
+        app.session_count().await,
+        1,
+        "the unreadable record is gone"
+    );
+    assert_eq!(
+        app.scalar(
+            "select count(*) from sessions where user_id = $1",
+            &[gina.id]
+        )
+        .await,
+        1,
+        "the moved session knows whose it is"
+    );
+    let leftover = match test_backend() {
+        Backend::Sqlite => "select count(*) from sqlite_master where name = 'tower_sessions'",
+        Backend::Postgres => "select count(*) from pg_namespace where nspname = 'tower_sessions'",
+    };
+    assert_eq!(
+        app.scalar(leftover, &[]).await,
+        0,
+        "the earlier table is dropped"
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use parley::domain::admin::AuditAction;
 use parley::domain::{ChatMessage, ClientId, User, UserId, Username};
 use parley::server::store::{
-    self, AccountStore, AdminStore, CommitListener, MessageStore, NewAuditEntry, NewMessage, Store,
+    AccountStore, AdminStore, CommitListener, MessageStore, NewAuditEntry, NewMessage, Store,
 };
 use reqwest::StatusCode;
 use sqlx::{Connection, PgConnection};
@@ -25,7 +25,7 @@ async fn node(url: &str) -> (Store, Arc<Mutex<Vec<i64>>>) {
     let on_commit: CommitListener = Arc::new(move |batch: &[ChatMessage]| {
         record.lock().unwrap().extend(batch.iter().map(|m| m.id));
     });
-    let store = store::open(url, on_commit).await.expect("open the store");
+    let store = Store::open(url, on_commit).await.expect("open the store");
     (store, heard)
 }
 

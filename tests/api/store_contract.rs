@@ -7,7 +7,8 @@ use crate::helpers::TestApp;
 use parley::domain::admin::AuditAction;
 use parley::domain::{ClientId, User, UserId, Username};
 use parley::server::store::{
-    AccountStore, AdminStore, MessageStore, NewAuditEntry, NewMessage, PageEnd, StoreError,
+    AccountStore, AdminStore, MessageStore, NewAuditEntry, NewMessage, PageEnd, SessionRow,
+    SessionTable, StoreError,
 };
 
 /// Defines each named check (an `async fn(TestApp)` below) as two tests, one per backend.
@@ -37,6 +38,7 @@ on_both_backends!(
     resume_reads_every_message_after_an_id,
     admin_views_and_the_audit_log,
     search_treats_every_typed_word_as_a_plain_word,
+    sessions_by_id_expiry_and_owner,
 );
 
 async fn user(app: &TestApp, name: &str) -> User {
@@ -524,4 +526,76 @@ async fn search_treats_every_typed_word_as_a_plain_word(app: TestApp) {
     ] {
         assert_eq!(hits(nothing).await, Vec::<String>::new(), "{nothing:?}");
     }
+}
+
+async fn sessions_by_id_expiry_and_owner(app: TestApp) {
+    let store = &app.state.store;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    let row = |id: &str, user: Option<&User>, data: &[u8], expires: i64| SessionRow {
+        id: id.to_owned(),
+        user: user.map(|u| u.id),
+        data: data.to_vec(),
+        expires,
+    };
+    let now = 1_800_000_000;
+
+    assert!(store
+        .insert_session(&row("a1", Some(&ann), b"a1", now + 60))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .insert_session(&row("a1", Some(&ben), b"taken", now + 60))
+            .await
+            .unwrap(),
+        "an id already in use is refused"
+    );
+    assert_eq!(
+        store.load_session("a1", now).await.unwrap(),
+        Some(b"a1".to_vec())
+    );
+    store
+        .save_session(&row("a1", Some(&ann), b"a1 again", now + 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_session("a1", now).await.unwrap(),
+        Some(b"a1 again".to_vec())
+    );
+    assert_eq!(store.load_session("nobody", now).await.unwrap(), None);
+
+    // An anonymous session that logs in gains its owner on save.
+    store
+        .save_session(&row("a2", None, b"a2", now + 60))
+        .await
+        .unwrap();
+    store
+        .save_session(&row("a2", Some(&ann), b"a2", now + 60))
+        .await
+        .unwrap();
+    store
+        .save_session(&row("b1", Some(&ben), b"b1", now + 60))
+        .await
+        .unwrap();
+    store
+        .save_session(&row("old", None, b"old", now - 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_session("old", now).await.unwrap(),
+        None,
+        "expired"
+    );
+
+    assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1);
+    assert_eq!(app.session_count().await, 3);
+    assert_eq!(store.delete_sessions_of(ann.id).await.unwrap(), 2);
+    assert_eq!(store.load_session("a2", now).await.unwrap(), None);
+    assert_eq!(
+        store.load_session("b1", now).await.unwrap(),
+        Some(b"b1".to_vec())
+    );
+    store.delete_session("b1").await.unwrap();
+    assert_eq!(app.session_count().await, 0);
 }

@@ -10,7 +10,7 @@ use super::sessions::SessionRecords;
 use super::sqlite::SqliteStore;
 use super::{
     Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
-    MessageStore, NewAuditEntry, NewMessage, PageEnd, StoreError, Stored,
+    MessageStore, NewAuditEntry, NewMessage, PageEnd, SessionRow, SessionTable, StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
@@ -39,14 +39,7 @@ impl Store {
     /// Where sessions are kept: a table in the same database, whichever it is, so a restart (or
     /// another node) knows every session.
     pub fn session_records(&self) -> SessionRecords {
-        match self {
-            Self::Sqlite(store) => SessionRecords::Sqlite(
-                tower_sessions_sqlx_store::SqliteStore::new(store.pool().clone()),
-            ),
-            Self::Postgres(store) => SessionRecords::Postgres(
-                tower_sessions_sqlx_store::PostgresStore::new(store.pool().clone()),
-            ),
-        }
+        SessionRecords::new(self.clone())
     }
 }
 
@@ -62,6 +55,16 @@ macro_rules! forward {
             }
         )*
     };
+}
+
+impl SessionTable for Store {
+    forward! {
+        async fn insert_session(&self, row: &SessionRow) -> Result<bool, StoreError>;
+        async fn save_session(&self, row: &SessionRow) -> Result<(), StoreError>;
+        async fn load_session(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError>;
+        async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
+        async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError>;
+    }
 }
 
 impl AccountStore for Store {

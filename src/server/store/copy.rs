@@ -47,11 +47,6 @@ pub async fn copy_database(from: &str, to: &str, mut progress: impl FnMut(&str))
     let nobody: CommitListener = Arc::new(|_| {});
     let source = SqliteStore::open(from, nobody.clone()).await?;
     let target = PgStore::open(to, nobody).await?;
-    let sessions = super::Store::Postgres(target.clone()).session_records();
-    sessions
-        .migrate()
-        .await
-        .context("create the session table on PostgreSQL")?;
 
     let mut tx = target.pool().begin().await.context("begin the copy")?;
     refuse_non_empty(&mut tx).await?;
@@ -82,7 +77,7 @@ pub async fn copy_database(from: &str, to: &str, mut progress: impl FnMut(&str))
 async fn refuse_non_empty(tx: &mut PgConnection) -> Result<()> {
     let used: bool = sqlx::query_scalar(
         "select exists (select 1 from users) or exists (select 1 from chat)
-             or exists (select 1 from audit_log) or exists (select 1 from tower_sessions.session)",
+             or exists (select 1 from audit_log) or exists (select 1 from sessions)",
     )
     .fetch_one(&mut *tx)
     .await
@@ -310,38 +305,32 @@ async fn copy_audit_log(
     Ok(done)
 }
 
-/// Sessions keep their ids, so every logged-in browser stays logged in. A database that never
-/// served (no session table yet) has none to copy.
+/// Sessions keep their ids, so every logged-in browser stays logged in.
 async fn copy_sessions(src: &SqlitePool, tx: &mut Transaction<'_, Postgres>) -> Result<u64> {
-    let has_table: bool = sqlx::query_scalar(
-        "select exists (select 1 from sqlite_master where type = 'table' and name = 'tower_sessions')",
-    )
-    .fetch_one(src)
-    .await
-    .context("look for the session table")?;
-    if !has_table {
-        return Ok(0);
-    }
-    let rows: Vec<(String, Vec<u8>, i64)> =
-        // Stored as RFC 3339 text by tower-sessions' SQLite store; whole seconds are enough.
-        sqlx::query_as(
-            "select id, data, cast(strftime('%s', expiry_date) as integer) from tower_sessions",
-        )
+    let rows: Vec<(String, Option<i64>, Vec<u8>, i64)> =
+        sqlx::query_as("select id, user_id, data, expiry_date from sessions")
             .fetch_all(src)
             .await
             .context("read sessions")?;
     for chunk in rows.chunks(BATCH as usize) {
-        let ids: Vec<&str> = chunk.iter().map(|(id, _, _)| id.as_str()).collect();
-        let data: Vec<&[u8]> = chunk.iter().map(|(_, d, _)| d.as_slice()).collect();
-        let expiry: Vec<i64> = chunk.iter().map(|&(_, _, e)| e).collect();
         sqlx::query(
-            "insert into tower_sessions.session (id, data, expiry_date)
-             select id, data, to_timestamp(expiry)
-             from unnest($1::text[], $2::bytea[], $3::bigint[]) as s (id, data, expiry)",
+            "insert into sessions (id, user_id, data, expiry_date)
+             select * from unnest($1::text[], $2::bigint[], $3::bytea[], $4::bigint[])",
         )
-        .bind(ids)
-        .bind(data)
-        .bind(expiry)
+        .bind(chunk.iter().map(|(id, ..)| id.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|&(_, user, ..)| user).collect::<Vec<_>>())
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, _, data, _)| data.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|&(.., expires)| expires)
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut **tx)
         .await
         .context("write sessions")?;

@@ -20,15 +20,10 @@ use crate::domain::{
 pub use any::Store;
 pub use backend::Backend;
 pub use postgres::PgStore;
-pub use sessions::SessionRecords;
+pub use sessions::{SessionRecords, SessionRow};
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
-
-/// Opens the store `url` names (creating and migrating it as its backend does), or says why not.
-pub async fn open(url: &str, on_commit: CommitListener) -> anyhow::Result<Store> {
-    Store::open(url, on_commit).await
-}
 
 /// The key under which a session record holds its user's id. Sessions live in the application
 /// database, and deleting every session of one user (`AccountStore::delete_sessions_of`) reads it.
@@ -132,6 +127,23 @@ pub trait AccountStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
+}
+
+/// The session table: tower-sessions' records, each with the account it belongs to in a column of
+/// its own (`SessionRow`), so that `AccountStore::delete_sessions_of` is one indexed delete.
+/// `SessionRecords` is the only caller; it turns records into rows and back. Dates are Unix
+/// seconds. Implemented once per backend.
+#[allow(async_fn_in_trait)]
+pub trait SessionTable {
+    /// Stores a new session; false (and nothing written) when its id is already taken.
+    async fn insert_session(&self, row: &SessionRow) -> Result<bool, StoreError>;
+    /// Stores a session, replacing the one with its id.
+    async fn save_session(&self, row: &SessionRow) -> Result<(), StoreError>;
+    /// The record of session `id`, unless it is unknown or expired by `now`.
+    async fn load_session(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
+    /// Deletes the sessions expired by `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 /// Messages and conversations between two users: storing and reading messages, read pointers,

@@ -3,7 +3,7 @@
 
 use super::{bigint, classify, escape_like, has_nul, user_from_row, PgStore};
 use crate::domain::{User, UserId, Username};
-use crate::server::store::{Account, AccountStore, Credentials, StoreError, SESSION_USER_ID_KEY};
+use crate::server::store::{Account, AccountStore, Credentials, StoreError};
 use anyhow::Context;
 use sqlx::postgres::{PgArguments, Postgres};
 use sqlx::query::Query;
@@ -107,36 +107,12 @@ impl AccountStore for PgStore {
 
     #[tracing::instrument(name = "store.delete_sessions_of", level = "debug", skip(self))]
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError> {
-        // As on SQLite for now: tower-sessions keeps MessagePack blobs keyed by session id, with
-        // no user column to query, so every live session is decoded. Disabling is rare; indexing
-        // sessions by user is the next step (issue 11).
-        let rows = sqlx::query("select id, data from tower_sessions.session")
-            .fetch_all(&self.pool)
+        let done = sqlx::query("delete from sessions where user_id = $1")
+            .bind(user.get())
+            .execute(&self.pool)
             .await
-            .context("list sessions")?;
-        let mut deleted = 0;
-        for row in rows {
-            let data: Vec<u8> = row.try_get("data").context("session data")?;
-            let Ok(record) = rmp_serde::from_slice::<tower_sessions::session::Record>(&data) else {
-                continue;
-            };
-            if record
-                .data
-                .get(SESSION_USER_ID_KEY)
-                .and_then(|v| v.as_i64())
-                == Some(user.get())
-            {
-                let id: String = row.try_get("id").context("session id")?;
-                let done = sqlx::query("delete from tower_sessions.session where id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .context("delete session")?;
-                // Another node may have ended it meanwhile (logout, expiry).
-                deleted += done.rows_affected();
-            }
-        }
-        Ok(deleted)
+            .context("delete sessions")?;
+        Ok(done.rows_affected())
     }
 
     #[tracing::instrument(name = "store.user_by_name", level = "debug", skip(self))]

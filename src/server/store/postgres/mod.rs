@@ -2,7 +2,7 @@
 //! group-committing writer per node (`writer`), which takes their ids and dates from a counter row
 //! so that they become visible in id order across all nodes; everything else uses the pool.
 //! This file holds the store itself and the row mapping its parts share; the queries live beside
-//! their trait: `accounts`, `messages`, `admin`. Their meaning is the SQLite backend's, method for
+//! their trait: `accounts`, `messages`, `admin`, `sessions`. Their meaning is the SQLite backend's, method for
 //! method; where PostgreSQL needs a different spelling (`greatest`, `least`, `bool`, casts) the SQL
 //! differs and nothing else does.
 //!
@@ -11,6 +11,7 @@
 mod accounts;
 mod admin;
 mod messages;
+mod sessions;
 mod writer;
 
 use super::{CommitListener, StoreError};
@@ -60,6 +61,7 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .context("connect to PostgreSQL")?;
+        sessions::adopt_earlier_sessions(&pool).await?;
         let writer = MessageWriter::start(&options, on_commit).await?;
         Ok(Self { pool, writer })
     }

@@ -4,7 +4,7 @@
 
 use super::{classify, escape_like, millis, user_from_row, SqliteStore};
 use crate::domain::{User, UserId, Username};
-use crate::server::store::{Account, AccountStore, Credentials, StoreError, SESSION_USER_ID_KEY};
+use crate::server::store::{Account, AccountStore, Credentials, StoreError};
 use anyhow::Context;
 use chrono::Utc;
 use sqlx::query::Query;
@@ -108,34 +108,12 @@ impl AccountStore for SqliteStore {
 
     #[tracing::instrument(name = "store.delete_sessions_of", level = "debug", skip(self))]
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError> {
-        // Session records are MessagePack blobs keyed by session id, with no user column to
-        // query. Disabling is rare, so decoding every live session is the honest, simple way.
-        let rows = sqlx::query("select id, data from tower_sessions")
-            .fetch_all(&self.pool)
+        let done = sqlx::query("delete from sessions where user_id = $1")
+            .bind(user.get())
+            .execute(&self.pool)
             .await
-            .context("list sessions")?;
-        let mut deleted = 0;
-        for row in rows {
-            let data: Vec<u8> = row.try_get("data").context("session data")?;
-            let Ok(record) = rmp_serde::from_slice::<tower_sessions::session::Record>(&data) else {
-                continue;
-            };
-            if record
-                .data
-                .get(SESSION_USER_ID_KEY)
-                .and_then(|v| v.as_i64())
-                == Some(user.get())
-            {
-                let id: String = row.try_get("id").context("session id")?;
-                sqlx::query("delete from tower_sessions where id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .context("delete session")?;
-                deleted += 1;
-            }
-        }
-        Ok(deleted)
+            .context("delete sessions")?;
+        Ok(done.rows_affected())
     }
 
     #[tracing::instrument(name = "store.user_by_name", level = "debug", skip(self))]

@@ -1,11 +1,12 @@
 //! The SQLite backend: a file created on first start, WAL journal, foreign keys enforced.
 //! New messages go through one group-committing writer (`writer`); everything else uses the pool.
 //! This file holds the store itself and the row mapping its parts share; the queries live beside
-//! their trait: `accounts`, `messages`, `admin`.
+//! their trait: `accounts`, `messages`, `admin`, `sessions`.
 
 mod accounts;
 mod admin;
 mod messages;
+mod sessions;
 mod writer;
 
 use super::{CommitListener, StoreError};
@@ -53,6 +54,7 @@ impl SqliteStore {
             .run(&pool)
             .await
             .context("apply migrations")?;
+        sessions::adopt_earlier_sessions(&pool).await?;
         let writer = MessageWriter::start(&options, on_commit).await?;
         Ok(Self { pool, writer })
     }
