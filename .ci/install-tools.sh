@@ -70,6 +70,14 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   [ "$apt_updated" -eq 1 ] || { sudo_if_needed apt-get update -qq && apt_updated=1; }
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq postgresql >/dev/null
 fi
+
+# 2c. The broker and the load balancer of the many-nodes tests and `make run-cluster`: each test
+#     starts its own nats-server and nginx on free ports (installing starts neither here).
+if ! command -v nats-server >/dev/null || ! [ -x /usr/sbin/nginx ]; then
+  log "installing nats-server and nginx"
+  [ "$apt_updated" -eq 1 ] || { sudo_if_needed apt-get update -qq && apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq nats-server nginx-light >/dev/null
+fi
 : "$apt_updated"
 
 # 3. wasm-opt from npm (a recent binaryen).

@@ -54,6 +54,12 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/parley.db")]
     pub database_url: String,
 
+    /// How app nodes hear of each other: `local` (one node, the default) or
+    /// `nats://host:port` (several separated by commas) for several nodes sharing one PostgreSQL
+    /// database. Refused with a SQLite database. Never logged: it may hold credentials.
+    #[arg(long, env = "BROKER_URL", default_value = "local")]
+    pub broker_url: String,
+
     /// Address and port to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
     pub site_addr: SocketAddr,
@@ -125,6 +131,7 @@ impl Config {
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
+            broker_url: "local".into(),
             site_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             site_root: "target/site".into(),
             secure_cookies: false,

@@ -7,10 +7,12 @@
 //! itself, in commit order (see `store::CommitListener`).
 
 use crate::domain::UserId;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Something connected clients must hear about or act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Something connected clients must hear about or act on. Serializable: with several nodes, each
+/// event also goes to the others through the broker (`realtime::cluster`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// `from` is typing to `to`.
     Typing { from: UserId, to: UserId },
@@ -26,6 +28,14 @@ pub enum Event {
     PresenceShown { a: UserId, b: UserId },
     /// `a` and `b` no longer share activity: each sees the other as offline from now on.
     PresenceHidden { a: UserId, b: UserId },
+    /// `blocker` blocked `blocked` (`now_blocked`) or lifted that block. Nothing for sockets (the
+    /// presence events that go with it say what they see); with several nodes, every other node's
+    /// send path must learn of it (`RelationCache`).
+    BlockChanged {
+        blocker: UserId,
+        blocked: UserId,
+        now_blocked: bool,
+    },
     /// An admin disabled `user`: every connection of the account ends.
     AccountDisabled { user: UserId },
     /// `user` logged out of one session: the connections of that session end.

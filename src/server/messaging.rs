@@ -102,6 +102,11 @@ pub async fn block(state: &AppState, me: &User, target: UserId) -> Result<(), Ap
     }
     state.store.block(me.id, target).await?;
     state.relations.blocked(me.id, target);
+    state.events.publish(Event::BlockChanged {
+        blocker: me.id,
+        blocked: target,
+        now_blocked: true,
+    });
     state.events.publish(Event::PresenceHidden {
         a: me.id,
         b: target,
@@ -115,6 +120,11 @@ pub async fn block(state: &AppState, me: &User, target: UserId) -> Result<(), Ap
 pub async fn unblock(state: &AppState, me: &User, target: UserId) -> Result<(), AppError> {
     state.store.unblock(me.id, target).await?;
     state.relations.unblocked(me.id, target);
+    state.events.publish(Event::BlockChanged {
+        blocker: me.id,
+        blocked: target,
+        now_blocked: false,
+    });
     if target != me.id && relation(state, me.id, target).await?.shares_activity() {
         state.events.publish(Event::PresenceShown {
             a: me.id,

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod broker;
 pub mod client_addr;
 pub mod config;
 pub mod csrf;

@@ -3,9 +3,9 @@
 //! whether presence, typing and receipts flow; see `domain::Relation`).
 //!
 //! - Blocks are few and change only through `messaging::block`/`unblock`, so every block is held
-//!   here, loaded at start-up and updated as they change. This is per process: with several app
-//!   nodes, a block made on one must reach the others (the many-nodes work carries it over the
-//!   broker); until then each node also honours what the database says whenever it reads it.
+//!   here, loaded at start-up and updated as they change. With several nodes, a block made on one
+//!   reaches the others as an event over the broker (`realtime::cluster`), and because the broker
+//!   may lose an event, each node also reloads every block every 30 s.
 //! - "Both have written" never becomes false again, so it is cached once seen, for pairs only
 //!   (a positive cache: a miss just reads the database).
 
@@ -43,6 +43,16 @@ impl RelationCache {
             blocks: RwLock::new(blocks.into_iter().collect()),
             mutual: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Replaces every block with what the store holds now.
+    pub async fn reload(&self, store: &Store) -> anyhow::Result<()> {
+        let blocks: HashSet<_> = store.all_blocks().await?.into_iter().collect();
+        *self
+            .blocks
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = blocks;
+        Ok(())
     }
 
     /// (whether `me` blocked `peer`, whether `peer` blocked `me`).

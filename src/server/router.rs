@@ -41,6 +41,8 @@ pub async fn build_router(state: AppState) -> anyhow::Result<Router> {
     let trusted_proxies = state.config.trusted_proxies.clone();
     Ok(Router::new()
         .route("/ws", get(ws_handler))
+        .route("/healthz", get(super::http::health::alive))
+        .route("/readyz", get(super::http::health::ready))
         .nest("/api", super::http::routes(state.clone()))
         .merge(super::pages::routes(&state))
         .layer(middleware::from_fn_with_state(state.clone(), guard_pages))
@@ -96,6 +98,8 @@ fn is_page(path: &str) -> bool {
         .is_some_and(|last| last.contains('.'));
     !(is_file
         || path == "/ws"
+        || path == "/healthz"
+        || path == "/readyz"
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path.starts_with(SERVER_FN_PREFIX))

@@ -2,12 +2,15 @@
 //! wires the parts together (`open`): the store's committed messages and the services' events both
 //! go to the realtime fan-out.
 
+use super::broker::Broker;
 use super::config::Config;
 use super::events::Events;
 use super::limits::Limits;
+use super::realtime::cluster::Cluster;
 use super::realtime::{fanout, Hub};
 use super::relations::RelationCache;
-use super::store::{CommitListener, Store};
+use super::store::{Backend, CommitListener, Store};
+use crate::domain::ChatMessage;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -65,6 +68,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Where services publish what connected clients must hear (`events::Event`).
     pub events: Events,
+    /// The link to the other nodes, when there are several (`BROKER_URL=nats://…`).
+    pub cluster: Option<Cluster>,
     pub config: Arc<Config>,
     pub limits: Arc<Limits>,
     pub relations: Arc<RelationCache>,
@@ -79,16 +84,49 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// Opens the store (creating and migrating it) and builds the state for `config`.
+    /// Opens the store (creating and migrating it), links this node to the others if there are
+    /// several, and builds the state for `config`. Committed messages and service events go to
+    /// this node's sockets through the fan-out, and with several nodes through the broker too.
     pub async fn open(config: Config) -> anyhow::Result<Self> {
+        let broker = Broker::for_url(&config.broker_url, Backend::for_url(&config.database_url)?)?;
         let hub = Arc::new(Hub::default());
-        let deliver_to = Arc::clone(&hub);
-        let on_commit: CommitListener =
-            Arc::new(move |messages| fanout::deliver_committed(&deliver_to, messages));
-        let fan_out_to = Arc::clone(&hub);
-        let events = Events::new(move |event| fanout::publish(&fan_out_to, event));
-        let store = Store::open(&config.database_url, on_commit).await?;
-        let relations = Arc::new(RelationCache::load(&store).await?);
+        let (store, events, relations, cluster) = match broker {
+            Broker::Local => {
+                let deliver_to = Arc::clone(&hub);
+                let on_commit: CommitListener =
+                    Arc::new(move |messages| fanout::deliver_committed(&deliver_to, messages));
+                let fan_out_to = Arc::clone(&hub);
+                let events = Events::new(move |event| fanout::publish(&fan_out_to, event));
+                let store = Store::open(&config.database_url, on_commit).await?;
+                let relations = Arc::new(RelationCache::load(&store).await?);
+                (store, events, relations, None)
+            }
+            Broker::Nats(urls) => {
+                let cluster = Cluster::connect(&urls).await?;
+                // The cluster's relay delivers this node's commits among everyone else's.
+                let (commits, committed) = tokio::sync::mpsc::unbounded_channel();
+                let on_commit: CommitListener = Arc::new(move |messages: &[ChatMessage]| {
+                    let _ = commits.send(messages.to_vec());
+                });
+                let fan_out_to = Arc::clone(&hub);
+                let tell_others = cluster.clone();
+                let events = Events::new(move |event| {
+                    tell_others.publish_event(&event);
+                    fanout::publish(&fan_out_to, event);
+                });
+                let store = Store::open(&config.database_url, on_commit).await?;
+                let relations = Arc::new(RelationCache::load(&store).await?);
+                cluster
+                    .start(
+                        Arc::clone(&hub),
+                        Arc::clone(&relations),
+                        store.clone(),
+                        committed,
+                    )
+                    .await?;
+                (store, events, relations, Some(cluster))
+            }
+        };
         let leptos_options = LeptosOptions::builder()
             .output_name("parley")
             .site_root(config.site_root.as_str())
@@ -100,6 +138,7 @@ impl AppState {
             store,
             hub,
             events,
+            cluster,
             limits: Arc::new(Limits::new(&config)),
             relations,
             config: Arc::new(config),

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod cluster;
 mod copy_database;
 mod crash;
 mod delivery;
@@ -13,6 +14,7 @@ mod helpers;
 mod hostile_input;
 mod login_flood;
 mod messaging;
+mod nats;
 mod parser_invariants;
 mod parser_properties;
 mod postgres;

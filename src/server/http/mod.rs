@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod blocks;
 mod conversations;
+pub(crate) mod health;
 pub(crate) mod json;
 
 use super::state::AppState;

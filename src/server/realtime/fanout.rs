@@ -62,6 +62,8 @@ pub fn publish(hub: &Hub, event: Event) {
             hub.publish(&room(a), &presence(b, false));
             hub.publish(&room(b), &presence(a, false));
         }
+        // For the send path of other nodes (`realtime::cluster`), not for sockets.
+        Event::BlockChanged { .. } => {}
         Event::AccountDisabled { user } => hub.close_room(&room(user), Eviction::AccountDisabled),
         Event::LoggedOut { user, session_id } => {
             hub.close_session(&room(user), &session_id, Eviction::LoggedOut)

@@ -2,9 +2,11 @@
 //! happened into frames for rooms, `ws` owns the WebSocket endpoint. The only part of the server
 //! that knows the wire format (`crate::protocol`) besides the frame parser itself.
 
+pub mod cluster;
 pub mod fanout;
 pub mod hub;
 pub mod presence;
+pub mod sequencer;
 pub mod ws;
 
 use crate::protocol::ServerFrame;

@@ -84,6 +84,8 @@ impl AccountStore for Store {
 
 impl MessageStore for Store {
     forward! {
+        async fn committed_after(&self, after: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
+        async fn newest_message_id(&self) -> Result<i64, StoreError>;
         async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError>;
         async fn messages_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
         async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;

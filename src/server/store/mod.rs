@@ -8,6 +8,7 @@
 mod any;
 mod backend;
 pub mod copy;
+mod encoding;
 mod postgres;
 mod sessions;
 mod sqlite;
@@ -159,6 +160,12 @@ pub trait MessageStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Every message with an id above `after`, whoever's, by id: how a node of several catches up
+    /// on what the broker did not bring it.
+    async fn committed_after(&self, after: i64, limit: u32)
+        -> Result<Vec<ChatMessage>, StoreError>;
+    /// The newest message id of all (0: none yet).
+    async fn newest_message_id(&self) -> Result<i64, StoreError>;
     /// The newest message id in any of `user`'s conversations (0: none): where a client that has
     /// everything up to now resumes from.
     async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;

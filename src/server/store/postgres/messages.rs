@@ -44,6 +44,35 @@ impl MessageStore for PgStore {
             .collect::<anyhow::Result<_>>()?)
     }
 
+    #[tracing::instrument(name = "store.committed_after", level = "debug", skip(self))]
+    async fn committed_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "select {MESSAGE_COLUMNS} from chat where id > $1 order by id limit $2"
+        ))
+        .bind(after)
+        .bind(bigint(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("select committed messages")?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<anyhow::Result<_>>()?)
+    }
+
+    #[tracing::instrument(name = "store.newest_message_id", level = "debug", skip(self))]
+    async fn newest_message_id(&self) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from chat")
+            .fetch_one(&self.pool)
+            .await
+            .context("select the newest message id")?;
+        Ok(id)
+    }
+
     #[tracing::instrument(name = "store.latest_message_id", level = "debug", skip(self))]
     async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError> {
         // Dates follow ids, so each conversation's newest is its highest id.

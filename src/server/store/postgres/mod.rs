@@ -14,10 +14,10 @@ mod messages;
 mod sessions;
 mod writer;
 
+use super::encoding::{escape_like, from_millis};
 use super::{CommitListener, StoreError};
 use crate::domain::{ChatMessage, User, UserId, Username};
 use anyhow::Context;
-use chrono::{DateTime, TimeZone, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions, Connection, PgPool, Row};
 use std::borrow::Cow;
@@ -69,12 +69,6 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-fn from_millis(ms: i64) -> anyhow::Result<DateTime<Utc>> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .with_context(|| format!("date out of range: {ms}"))
 }
 
 fn user_from_row(row: &PgRow) -> anyhow::Result<User> {
@@ -146,15 +140,3 @@ fn without_nul(text: &str) -> Cow<'_, str> {
 
 const MESSAGE_COLUMNS: &str = "id, sender, receiver, message, date, client_id";
 const MESSAGE_COLUMNS_C: &str = "c.id, c.sender, c.receiver, c.message, c.date, c.client_id";
-
-/// Escapes LIKE's wildcards so a search for "a_b" means exactly that.
-fn escape_like(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}

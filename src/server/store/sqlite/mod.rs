@@ -9,10 +9,11 @@ mod messages;
 mod sessions;
 mod writer;
 
+use super::encoding::{escape_like, from_millis};
 use super::{CommitListener, StoreError};
 use crate::domain::{ChatMessage, User, UserId, Username};
 use anyhow::Context;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -68,12 +69,6 @@ fn millis(date: DateTime<Utc>) -> i64 {
     date.timestamp_millis()
 }
 
-fn from_millis(ms: i64) -> anyhow::Result<DateTime<Utc>> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .with_context(|| format!("date out of range: {ms}"))
-}
-
 fn user_from_row(row: &SqliteRow) -> anyhow::Result<User> {
     user_from_columns(row, "")
 }
@@ -126,15 +121,3 @@ fn classify(err: sqlx::Error, what: &'static str) -> StoreError {
 
 const MESSAGE_COLUMNS: &str = "id, sender, receiver, message, date, client_id";
 const MESSAGE_COLUMNS_C: &str = "c.id, c.sender, c.receiver, c.message, c.date, c.client_id";
-
-/// Escapes LIKE's wildcards so a search for "a_b" means exactly that.
-fn escape_like(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}

@@ -1,0 +1,247 @@
+//! Several app nodes on one PostgreSQL, linked by NATS (`BROKER_URL=nats://…`).
+//!
+//! The database is the truth; the broker only makes things fast. Each node:
+//! - publishes every batch its writer commits (subject `parley.committed`), and every service
+//!   event (`parley.events`: typing, read marks, logout, disable);
+//! - delivers committed messages to its own sockets through a `Sequencer`, from its own writer,
+//!   from the broker and from the database, in id order with no gap and no duplicate: a hole
+//!   that holds messages back for `HOLE_PATIENCE` is read from the database, and the database is
+//!   asked every `POLL` for anything newer, whatever the broker's state, so a message the broker
+//!   lost (or every message, while it is down) arrives a few milliseconds later, never not at all;
+//! - applies the events it hears to its own sockets. Events are hints, at most once: read
+//!   pointers are in the database, and blocks, which the send path must never miss, are also
+//!   reloaded from the database every 30 s.
+//!
+//! Publishing goes through a bounded queue to one task, so a broker that is away can never hold
+//! up local delivery or a request: when the queue is full, the oldest news is the broker's loss,
+//! which the other nodes repair from the database.
+
+use super::sequencer::Sequencer;
+use super::{fanout, Hub};
+use crate::domain::ChatMessage;
+use crate::server::events::Event;
+use crate::server::relations::RelationCache;
+use crate::server::store::{MessageStore, Store};
+use anyhow::Context;
+use async_nats::connection::State;
+use async_nats::{Client, ConnectOptions, ServerAddr};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const COMMITTED: &str = "parley.committed";
+const EVENTS: &str = "parley.events";
+/// How long a hole in the ids may hold later messages back before it is read from the database.
+const HOLE_PATIENCE: Duration = Duration::from_millis(25);
+/// How often the database is asked for messages newer than the last delivered.
+const POLL: Duration = Duration::from_millis(200);
+/// Most messages read from the database at a time.
+const FILL_BATCH: u32 = 1000;
+/// How often every block is reloaded from the database, in case the broker lost a block event.
+const RELOAD_BLOCKS: Duration = Duration::from_secs(30);
+/// Publications waiting for the broker before the oldest are dropped.
+const PUBLISH_QUEUE: usize = 4096;
+
+/// This node's link to the others.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+    outbox: mpsc::Sender<(&'static str, Vec<u8>)>,
+}
+
+impl Cluster {
+    /// Connects to the NATS servers in `urls` (comma-separated `nats://host:port`). A broker that
+    /// is not up yet is not an error: the node starts degraded and connects when it can.
+    pub async fn connect(urls: &str) -> anyhow::Result<Self> {
+        let servers = urls
+            .split(',')
+            .map(|url| url.trim().parse::<ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .context("BROKER_URL must be nats://host:port, or several separated by commas")?;
+        let client = ConnectOptions::new()
+            // A node's own publications come back to it through its writer already.
+            .no_echo()
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis((100 * attempts as u64).min(1000))
+            })
+            .connection_timeout(Duration::from_secs(2))
+            .connect(servers)
+            .await
+            .context("connect to the broker")?;
+        let (outbox, queued) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(publish_all(client.clone(), queued));
+        Ok(Self { client, outbox })
+    }
+
+    /// Whether the broker is reachable right now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == State::Connected
+    }
+
+    /// Tells the other nodes about a service event (this node has applied it already).
+    pub fn publish_event(&self, event: &Event) {
+        match serde_json::to_vec(event) {
+            Ok(payload) => self.queue(EVENTS, payload),
+            Err(err) => tracing::error!(error = %err, "could not encode an event"),
+        }
+    }
+
+    fn queue(&self, subject: &'static str, payload: Vec<u8>) {
+        if self.outbox.try_send((subject, payload)).is_err() {
+            // The other nodes read what they missed from the database.
+            tracing::debug!("the broker's queue is full; a publication is dropped");
+        }
+    }
+
+    /// Starts delivering committed messages to this node's sockets: this node's own (`own`, fed
+    /// by its writer's commit listener) and every other node's. Also applies other nodes' events
+    /// to this node's sockets and blocks.
+    pub async fn start(
+        &self,
+        hub: Arc<Hub>,
+        relations: Arc<RelationCache>,
+        store: Store,
+        own: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
+    ) -> anyhow::Result<()> {
+        let committed = self.client.subscribe(COMMITTED).await?;
+        let events = self.client.subscribe(EVENTS).await?;
+        // Subscribed first, then the starting point: anything committed in between is at worst
+        // heard twice, and the sequencer drops the second copy. Nobody is connected yet, so
+        // nothing older is owed to anyone here.
+        let start = store.newest_message_id().await?;
+        let relay = Relay {
+            cluster: self.clone(),
+            hub: Arc::clone(&hub),
+            store: store.clone(),
+            sequencer: Sequencer::after(start),
+        };
+        tokio::spawn(relay.run(own, committed));
+        tokio::spawn(reload_blocks(Arc::clone(&relations), store));
+        tokio::spawn(apply_events(hub, relations, events));
+        Ok(())
+    }
+}
+
+/// Waits until `due`, or for ever when there is nothing due.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends queued publications, one at a time, for as long as the node runs.
+async fn publish_all(client: Client, mut queued: mpsc::Receiver<(&'static str, Vec<u8>)>) {
+    while let Some((subject, payload)) = queued.recv().await {
+        if let Err(err) = client.publish(subject, payload.into()).await {
+            tracing::debug!(error = %err, "could not publish to the broker");
+        }
+    }
+}
+
+async fn apply_events(
+    hub: Arc<Hub>,
+    relations: Arc<RelationCache>,
+    mut events: async_nats::Subscriber,
+) {
+    while let Some(message) = events.next().await {
+        match serde_json::from_slice::<Event>(&message.payload) {
+            Ok(event) => {
+                if let Event::BlockChanged {
+                    blocker,
+                    blocked,
+                    now_blocked,
+                } = event
+                {
+                    if now_blocked {
+                        relations.blocked(blocker, blocked);
+                    } else {
+                        relations.unblocked(blocker, blocked);
+                    }
+                }
+                fanout::publish(&hub, event);
+            }
+            Err(err) => tracing::warn!(error = %err, "an event from the broker could not be read"),
+        }
+    }
+}
+
+/// Reloads every block now and then: the events that carry them are at most once.
+async fn reload_blocks(relations: Arc<RelationCache>, store: Store) {
+    let mut rounds = tokio::time::interval(RELOAD_BLOCKS);
+    rounds.tick().await;
+    loop {
+        rounds.tick().await;
+        if let Err(err) = relations.reload(&store).await {
+            tracing::warn!(error = %err, "could not reload blocks");
+        }
+    }
+}
+
+/// Puts every node's committed messages onto this node's sockets, in id order.
+struct Relay {
+    cluster: Cluster,
+    hub: Arc<Hub>,
+    store: Store,
+    sequencer: Sequencer,
+}
+
+impl Relay {
+    async fn run(
+        mut self,
+        mut own: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
+        mut committed: async_nats::Subscriber,
+    ) {
+        let mut poll = tokio::time::interval(POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let fill_due = self.sequencer.fill_due(HOLE_PATIENCE);
+            tokio::select! {
+                batch = own.recv() => {
+                    let Some(batch) = batch else { return };
+                    match serde_json::to_vec(&batch) {
+                        Ok(payload) => self.cluster.queue(COMMITTED, payload),
+                        Err(err) => tracing::error!(error = %err, "could not encode a batch"),
+                    }
+                    self.deliver(batch);
+                }
+                Some(message) = committed.next() => {
+                    match serde_json::from_slice::<Vec<ChatMessage>>(&message.payload) {
+                        Ok(batch) => self.deliver(batch),
+                        Err(err) => tracing::warn!(error = %err, "a batch from the broker could not be read"),
+                    }
+                }
+                _ = sleep_until(fill_due), if fill_due.is_some() => self.fill().await,
+                _ = poll.tick() => self.fill().await,
+            }
+        }
+    }
+
+    fn deliver(&mut self, batch: Vec<ChatMessage>) {
+        let ready = self.sequencer.accept(Instant::now(), batch);
+        fanout::deliver_committed(&self.hub, &ready);
+    }
+
+    /// Reads from the database whatever came after the last delivered message.
+    async fn fill(&mut self) {
+        loop {
+            let after = self.sequencer.delivered();
+            match self.store.committed_after(after, FILL_BATCH).await {
+                Ok(batch) => {
+                    let complete = batch.len() < FILL_BATCH as usize;
+                    self.deliver(batch);
+                    if complete {
+                        return;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read new messages from the database");
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Several nodes: real `parley` processes on one throwaway PostgreSQL database, linked by a real
+//! `nats-server` (`BROKER_URL`), each on its own port. People log in on one node and connect to
+//! others (a session is in the shared database, so any node knows it).
+
+use crate::helpers::{frame_message, read_message_ids, spawn_app, spawn_binary, Socket, TestApp};
+use crate::nats::Nats;
+use crate::postgres::fresh_database;
+use futures_util::future::join_all;
+use parley::domain::Username;
+use parley::server::store::AccountStore;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::process::Child;
+use tokio_tungstenite::tungstenite::Message;
+
+/// One node: its process (killed when dropped) and a handle to talk to it.
+struct Node {
+    _process: Child,
+    app: TestApp,
+}
+
+/// Every abuse limit that a burst of sends from one test would trip, off.
+const NODE_SETTINGS: &[(&str, &str)] = &[("PARLEY_SEND_RATE", "0")];
+
+async fn start_node(database_url: &str, broker_url: &str) -> Node {
+    let mut envs = vec![("BROKER_URL", broker_url)];
+    envs.extend_from_slice(NODE_SETTINGS);
+    let (process, addr) = spawn_binary(database_url, &envs).await;
+    Node {
+        _process: process,
+        app: TestApp::attach(addr, database_url).await,
+    }
+}
+
+/// `count` nodes on one fresh database and one broker.
+async fn cluster(count: usize) -> (Nats, String, Vec<Node>) {
+    let nats = Nats::start();
+    let database_url = fresh_database().await;
+    let mut nodes = Vec::new();
+    for _ in 0..count {
+        nodes.push(start_node(&database_url, &nats.url()).await);
+    }
+    (nats, database_url, nodes)
+}
+
+/// The next chat message frame, skipping presence, typing and other frames.
+async fn next_chat_message(socket: &mut Socket) -> Value {
+    loop {
+        let frame = socket.next_json().await;
+        if frame["type"] == "message" {
+            return frame["message"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_sent_on_one_node_reaches_every_socket_of_both_people_on_the_others() {
+    let (_nats, _db, nodes) = cluster(3).await;
+    let (one, two, three) = (&nodes[0].app, &nodes[1].app, &nodes[2].app);
+    let alice = one.sign_up("alice").await;
+    let bob = one.sign_up("bob").await;
+    let mut alice_on_one = one.connect(&alice).await;
+    let mut alice_on_two = two.connect(&alice).await;
+    let mut bob_on_two = two.connect(&bob).await;
+    let mut bob_on_three = three.connect(&bob).await;
+
+    alice_on_one
+        .send_json(json!({"type": "message", "to": bob.id, "message": "across", "client_id": "6b1f4a52-0000-4000-8000-000000000001"}))
+        .await;
+    let echo = alice_on_one.expect_ack_and_echo().await;
+    // The ack means stored: the row is in the shared database when it arrives.
+    let id = echo["id"].as_i64().unwrap();
+    assert_eq!(
+        one.scalar("select count(*) from chat where id = $1", &[id])
+            .await,
+        1
+    );
+    for socket in [&mut alice_on_two, &mut bob_on_two, &mut bob_on_three] {
+        let got = next_chat_message(socket).await;
+        assert_eq!(got["id"], id);
+        assert_eq!(got["message"], "across");
+        assert_eq!(got["sender"], alice.id);
+    }
+}
+
+#[tokio::test]
+async fn senders_on_two_nodes_reach_a_receiver_on_a_third_in_id_order_with_nothing_missing() {
+    const PER_SENDER: usize = 300;
+    let (_nats, _db, nodes) = cluster(3).await;
+    let receiver = nodes[0].app.sign_up("receiver").await;
+    let mut senders = Vec::new();
+    for n in 0..4 {
+        senders.push(nodes[0].app.sign_up(&format!("sender{n}")).await);
+    }
+    let mut inbox = nodes[2].app.connect(&receiver).await;
+
+    // Senders 0 and 1 on node 1, 2 and 3 on node 2, all at once, each waiting for its acks.
+    let sending = senders.iter().enumerate().map(|(n, sender)| {
+        let node = &nodes[n / 2].app;
+        async move {
+            let mut socket = node.connect(sender).await;
+            for i in 0..PER_SENDER {
+                socket
+                    .send_json(frame_message(receiver.id, &format!("{n}:{i}")))
+                    .await;
+                socket.expect_ack_and_echo().await;
+            }
+        }
+    });
+    let (_, received) = tokio::join!(
+        join_all(sending),
+        read_message_ids(&mut inbox, 4 * PER_SENDER)
+    );
+
+    assert!(
+        received.windows(2).all(|w| w[0] < w[1]),
+        "ids strictly increase"
+    );
+    let stored: Vec<(i64,)> = nodes[0]
+        .app
+        .rows(&format!(
+            "select id from chat where receiver = {} order by id",
+            receiver.id
+        ))
+        .await;
+    let stored: Vec<i64> = stored.into_iter().map(|(id,)| id).collect();
+    assert_eq!(received, stored, "exactly the stored messages, in order");
+    inbox.assert_silent().await;
+}
+
+#[tokio::test]
+async fn a_message_the_broker_never_carries_is_read_from_the_database_within_half_a_second() {
+    // Two nodes on one database but on two separate brokers: nothing node 1 publishes ever
+    // reaches node 2 through a broker, so node 2 can only learn of it from the database.
+    let nats_one = Nats::start();
+    let nats_two = Nats::start();
+    let database_url = fresh_database().await;
+    let one = start_node(&database_url, &nats_one.url()).await;
+    let two = start_node(&database_url, &nats_two.url()).await;
+    let alice = one.app.sign_up("alice").await;
+    let bob = one.app.sign_up("bob").await;
+    let mut alice_socket = one.app.connect(&alice).await;
+    let mut bob_socket = two.app.connect(&bob).await;
+
+    for text in ["first", "second", "third"] {
+        alice_socket.send_json(frame_message(bob.id, text)).await;
+        let stored = alice_socket.expect_ack_and_echo().await;
+        let acked = Instant::now();
+        let got = next_chat_message(&mut bob_socket).await;
+        let waited = acked.elapsed();
+        assert_eq!(got["id"], stored["id"]);
+        assert!(
+            waited <= Duration::from_millis(500),
+            "{text}: delivered {waited:?} after the ack"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_client_id_sent_to_two_nodes_at_once_is_one_message() {
+    let (_nats, _db, nodes) = cluster(2).await;
+    let alice = nodes[0].app.sign_up("alice").await;
+    let bob = nodes[0].app.sign_up("bob").await;
+    let mut on_one = nodes[0].app.connect(&alice).await;
+    let mut on_two = nodes[1].app.connect(&alice).await;
+
+    let frame = json!({"type": "message", "to": bob.id, "message": "once",
+                       "client_id": "0e5d8a1c-3b7f-4c2a-9d4e-5f6a7b8c9d0e"});
+    on_one.send_json(frame.clone()).await;
+    on_two.send_json(frame).await;
+    let acks = [on_one, on_two].map(|mut socket| async move {
+        loop {
+            let frame = socket.next_json().await;
+            if frame["type"] == "ack" {
+                return frame["id"].clone();
+            }
+        }
+    });
+    let [first, second] = acks;
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first, second, "both acks name the same message");
+    assert_eq!(
+        nodes[0]
+            .app
+            .scalar("select count(*) from chat where sender = $1", &[alice.id])
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn disabling_an_account_on_one_node_closes_its_socket_on_another_within_a_second() {
+    let (_nats, _db, nodes) = cluster(2).await;
+    let root = nodes[0].app.sign_up("root").await;
+    nodes[0]
+        .app
+        .state
+        .store
+        .promote(&Username::parse("root").unwrap())
+        .await
+        .unwrap();
+    let bob = nodes[0].app.sign_up("bob").await;
+    let mut bob_on_two = nodes[1].app.connect(&bob).await;
+
+    let asked = Instant::now();
+    let res = nodes[0]
+        .app
+        .post_json(
+            &root.http,
+            &format!("/api/admin/users/{}/disable", bob.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let closed = loop {
+        match bob_on_two.next_message().await {
+            Message::Close(close) => break close,
+            _ => continue,
+        }
+    };
+    assert!(
+        asked.elapsed() <= Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(u16::from(closed.expect("a close frame").code), 1008);
+}
+
+#[tokio::test]
+async fn a_block_made_on_one_node_stops_sends_through_another_at_once() {
+    let (_nats, _db, nodes) = cluster(2).await;
+    let (one, two) = (&nodes[0].app, &nodes[1].app);
+    let alice = one.sign_up("alice").await;
+    let bob = one.sign_up("bob").await;
+    one.send_http(&alice, bob.id, "hello").await;
+
+    let res = two
+        .post_json(&bob.http, &format!("/api/blocks/{}", alice.id), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // The event crosses the broker in a moment; the refusal must follow within a second.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let res = one
+            .post_json(
+                &alice.http,
+                &format!("/api/conversations/{}/messages", bob.id),
+                json!({"message": "still there?"}),
+            )
+            .await;
+        if res.status() == StatusCode::FORBIDDEN {
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "blocked");
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::CREATED);
+        assert!(
+            Instant::now() < deadline,
+            "node 1 still lets alice write to bob"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn readyz_says_degraded_while_the_broker_is_down_and_messages_still_flow() {
+    let (mut nats, _db, nodes) = cluster(2).await;
+    let alice = nodes[0].app.sign_up("alice").await;
+    let bob = nodes[0].app.sign_up("bob").await;
+    let mut alice_socket = nodes[0].app.connect(&alice).await;
+    let mut bob_socket = nodes[1].app.connect(&bob).await;
+    let readiness = |node: &Node| {
+        let url = node.app.url("/readyz");
+        async move {
+            let res = reqwest::get(url).await.expect("GET /readyz");
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        readiness(&nodes[1]).await,
+        (StatusCode::OK, "ready\n".into())
+    );
+
+    nats.stop();
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        alice_socket
+            .send_json(frame_message(bob.id, &format!("during {i}")))
+            .await;
+        sent.push(
+            alice_socket.expect_ack_and_echo().await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        readiness(&nodes[1]).await,
+        (StatusCode::OK, "degraded\n".into())
+    );
+    // Delivered while the broker is still down: read from the database.
+    let mut received = read_message_ids(&mut bob_socket, sent.len()).await;
+    assert_eq!(received, sent, "during the outage");
+    nats.start_again();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while readiness(&nodes[1]).await.1 != "ready\n" {
+        assert!(Instant::now() < deadline, "the node did not reconnect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..20 {
+        alice_socket
+            .send_json(frame_message(bob.id, &format!("after {i}")))
+            .await;
+        sent.push(
+            alice_socket.expect_ack_and_echo().await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+
+    received.extend(read_message_ids(&mut bob_socket, sent.len() - received.len()).await);
+    assert_eq!(received, sent, "everything, in order, once");
+    bob_socket.assert_silent().await;
+}
+
+#[tokio::test]
+async fn a_node_refuses_to_start_on_sqlite_with_a_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/p.db", dir.path().display()),
+        )
+        .env("BROKER_URL", "nats://127.0.0.1:4222")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("SQLite"), "{said}");
+    assert!(
+        !dir.path().join("p.db").exists(),
+        "refused before creating anything"
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_without_a_session_on_one_node() {
+    let app = spawn_app().await;
+    for (path, body) in [("/healthz", "ok\n"), ("/readyz", "ready\n")] {
+        let res = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.text().await.unwrap(), body, "{path}");
+    }
+}
