@@ -9,7 +9,7 @@ LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/parley.db
 export LEPTOS_SITE_ADDR DATABASE_URL
 
-.PHONY: run run-postgres test tools release lint unit e2e e2e-postgres
+.PHONY: run run-postgres run-cluster test tools release lint unit e2e e2e-postgres
 
 ## run: build the release build and serve it on the SQLite default
 run: release
@@ -18,6 +18,10 @@ run: release
 ## run-postgres: the same, on a throwaway PostgreSQL database removed when the server stops
 run-postgres: release
 	LEPTOS_SITE_ROOT=target/site .ci/throwaway-postgres.sh ./target/release/parley
+
+## run-cluster: PostgreSQL, NATS, two nodes and nginx (docs/nginx.conf), all throwaway, on free ports
+run-cluster: release
+	.ci/run-cluster.sh 2
 
 ## test: everything CI checks: formatting, clippy on both builds, unit + integration tests, Playwright
 test: tools lint unit release e2e

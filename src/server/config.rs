@@ -107,6 +107,17 @@ pub struct Config {
     #[arg(long, env = "PARLEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
 
+    /// Seconds between checks, on each socket, that its session and account are still valid. Each
+    /// logout and disable closes the sockets at once through an event; this check catches one
+    /// whose event was lost on the way between nodes.
+    #[arg(
+        long,
+        env = "PARLEY_SESSION_CHECK_SECS",
+        default_value_t = 30,
+        hide = true
+    )]
+    pub session_check_secs: u64,
+
     /// Seconds between the server's pings on each socket.
     #[arg(
         long,
@@ -143,6 +154,7 @@ impl Config {
             send_burst: 300,
             max_sockets_per_user: 20,
             trusted_proxies: TrustedProxies::default(),
+            session_check_secs: 30,
             ping_interval_secs: 30,
             ping_timeout_secs: 60,
         }

@@ -6,6 +6,7 @@ use crate::helpers::{frame_message, read_message_ids, spawn_app, spawn_binary, S
 use crate::nats::Nats;
 use crate::postgres::fresh_database;
 use futures_util::future::join_all;
+use futures_util::StreamExt;
 use parley::domain::Username;
 use parley::server::store::AccountStore;
 use reqwest::StatusCode;
@@ -16,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// One node: its process (killed when dropped) and a handle to talk to it.
 struct Node {
-    _process: Child,
+    process: Child,
     app: TestApp,
 }
 
@@ -28,7 +29,7 @@ async fn start_node(database_url: &str, broker_url: &str) -> Node {
     envs.extend_from_slice(NODE_SETTINGS);
     let (process, addr) = spawn_binary(database_url, &envs).await;
     Node {
-        _process: process,
+        process,
         app: TestApp::attach(addr, database_url).await,
     }
 }
@@ -127,6 +128,60 @@ async fn senders_on_two_nodes_reach_a_receiver_on_a_third_in_id_order_with_nothi
     let stored: Vec<i64> = stored.into_iter().map(|(id,)| id).collect();
     assert_eq!(received, stored, "exactly the stored messages, in order");
     inbox.assert_silent().await;
+}
+
+#[tokio::test]
+async fn after_a_node_is_killed_its_clients_resume_on_another_and_miss_nothing() {
+    const SENDS: usize = 200;
+    let (_nats, _db, mut nodes) = cluster(2).await;
+    let alice = nodes[0].app.sign_up("alice").await;
+    let bob = nodes[0].app.sign_up("bob").await;
+    let mut bob_on_two = nodes[1].app.connect(&bob).await;
+
+    // Alice sends steadily from node 1; every ack is a message that must reach Bob.
+    let mut alice_socket = nodes[0].app.connect(&alice).await;
+    let sending = tokio::spawn(async move {
+        let mut acked = Vec::new();
+        for i in 0..SENDS {
+            alice_socket
+                .send_json(frame_message(bob.id, &format!("m{i}")))
+                .await;
+            acked.push(
+                alice_socket.expect_ack_and_echo().await["id"]
+                    .as_i64()
+                    .unwrap(),
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        acked
+    });
+
+    // Bob reads a while on node 2; then node 2 dies (SIGKILL) under him.
+    let mut seen = read_message_ids(&mut bob_on_two, 40).await;
+    nodes[1].process.start_kill().unwrap();
+    nodes[1].process.wait().await.unwrap();
+    // Whatever was already in flight to him, up to the broken connection.
+    while let Ok(Some(Ok(frame))) =
+        tokio::time::timeout(Duration::from_secs(2), bob_on_two.stream.next()).await
+    {
+        if let Message::Text(text) = frame {
+            let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+            if frame["type"] == "message" {
+                seen.push(frame["message"]["id"].as_i64().unwrap());
+            }
+        }
+    }
+
+    // He resumes on node 1 after the last message he saw.
+    let mut bob_on_one = nodes[0]
+        .app
+        .connect_after(&bob, *seen.last().unwrap())
+        .await;
+    let acked = sending.await.unwrap();
+    let rest = read_message_ids(&mut bob_on_one, acked.len() - seen.len()).await;
+    seen.extend(rest);
+    assert_eq!(seen, acked, "every acked message, in order, once");
+    bob_on_one.assert_silent().await;
 }
 
 #[tokio::test]
@@ -261,6 +316,69 @@ async fn a_block_made_on_one_node_stops_sends_through_another_at_once() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn a_logout_or_disable_whose_event_is_lost_still_closes_the_sockets_on_other_nodes() {
+    // Two nodes on two brokers: no event from node 1 ever reaches node 2, so only node 2's own
+    // periodic check of its sockets' sessions (every second here) can close them.
+    let nats_one = Nats::start();
+    let nats_two = Nats::start();
+    let database_url = fresh_database().await;
+    let one = start_node(&database_url, &nats_one.url()).await;
+    let (process, addr) = spawn_binary(
+        &database_url,
+        &[
+            ("BROKER_URL", nats_two.url().as_str()),
+            ("PARLEY_SESSION_CHECK_SECS", "1"),
+        ],
+    )
+    .await;
+    let two = Node {
+        process,
+        app: TestApp::attach(addr, &database_url).await,
+    };
+    let root = one.app.sign_up("root").await;
+    one.app
+        .state
+        .store
+        .promote(&Username::parse("root").unwrap())
+        .await
+        .unwrap();
+    let alice = one.app.sign_up("alice").await;
+    let bob = one.app.sign_up("bob").await;
+    let alice_on_two = two.app.connect(&alice).await;
+    let bob_on_two = two.app.connect(&bob).await;
+
+    let close_code = |mut socket: Socket| async move {
+        let started = Instant::now();
+        loop {
+            if let Message::Close(close) = socket.next_message().await {
+                return (close.map(|c| u16::from(c.code)), started.elapsed());
+            }
+        }
+    };
+    let res = one
+        .app
+        .post_json(&alice.http, "/api/auth/logout", json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (code, after) = close_code(alice_on_two).await;
+    assert_eq!(code, Some(1000), "logged out");
+    assert!(after <= Duration::from_secs(3), "{after:?}");
+
+    let res = one
+        .app
+        .post_json(
+            &root.http,
+            &format!("/api/admin/users/{}/disable", bob.id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (code, after) = close_code(bob_on_two).await;
+    assert_eq!(code, Some(1008), "account disabled");
+    assert!(after <= Duration::from_secs(3), "{after:?}");
 }
 
 #[tokio::test]

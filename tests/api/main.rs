@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod balancer;
 mod cluster;
 mod copy_database;
 mod crash;

@@ -15,7 +15,7 @@ use crate::server::realtime::encode_frame;
 use crate::server::realtime::hub::{Eviction, Subscription};
 use crate::server::realtime::presence;
 use crate::server::state::AppState;
-use crate::server::store::AccountStore;
+use crate::server::store::{AccountStore, SessionTable};
 use axum::extract::ws::{Message, WebSocket};
 use futures::stream::SplitStream;
 use futures::StreamExt;
@@ -84,7 +84,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
         mut evicted,
         revoked,
         membership,
-    } = state.hub.join(room.clone(), session_id);
+    } = state.hub.join(room.clone(), session_id.clone());
     // A disable that ran between the upgrade's session check and the join above evicted nobody
     // here; now that this connection is in the room, any later one will. So look once more.
     let enabled =
@@ -135,6 +135,8 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
         let mut pings = tokio::time::interval_at(started + interval, interval);
         let session_ends = tokio::time::sleep(expires_in);
         tokio::pin!(session_ends);
+        let check_every = Duration::from_secs(state.config.session_check_secs.max(1));
+        let mut session_checks = tokio::time::interval_at(started + check_every, check_every);
         let closing = loop {
             tokio::select! {
                 biased;
@@ -147,6 +149,11 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
                     break Vec::new();
                 }
                 end = &mut reader => break end,
+                _ = session_checks.tick() => {
+                    if let Some(why) = still_valid(&state, &user, session_id.as_deref()).await {
+                        break closing_for(&room, why);
+                    }
+                }
                 _ = pings.tick() => {
                     let silent = started.elapsed().saturating_sub(Duration::from_millis(heard.load(Ordering::Relaxed)));
                     if silent > silence_limit {
@@ -198,6 +205,25 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
     drop(membership);
     if state.hub.members(&room) == 0 {
         log_failure(presence::announce(&state, user.id, false).await);
+    }
+}
+
+/// Why the connection must end now, if its session has ended or its account was disabled since it
+/// opened (normally an event closes it at once; this catches one lost between nodes). A store
+/// that does not answer ends nothing: the next check asks again.
+async fn still_valid(state: &AppState, user: &User, session_id: Option<&str>) -> Option<Eviction> {
+    match state.store.account(user.id).await {
+        Ok(Some(account)) if !account.disabled => {}
+        Ok(_) => return Some(Eviction::AccountDisabled),
+        Err(_) => return None,
+    }
+    let now = tower_sessions::cookie::time::OffsetDateTime::now_utc().unix_timestamp();
+    match session_id {
+        Some(id) => match state.store.load_session(id, now).await {
+            Ok(None) => Some(Eviction::LoggedOut),
+            Ok(Some(_)) | Err(_) => None,
+        },
+        None => None,
     }
 }
 

@@ -278,10 +278,19 @@ async fn stored_before(
     if senders.is_empty() {
         return Ok(HashMap::new());
     }
+    // One index lookup per key, written so that no plan can do otherwise: the writer's connection
+    // keeps its prepared plans for its whole life, and the plan made while `chat` was small (a
+    // hash join over a scan of the table) scanned the whole table for every batch, more each
+    // time (docs/BENCHMARKS.md). `limit 1` (the key is unique) keeps the planner from turning
+    // the lateral lookup back into a join.
     let rows = sqlx::query(&format!(
-        "select {MESSAGE_COLUMNS} from chat
-         where (sender, client_id) in (select * from unnest($1::bigint[], $2::uuid[]))
-           and client_id is not null"
+        "select c.* from unnest($1::bigint[], $2::uuid[]) as k (sender, client_id)
+         cross join lateral (
+             select {MESSAGE_COLUMNS} from chat
+             where chat.sender = k.sender and chat.client_id = k.client_id
+               and chat.client_id is not null
+             limit 1
+         ) as c"
     ))
     .bind(senders)
     .bind(client_ids)
