@@ -107,9 +107,9 @@ pub struct Config {
     #[arg(long, env = "PARLEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
 
-    /// Seconds between checks, on each socket, that its session and account are still valid. Each
-    /// logout and disable closes the sockets at once through an event; this check catches one
-    /// whose event was lost on the way between nodes.
+    /// With several nodes: seconds between checks, on each socket, that its session and account
+    /// are still valid. Each logout and disable closes the sockets at once through an event; this
+    /// check catches one whose event was lost on the way between nodes.
     #[arg(
         long,
         env = "PARLEY_SESSION_CHECK_SECS",

@@ -7,6 +7,7 @@ use super::config::Config;
 use super::events::Events;
 use super::limits::Limits;
 use super::realtime::cluster::Cluster;
+use super::realtime::roster::Roster;
 use super::realtime::{fanout, Hub};
 use super::relations::RelationCache;
 use super::store::{Backend, CommitListener, Store};
@@ -70,6 +71,8 @@ pub struct AppState {
     pub events: Events,
     /// The link to the other nodes, when there are several (`BROKER_URL=nats://…`).
     pub cluster: Option<Cluster>,
+    /// Who is online, here and (with several nodes) on the others.
+    pub roster: Arc<Roster>,
     pub config: Arc<Config>,
     pub limits: Arc<Limits>,
     pub relations: Arc<RelationCache>,
@@ -90,13 +93,14 @@ impl AppState {
     pub async fn open(config: Config) -> anyhow::Result<Self> {
         let broker = Broker::for_url(&config.broker_url, Backend::for_url(&config.database_url)?)?;
         let hub = Arc::new(Hub::default());
+        let roster = Arc::new(Roster::default());
         let (store, events, relations, cluster) = match broker {
             Broker::Local => {
                 let deliver_to = Arc::clone(&hub);
                 let on_commit: CommitListener =
                     Arc::new(move |messages| fanout::deliver_committed(&deliver_to, messages));
-                let fan_out_to = Arc::clone(&hub);
-                let events = Events::new(move |event| fanout::publish(&fan_out_to, event));
+                let (fan_out_to, who) = (Arc::clone(&hub), Arc::clone(&roster));
+                let events = Events::new(move |event| fanout::publish(&fan_out_to, &who, event));
                 let store = Store::open(&config.database_url, on_commit).await?;
                 let relations = Arc::new(RelationCache::load(&store).await?);
                 (store, events, relations, None)
@@ -108,17 +112,18 @@ impl AppState {
                 let on_commit: CommitListener = Arc::new(move |messages: &[ChatMessage]| {
                     let _ = commits.send(messages.to_vec());
                 });
-                let fan_out_to = Arc::clone(&hub);
+                let (fan_out_to, who) = (Arc::clone(&hub), Arc::clone(&roster));
                 let tell_others = cluster.clone();
                 let events = Events::new(move |event| {
                     tell_others.publish_event(&event);
-                    fanout::publish(&fan_out_to, event);
+                    fanout::publish(&fan_out_to, &who, event);
                 });
                 let store = Store::open(&config.database_url, on_commit).await?;
                 let relations = Arc::new(RelationCache::load(&store).await?);
                 cluster
                     .start(
                         Arc::clone(&hub),
+                        Arc::clone(&roster),
                         Arc::clone(&relations),
                         store.clone(),
                         committed,
@@ -139,6 +144,7 @@ impl AppState {
             hub,
             events,
             cluster,
+            roster,
             limits: Arc::new(Limits::new(&config)),
             relations,
             config: Arc::new(config),

@@ -2,7 +2,9 @@
 //! `nats-server` (`BROKER_URL`), each on its own port. People log in on one node and connect to
 //! others (a session is in the shared database, so any node knows it).
 
-use crate::helpers::{frame_message, read_message_ids, spawn_app, spawn_binary, Socket, TestApp};
+use crate::helpers::{
+    frame_message, read_message_ids, spawn_app, spawn_binary, Person, Socket, TestApp,
+};
 use crate::nats::Nats;
 use crate::postgres::fresh_database;
 use futures_util::future::join_all;
@@ -379,6 +381,77 @@ async fn a_logout_or_disable_whose_event_is_lost_still_closes_the_sockets_on_oth
     let (code, after) = close_code(bob_on_two).await;
     assert_eq!(code, Some(1008), "account disabled");
     assert!(after <= Duration::from_secs(3), "{after:?}");
+}
+
+/// The next frame that is not a chat message, waiting at most `limit`.
+async fn next_presence(socket: &mut Socket, limit: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.stream.next())
+            .await
+            .ok()??
+            .ok()?;
+        if let Message::Text(text) = frame {
+            let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+            if frame["type"] == "presence_update" {
+                return Some(frame);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn presence_crosses_nodes_and_a_killed_node_takes_its_users_offline_within_15_s() {
+    let (_nats, _db, mut nodes) = cluster(3).await;
+    let alice = nodes[0].app.sign_up("alice").await;
+    let bob = nodes[0].app.sign_up("bob").await;
+    // Presence is shared between people who have both written.
+    nodes[0].app.send_http(&alice, bob.id, "hi").await;
+    nodes[0].app.send_http(&bob, alice.id, "hello").await;
+    let online = |who: &Person, yes: bool| json!({"type": "presence_update", "user_id": who.id, "online": yes});
+
+    let mut alice_on_one = nodes[0].app.connect(&alice).await;
+    // Long enough for node 1's news to reach node 2 before Bob's greeting is made there.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut bob_on_two = nodes[1]
+        .app
+        .connect_raw(Some(nodes[1].app.cookie_of(&bob)), None)
+        .await
+        .unwrap();
+    let greeting = bob_on_two.expect_greeting().await;
+    assert_eq!(
+        greeting["online"],
+        json!([alice.id]),
+        "alice is online on node 1"
+    );
+    assert_eq!(
+        next_presence(&mut alice_on_one, Duration::from_secs(5)).await,
+        Some(online(&bob, true))
+    );
+
+    // Bob also on node 3; leaving node 2 does not make him offline.
+    let _bob_on_three = nodes[2].app.connect(&bob).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(bob_on_two);
+    assert_eq!(
+        next_presence(&mut alice_on_one, Duration::from_secs(1)).await,
+        None,
+        "still online on node 3"
+    );
+
+    // Node 3 dies without a word: its list of who is online there expires.
+    let killed = Instant::now();
+    nodes[2].process.start_kill().unwrap();
+    nodes[2].process.wait().await.unwrap();
+    assert_eq!(
+        next_presence(&mut alice_on_one, Duration::from_secs(15)).await,
+        Some(online(&bob, false))
+    );
+    assert!(
+        killed.elapsed() <= Duration::from_secs(15),
+        "{:?}",
+        killed.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -16,9 +16,10 @@
 //! up local delivery or a request: when the queue is full, the oldest news is the broker's loss,
 //! which the other nodes repair from the database.
 
+use super::roster::{self, Roster};
 use super::sequencer::Sequencer;
 use super::{fanout, Hub};
-use crate::domain::ChatMessage;
+use crate::domain::{ChatMessage, UserId};
 use crate::server::events::Event;
 use crate::server::relations::RelationCache;
 use crate::server::store::{MessageStore, Store};
@@ -26,12 +27,14 @@ use anyhow::Context;
 use async_nats::connection::State;
 use async_nats::{Client, ConnectOptions, ServerAddr};
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const COMMITTED: &str = "parley.committed";
 const EVENTS: &str = "parley.events";
+const PRESENCE: &str = "parley.presence";
 /// How long a hole in the ids may hold later messages back before it is read from the database.
 const HOLE_PATIENCE: Duration = Duration::from_millis(25);
 /// How often the database is asked for messages newer than the last delivered.
@@ -48,6 +51,24 @@ const PUBLISH_QUEUE: usize = 4096;
 pub struct Cluster {
     client: Client,
     outbox: mpsc::Sender<(&'static str, Vec<u8>)>,
+    /// This process's name among the nodes, new at every start.
+    node: Arc<str>,
+}
+
+/// What a node says about who is online on it (`parley.presence`).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum PresenceNews {
+    /// `user`'s first socket on `node` opened (`online`) or its last one closed; `partners` are
+    /// the people who may see it (the node that saw it knows, so no other node reads them).
+    Changed {
+        node: String,
+        user: UserId,
+        online: bool,
+        partners: Vec<UserId>,
+    },
+    /// Everyone with a socket on `node`, repeated every few seconds (`roster::REPEAT_EVERY`).
+    Everyone { node: String, users: Vec<UserId> },
 }
 
 impl Cluster {
@@ -73,7 +94,11 @@ impl Cluster {
             .context("connect to the broker")?;
         let (outbox, queued) = mpsc::channel(PUBLISH_QUEUE);
         tokio::spawn(publish_all(client.clone(), queued));
-        Ok(Self { client, outbox })
+        Ok(Self {
+            client,
+            outbox,
+            node: uuid::Uuid::new_v4().simple().to_string().into(),
+        })
     }
 
     /// Whether the broker is reachable right now.
@@ -86,6 +111,23 @@ impl Cluster {
         match serde_json::to_vec(event) {
             Ok(payload) => self.queue(EVENTS, payload),
             Err(err) => tracing::error!(error = %err, "could not encode an event"),
+        }
+    }
+
+    /// Tells the other nodes that `user`'s sockets here came (`online`) or went.
+    pub fn publish_presence(&self, user: UserId, online: bool, partners: &[UserId]) {
+        self.publish_news(&PresenceNews::Changed {
+            node: self.node.to_string(),
+            user,
+            online,
+            partners: partners.to_vec(),
+        });
+    }
+
+    fn publish_news(&self, news: &PresenceNews) {
+        match serde_json::to_vec(news) {
+            Ok(payload) => self.queue(PRESENCE, payload),
+            Err(err) => tracing::error!(error = %err, "could not encode presence"),
         }
     }
 
@@ -102,12 +144,14 @@ impl Cluster {
     pub async fn start(
         &self,
         hub: Arc<Hub>,
+        roster: Arc<Roster>,
         relations: Arc<RelationCache>,
         store: Store,
         own: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
     ) -> anyhow::Result<()> {
         let committed = self.client.subscribe(COMMITTED).await?;
         let events = self.client.subscribe(EVENTS).await?;
+        let presence_news = self.client.subscribe(PRESENCE).await?;
         // Subscribed first, then the starting point: anything committed in between is at worst
         // heard twice, and the sequencer drops the second copy. Nobody is connected yet, so
         // nothing older is owed to anyone here.
@@ -119,8 +163,15 @@ impl Cluster {
             sequencer: Sequencer::after(start),
         };
         tokio::spawn(relay.run(own, committed));
-        tokio::spawn(reload_blocks(Arc::clone(&relations), store));
-        tokio::spawn(apply_events(hub, relations, events));
+        tokio::spawn(reload_blocks(Arc::clone(&relations), store.clone()));
+        let presence = Presence {
+            cluster: self.clone(),
+            hub: Arc::clone(&hub),
+            roster: Arc::clone(&roster),
+            store,
+        };
+        tokio::spawn(presence.run(presence_news));
+        tokio::spawn(apply_events(hub, roster, relations, events));
         Ok(())
     }
 }
@@ -144,6 +195,7 @@ async fn publish_all(client: Client, mut queued: mpsc::Receiver<(&'static str, V
 
 async fn apply_events(
     hub: Arc<Hub>,
+    roster: Arc<Roster>,
     relations: Arc<RelationCache>,
     mut events: async_nats::Subscriber,
 ) {
@@ -162,10 +214,85 @@ async fn apply_events(
                         relations.unblocked(blocker, blocked);
                     }
                 }
-                fanout::publish(&hub, event);
+                fanout::publish(&hub, &roster, event);
             }
             Err(err) => tracing::warn!(error = %err, "an event from the broker could not be read"),
         }
+    }
+}
+
+/// Keeps this node's view of who is online on the others, and tells this node's sockets when
+/// someone comes online or goes offline there.
+struct Presence {
+    cluster: Cluster,
+    hub: Arc<Hub>,
+    roster: Arc<Roster>,
+    store: Store,
+}
+
+impl Presence {
+    async fn run(self, mut news: async_nats::Subscriber) {
+        let mut repeat = tokio::time::interval(roster::REPEAT_EVERY);
+        let mut expiry = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                Some(message) = news.next() => {
+                    match serde_json::from_slice::<PresenceNews>(&message.payload) {
+                        Ok(news) => self.apply(news).await,
+                        Err(err) => tracing::warn!(error = %err, "presence from the broker could not be read"),
+                    }
+                }
+                _ = repeat.tick() => self.cluster.publish_news(&PresenceNews::Everyone {
+                    node: self.cluster.node.to_string(),
+                    users: self.roster.local_users(),
+                }),
+                _ = expiry.tick() => {
+                    for user in self.roster.expire(Instant::now()) {
+                        self.announce(user, false, None).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn apply(&self, news: PresenceNews) {
+        let now = Instant::now();
+        match news {
+            PresenceNews::Changed {
+                node,
+                user,
+                online,
+                partners,
+            } => {
+                if self.roster.set_remote(&node, user, online, now) {
+                    self.announce(user, online, Some(partners)).await;
+                }
+            }
+            PresenceNews::Everyone { node, users } => {
+                for (user, online) in self.roster.set_remote_list(&node, users, now) {
+                    self.announce(user, online, None).await;
+                }
+            }
+        }
+    }
+
+    /// Tells `user`'s partners with a socket here that `user` is now `online` or not; the
+    /// partners are read from the database when the news did not carry them.
+    async fn announce(&self, user: UserId, online: bool, partners: Option<Vec<UserId>>) {
+        if self.roster.local_users().is_empty() {
+            return; // Nobody here to tell.
+        }
+        let partners = match partners {
+            Some(partners) => partners,
+            None => match self.store.activity_partners(user).await {
+                Ok(partners) => partners,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read who may see a presence change");
+                    return;
+                }
+            },
+        };
+        fanout::announce_presence(&self.hub, user, online, &partners);
     }
 }
 

@@ -3,10 +3,12 @@
 //! once and shared by every connection it goes to.
 
 use super::hub::Eviction;
+use super::roster::Roster;
 use super::{encode_frame, Hub, Outbound};
 use crate::domain::{ChatMessage, RoomId, UserId};
 use crate::protocol::ServerFrame;
 use crate::server::events::Event;
+use std::time::Instant;
 
 /// An encoded frame for the hub, tagged with its chat message id when it is one (so a resuming
 /// connection can drop what its replay already sent).
@@ -37,7 +39,9 @@ pub fn deliver_committed(hub: &Hub, messages: &[ChatMessage]) {
 }
 
 /// Carries out one service event on this node's connections.
-pub fn publish(hub: &Hub, event: Event) {
+pub fn publish(hub: &Hub, roster: &Roster, event: Event) {
+    // This node's own sockets are the hub's to say; the other nodes', the roster's.
+    let online = |user| is_online(hub, user) || roster.is_online_elsewhere(user, Instant::now());
     match event {
         Event::Typing { from, to } => {
             hub.publish(&room(to), &outbound(&ServerFrame::typing(from)));
@@ -55,8 +59,8 @@ pub fn publish(hub: &Hub, event: Event) {
             }
         }
         Event::PresenceShown { a, b } => {
-            hub.publish(&room(a), &presence(b, is_online(hub, b)));
-            hub.publish(&room(b), &presence(a, is_online(hub, a)));
+            hub.publish(&room(a), &presence(b, online(b)));
+            hub.publish(&room(b), &presence(a, online(a)));
         }
         Event::PresenceHidden { a, b } => {
             hub.publish(&room(a), &presence(b, false));

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod fanout;
 pub mod hub;
 pub mod presence;
+pub mod roster;
 pub mod sequencer;
 pub mod ws;
 

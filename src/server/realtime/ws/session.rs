@@ -92,7 +92,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
     // Before the greeting, so that a partner who connects after this one's greeting never hears
     // "online" twice (once in its `presence_full`, once from this late announcement).
     if enabled && first_connection {
-        log_failure(presence::announce(&state, user.id, true).await);
+        log_failure(presence::announce(&state, user.id).await);
     }
     let (sink, mut stream) = socket.split();
     let (direct, direct_rx) = mpsc::channel::<Direct>(64);
@@ -135,6 +135,8 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
         let mut pings = tokio::time::interval_at(started + interval, interval);
         let session_ends = tokio::time::sleep(expires_in);
         tokio::pin!(session_ends);
+        // Only with several nodes: on one, every logout and disable reaches the socket directly.
+        let checking_sessions = state.cluster.is_some();
         let check_every = Duration::from_secs(state.config.session_check_secs.max(1));
         let mut session_checks = tokio::time::interval_at(started + check_every, check_every);
         let closing = loop {
@@ -149,7 +151,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
                     break Vec::new();
                 }
                 end = &mut reader => break end,
-                _ = session_checks.tick() => {
+                _ = session_checks.tick(), if checking_sessions => {
                     if let Some(why) = still_valid(&state, &user, session_id.as_deref()).await {
                         break closing_for(&room, why);
                     }
@@ -204,7 +206,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
     }
     drop(membership);
     if state.hub.members(&room) == 0 {
-        log_failure(presence::announce(&state, user.id, false).await);
+        log_failure(presence::announce(&state, user.id).await);
     }
 }
 
