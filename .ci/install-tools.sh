@@ -77,6 +77,11 @@ if ! command -v nats-server >/dev/null || ! [ -x /usr/sbin/nginx ]; then
   log "installing nats-server and nginx"
   [ "$apt_updated" -eq 1 ] || { sudo_if_needed apt-get update -qq && apt_updated=1; }
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq nats-server nginx-light >/dev/null
+  # Where systemd runs, the packages start their own services (port 80, port 4222); nothing here
+  # uses them, so the ones just installed are stopped and left disabled.
+  if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+    sudo_if_needed systemctl disable --now nginx nats-server >/dev/null 2>&1 || true
+  fi
 fi
 : "$apt_updated"
 
