@@ -94,44 +94,46 @@ impl AppState {
         let broker = Broker::for_url(&config.broker_url, Backend::for_url(&config.database_url)?)?;
         let hub = Arc::new(Hub::default());
         let roster = Arc::new(Roster::default());
-        let (store, events, relations, cluster) = match broker {
-            Broker::Local => {
-                let deliver_to = Arc::clone(&hub);
-                let on_commit: CommitListener =
-                    Arc::new(move |messages| fanout::deliver_committed(&deliver_to, messages));
-                let (fan_out_to, who) = (Arc::clone(&hub), Arc::clone(&roster));
-                let events = Events::new(move |event| fanout::publish(&fan_out_to, &who, event));
-                let store = Store::open(&config.database_url, on_commit).await?;
-                let relations = Arc::new(RelationCache::load(&store).await?);
-                (store, events, relations, None)
-            }
-            Broker::Nats(urls) => {
-                let cluster = Cluster::connect(&urls).await?;
-                // The cluster's relay delivers this node's commits among everyone else's.
-                let (commits, committed) = tokio::sync::mpsc::unbounded_channel();
-                let on_commit: CommitListener = Arc::new(move |messages: &[ChatMessage]| {
-                    let _ = commits.send(messages.to_vec());
-                });
-                let (fan_out_to, who) = (Arc::clone(&hub), Arc::clone(&roster));
-                let tell_others = cluster.clone();
-                let events = Events::new(move |event| {
-                    tell_others.publish_event(&event);
-                    fanout::publish(&fan_out_to, &who, event);
-                });
-                let store = Store::open(&config.database_url, on_commit).await?;
-                let relations = Arc::new(RelationCache::load(&store).await?);
-                cluster
-                    .start(
-                        Arc::clone(&hub),
-                        Arc::clone(&roster),
-                        Arc::clone(&relations),
-                        store.clone(),
-                        committed,
-                    )
-                    .await?;
-                (store, events, relations, Some(cluster))
-            }
+        let cluster = match broker {
+            Broker::Local => None,
+            Broker::Nats(urls) => Some(Cluster::connect(&urls).await?),
         };
+        let (fan_out_to, who, tell_others) =
+            (Arc::clone(&hub), Arc::clone(&roster), cluster.clone());
+        let events = Events::new(move |event| {
+            if let Some(cluster) = &tell_others {
+                cluster.publish_event(&event);
+            }
+            fanout::publish(&fan_out_to, &who, event);
+        });
+        // One node delivers its commits itself; with several, the cluster's relay delivers them
+        // among everyone else's.
+        let (on_commit, committed): (CommitListener, _) = if cluster.is_some() {
+            let (commits, committed) = tokio::sync::mpsc::unbounded_channel();
+            let on_commit = Arc::new(move |messages: &[ChatMessage]| {
+                let _ = commits.send(messages.to_vec());
+            });
+            (on_commit, Some(committed))
+        } else {
+            let deliver_to = Arc::clone(&hub);
+            let on_commit = Arc::new(move |messages: &[ChatMessage]| {
+                fanout::deliver_committed(&deliver_to, messages)
+            });
+            (on_commit, None)
+        };
+        let store = Store::open(&config.database_url, on_commit).await?;
+        let relations = Arc::new(RelationCache::load(&store).await?);
+        if let (Some(cluster), Some(committed)) = (&cluster, committed) {
+            cluster
+                .start(
+                    Arc::clone(&hub),
+                    Arc::clone(&roster),
+                    Arc::clone(&relations),
+                    store.clone(),
+                    committed,
+                )
+                .await?;
+        }
         let leptos_options = LeptosOptions::builder()
             .output_name("parley")
             .site_root(config.site_root.as_str())

@@ -108,10 +108,7 @@ impl Cluster {
 
     /// Tells the other nodes about a service event (this node has applied it already).
     pub fn publish_event(&self, event: &Event) {
-        match serde_json::to_vec(event) {
-            Ok(payload) => self.queue(EVENTS, payload),
-            Err(err) => tracing::error!(error = %err, "could not encode an event"),
-        }
+        self.publish(EVENTS, event);
     }
 
     /// Tells the other nodes that `user`'s sockets here came (`online`) or went.
@@ -125,13 +122,18 @@ impl Cluster {
     }
 
     fn publish_news(&self, news: &PresenceNews) {
-        match serde_json::to_vec(news) {
-            Ok(payload) => self.queue(PRESENCE, payload),
-            Err(err) => tracing::error!(error = %err, "could not encode presence"),
-        }
+        self.publish(PRESENCE, news);
     }
 
-    fn queue(&self, subject: &'static str, payload: Vec<u8>) {
+    /// Queues `value`, as JSON, for `subject`.
+    fn publish(&self, subject: &'static str, value: &impl Serialize) {
+        let payload = match serde_json::to_vec(value) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::error!(error = %err, subject, "could not encode a publication");
+                return;
+            }
+        };
         if self.outbox.try_send((subject, payload)).is_err() {
             // The other nodes read what they missed from the database.
             tracing::debug!("the broker's queue is full; a publication is dropped");
@@ -279,7 +281,7 @@ impl Presence {
     /// Tells `user`'s partners with a socket here that `user` is now `online` or not; the
     /// partners are read from the database when the news did not carry them.
     async fn announce(&self, user: UserId, online: bool, partners: Option<Vec<UserId>>) {
-        if self.roster.local_users().is_empty() {
+        if !self.roster.has_local_users() {
             return; // Nobody here to tell.
         }
         let partners = match partners {
@@ -329,10 +331,7 @@ impl Relay {
             tokio::select! {
                 batch = own.recv() => {
                     let Some(batch) = batch else { return };
-                    match serde_json::to_vec(&batch) {
-                        Ok(payload) => self.cluster.queue(COMMITTED, payload),
-                        Err(err) => tracing::error!(error = %err, "could not encode a batch"),
-                    }
+                    self.cluster.publish(COMMITTED, &batch);
                     self.deliver(batch);
                 }
                 Some(message) = committed.next() => {

@@ -27,12 +27,17 @@ pub async fn online_partners(state: &AppState, user: UserId) -> Result<Vec<UserI
 /// close at once, whichever announces last leaves the truth.
 #[tracing::instrument(name = "announce presence", skip(state))]
 pub async fn announce(state: &AppState, user: UserId) -> Result<(), AppError> {
-    let partners = messaging::activity_partners(state, user).await?;
     let here = fanout::is_online(&state.hub, user);
+    let changed = state.roster.set_local(user, here, Instant::now());
+    // Who may see it is a database read: only made when someone is to be told.
+    if !changed && state.cluster.is_none() {
+        return Ok(());
+    }
+    let partners = messaging::activity_partners(state, user).await?;
     if let Some(cluster) = &state.cluster {
         cluster.publish_presence(user, here, &partners);
     }
-    if state.roster.set_local(user, here, Instant::now()) {
+    if changed {
         fanout::announce_presence(&state.hub, user, here, &partners);
     }
     Ok(())

@@ -61,6 +61,11 @@ impl Roster {
         self.lock().elsewhere(user, now)
     }
 
+    /// Whether anyone has a socket on this node.
+    pub fn has_local_users(&self) -> bool {
+        !self.lock().local.is_empty()
+    }
+
     /// This node's users with a socket here.
     pub fn local_users(&self) -> Vec<UserId> {
         self.lock().local.iter().copied().collect()
