@@ -102,6 +102,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MAX_SOCKETS_PER_USER", default_value_t = 20)]
     pub max_sockets_per_user: u32,
 
+    /// Address and port for `GET /metrics` (Prometheus text format), apart from the site so that
+    /// only operators reach it, e.g. 127.0.0.1:9100. Unset: no metrics endpoint.
+    #[arg(long, env = "PARLEY_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Reverse proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the
     /// client. Empty: the TCP peer is the client, and X-Forwarded-For is ignored.
     #[arg(long, env = "PARLEY_TRUSTED_PROXIES", default_value = "")]
@@ -153,6 +158,7 @@ impl Config {
             send_rate: 30,
             send_burst: 300,
             max_sockets_per_user: 20,
+            metrics_addr: None,
             trusted_proxies: TrustedProxies::default(),
             session_check_secs: 30,
             ping_interval_secs: 30,

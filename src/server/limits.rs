@@ -7,6 +7,7 @@
 
 use super::client_addr::ClientAddr;
 use super::config::Config;
+use super::metrics::Counter;
 use crate::domain::UserId;
 use crate::error::{AppError, ErrorCode};
 use std::collections::HashMap;
@@ -237,7 +238,20 @@ pub struct Limits {
     signups: WindowCounter<IpAddr>,
     sends: TokenBuckets<UserId>,
     pub typing: Throttle<(UserId, UserId)>,
-    pub sockets: ConnectionSlots,
+    sockets: ConnectionSlots,
+    /// Logins refused for a wrong username or password (`/metrics`).
+    pub login_failures: Counter,
+    /// Requests each limit refused (`/metrics`).
+    pub refused: Refusals,
+}
+
+/// How many requests each limit has refused with 429.
+#[derive(Default)]
+pub struct Refusals {
+    pub login: Counter,
+    pub signup: Counter,
+    pub send: Counter,
+    pub sockets: Counter,
 }
 
 fn too_many_attempts(retry_after: u64) -> AppError {
@@ -264,6 +278,8 @@ impl Limits {
             sends: TokenBuckets::new(config.send_rate, config.send_burst),
             typing: Throttle::new(TYPING_INTERVAL),
             sockets: ConnectionSlots::new(config.max_sockets_per_user),
+            login_failures: Counter::default(),
+            refused: Refusals::default(),
         }
     }
 
@@ -278,12 +294,16 @@ impl Limits {
             .exceeded(&(addr, username.to_ascii_lowercase()), now);
         let by_addr = self.login_failures_by_addr.exceeded(&addr, now);
         match by_name.max(by_addr) {
-            Some(retry_after) => Err(too_many_attempts(retry_after)),
+            Some(retry_after) => {
+                self.refused.login.increment();
+                Err(too_many_attempts(retry_after))
+            }
             None => Ok(()),
         }
     }
 
     pub fn login_failed(&self, from: ClientAddr, username: &str) {
+        self.login_failures.increment();
         let now = Instant::now();
         let addr = from.limit_key();
         self.login_failures_by_name
@@ -298,7 +318,8 @@ impl Limits {
 
     pub fn check_signup(&self, from: ClientAddr) -> Result<(), AppError> {
         match self.signups.exceeded(&from.limit_key(), Instant::now()) {
-            Some(retry_after) => Err(AppError::too_many_requests(
+            Some(retry_after) => Err(self.refusal(
+                &self.refused.signup,
                 ErrorCode::TooManySignups,
                 "too many accounts were created from your network; try again later",
                 retry_after,
@@ -316,12 +337,40 @@ impl Limits {
         self.sends
             .take(sender, Instant::now())
             .map_err(|retry_after| {
-                AppError::too_many_requests(
+                self.refusal(
+                    &self.refused.send,
                     ErrorCode::RateLimited,
                     "you are sending too fast; slow down",
                     retry_after,
                 )
             })
+    }
+
+    /// A place for one more of `user`'s sockets, held until the slot is dropped.
+    pub fn reserve_socket(&self, user: UserId) -> Result<ConnectionSlot, AppError> {
+        self.sockets.try_reserve(user).ok_or_else(|| {
+            self.refusal(
+                &self.refused.sockets,
+                ErrorCode::TooManyConnections,
+                format!(
+                    "at most {} connections per account are open at once",
+                    self.sockets.max
+                ),
+                30,
+            )
+        })
+    }
+
+    /// A 429, counted against the limit that refused.
+    fn refusal(
+        &self,
+        counted: &Counter,
+        code: ErrorCode,
+        message: impl Into<String>,
+        retry_after: u64,
+    ) -> AppError {
+        counted.increment();
+        AppError::too_many_requests(code, message, retry_after)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod http;
 pub mod limits;
 pub mod messaging;
+pub mod metrics;
 pub mod pages;
 pub mod realtime;
 pub mod relations;

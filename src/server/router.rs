@@ -110,6 +110,12 @@ fn is_page(path: &str) -> bool {
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = state.config.site_addr;
     let shutdown = state.shutdown.clone();
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        let bound = super::metrics::serve(state.clone(), metrics_addr).await?;
+        tracing::info!("metrics at http://{bound}/metrics");
+        // Before the line that says the site is up, which tools wait for.
+        println!("parley metrics at http://{bound}/metrics");
+    }
     let router = build_router(state).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

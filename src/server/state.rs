@@ -6,6 +6,7 @@ use super::broker::Broker;
 use super::config::Config;
 use super::events::Events;
 use super::limits::Limits;
+use super::metrics::Metrics;
 use super::realtime::cluster::Cluster;
 use super::realtime::roster::Roster;
 use super::realtime::{fanout, Hub};
@@ -15,7 +16,7 @@ use crate::domain::ChatMessage;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tokio_util::task::TaskTracker;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub limits: Arc<Limits>,
     pub relations: Arc<RelationCache>,
+    /// What this node counts for `/metrics` beyond what its parts count themselves.
+    pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,
     pub shutdown: Shutdown,
 }
@@ -108,16 +111,23 @@ impl AppState {
         });
         // One node delivers its commits itself; with several, the cluster's relay delivers them
         // among everyone else's.
+        let metrics = Arc::new(Metrics::default());
+        let counted = Arc::clone(&metrics);
         let (on_commit, committed): (CommitListener, _) = if cluster.is_some() {
             let (commits, committed) = tokio::sync::mpsc::unbounded_channel();
             let on_commit = Arc::new(move |messages: &[ChatMessage]| {
-                let _ = commits.send(messages.to_vec());
+                counted.committed(messages.len());
+                let _ = commits.send((SystemTime::now(), messages.to_vec()));
             });
             (on_commit, Some(committed))
         } else {
             let deliver_to = Arc::clone(&hub);
             let on_commit = Arc::new(move |messages: &[ChatMessage]| {
-                fanout::deliver_committed(&deliver_to, messages)
+                counted.committed(messages.len());
+                let now = SystemTime::now();
+                for message in messages {
+                    fanout::deliver_committed(&deliver_to, message, now);
+                }
             });
             (on_commit, None)
         };
@@ -130,6 +140,7 @@ impl AppState {
                     Arc::clone(&roster),
                     Arc::clone(&relations),
                     store.clone(),
+                    Arc::clone(&metrics),
                     committed,
                 )
                 .await?;
@@ -149,6 +160,7 @@ impl AppState {
             roster,
             limits: Arc::new(Limits::new(&config)),
             relations,
+            metrics,
             config: Arc::new(config),
             leptos_options,
             shutdown: Shutdown::default(),

@@ -3,7 +3,8 @@
 //! others (a session is in the shared database, so any node knows it).
 
 use crate::helpers::{
-    frame_message, read_message_ids, spawn_app, spawn_binary, Person, Socket, TestApp,
+    frame_message, read_message_ids, spawn_app, spawn_binary_with_metrics, Person, Scrape, Socket,
+    TestApp,
 };
 use crate::nats::Nats;
 use crate::postgres::fresh_database;
@@ -13,26 +14,43 @@ use parley::domain::Username;
 use parley::server::store::AccountStore;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message;
 
-/// One node: its process (killed when dropped) and a handle to talk to it.
+/// One node: its process (killed when dropped), a handle to talk to it, and where its metrics are.
 struct Node {
     process: Child,
     app: TestApp,
+    metrics: Option<SocketAddr>,
 }
 
 /// Every abuse limit that a burst of sends from one test would trip, off.
 const NODE_SETTINGS: &[(&str, &str)] = &[("PARLEY_SEND_RATE", "0")];
 
 async fn start_node(database_url: &str, broker_url: &str) -> Node {
-    let mut envs = vec![("BROKER_URL", broker_url)];
+    start_node_with(database_url, broker_url, &[]).await
+}
+
+async fn start_node_with(database_url: &str, broker_url: &str, extra: &[(&str, &str)]) -> Node {
+    let mut envs = vec![
+        ("BROKER_URL", broker_url),
+        ("PARLEY_METRICS_ADDR", "127.0.0.1:0"),
+    ];
     envs.extend_from_slice(NODE_SETTINGS);
-    let (process, addr) = spawn_binary(database_url, &envs).await;
+    envs.extend_from_slice(extra);
+    let (process, addr, metrics) = spawn_binary_with_metrics(database_url, &envs).await;
     Node {
         process,
         app: TestApp::attach(addr, database_url).await,
+        metrics,
+    }
+}
+
+impl Node {
+    async fn metrics(&self) -> Scrape {
+        Scrape::from(self.metrics.expect("metrics are on")).await
     }
 }
 
@@ -328,18 +346,12 @@ async fn a_logout_or_disable_whose_event_is_lost_still_closes_the_sockets_on_oth
     let nats_two = Nats::start();
     let database_url = fresh_database().await;
     let one = start_node(&database_url, &nats_one.url()).await;
-    let (process, addr) = spawn_binary(
+    let two = start_node_with(
         &database_url,
-        &[
-            ("BROKER_URL", nats_two.url().as_str()),
-            ("PARLEY_SESSION_CHECK_SECS", "1"),
-        ],
+        &nats_two.url(),
+        &[("PARLEY_SESSION_CHECK_SECS", "1")],
     )
     .await;
-    let two = Node {
-        process,
-        app: TestApp::attach(addr, &database_url).await,
-    };
     let root = one.app.sign_up("root").await;
     one.app
         .state
@@ -472,6 +484,7 @@ async fn readyz_says_degraded_while_the_broker_is_down_and_messages_still_flow()
         readiness(&nodes[1]).await,
         (StatusCode::OK, "ready\n".into())
     );
+    assert_eq!(nodes[1].metrics().await.get("parley_broker_connected"), 1.0);
 
     nats.stop();
     let mut sent = Vec::new();
@@ -493,6 +506,9 @@ async fn readyz_says_degraded_while_the_broker_is_down_and_messages_still_flow()
     // Delivered while the broker is still down: read from the database.
     let mut received = read_message_ids(&mut bob_socket, sent.len()).await;
     assert_eq!(received, sent, "during the outage");
+    let during = nodes[1].metrics().await;
+    assert_eq!(during.get("parley_broker_connected"), 0.0);
+    assert_eq!(during.get("parley_gap_fills_total"), sent.len() as f64);
     nats.start_again();
     let deadline = Instant::now() + Duration::from_secs(10);
     while readiness(&nodes[1]).await.1 != "ready\n" {
@@ -513,6 +529,60 @@ async fn readyz_says_degraded_while_the_broker_is_down_and_messages_still_flow()
     received.extend(read_message_ids(&mut bob_socket, sent.len() - received.len()).await);
     assert_eq!(received, sent, "everything, in order, once");
     bob_socket.assert_silent().await;
+    let after = nodes[1].metrics().await;
+    assert_eq!(after.get("parley_broker_connected"), 1.0);
+    // Each of bob's messages was timed on its way to his socket, the late ones too.
+    assert_eq!(
+        after.get("parley_delivery_seconds_count"),
+        sent.len() as f64
+    );
+}
+
+#[tokio::test]
+async fn a_logout_lost_with_its_node_during_a_broker_outage_closes_sockets_once_the_broker_is_back()
+{
+    // The periodic check is far away (5 min): only the check after the reconnect can close it.
+    let (mut nats, mut nodes) = {
+        let nats = Nats::start();
+        let database_url = fresh_database().await;
+        let slow_check = [("PARLEY_SESSION_CHECK_SECS", "300")];
+        let one = start_node_with(&database_url, &nats.url(), &slow_check).await;
+        let two = start_node_with(&database_url, &nats.url(), &slow_check).await;
+        (nats, vec![one, two])
+    };
+    let alice = nodes[0].app.sign_up("alice").await;
+    let mut alice_on_two = nodes[1].app.connect(&alice).await;
+
+    nats.stop();
+    let res = nodes[0]
+        .app
+        .post_json(&alice.http, "/api/auth/logout", json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // The node that would tell the others dies with the news still queued.
+    nodes[0].process.kill().await.unwrap();
+    nodes.remove(0);
+    alice_on_two.assert_silent().await;
+    assert_eq!(
+        nodes[0].app.session_count().await,
+        0,
+        "the logout is in the database"
+    );
+
+    nats.start_again();
+    let back = Instant::now();
+    loop {
+        if let Message::Close(close) = alice_on_two.next_message().await {
+            assert_eq!(close.map(|c| u16::from(c.code)), Some(1000));
+            break;
+        }
+    }
+    // Reconnecting takes up to a second, then each socket checks within 2 s.
+    assert!(
+        back.elapsed() <= Duration::from_secs(5),
+        "{:?}",
+        back.elapsed()
+    );
 }
 
 #[tokio::test]

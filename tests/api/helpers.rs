@@ -130,6 +130,16 @@ pub async fn spawn_binary(
     database_url: &str,
     envs: &[(&str, &str)],
 ) -> (tokio::process::Child, SocketAddr) {
+    let (server, addr, _) = spawn_binary_with_metrics(database_url, envs).await;
+    (server, addr)
+}
+
+/// `spawn_binary`, also returning the metrics address the server printed, if it serves metrics
+/// (`PARLEY_METRICS_ADDR` in `envs`).
+pub async fn spawn_binary_with_metrics(
+    database_url: &str,
+    envs: &[(&str, &str)],
+) -> (tokio::process::Child, SocketAddr, Option<SocketAddr>) {
     use tokio::io::AsyncBufReadExt;
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))
         .env("DATABASE_URL", database_url)
@@ -142,6 +152,7 @@ pub async fn spawn_binary(
         .expect("start the server binary");
     let stdout = server.stdout.take().expect("stdout is piped");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut metrics = None;
     let addr = loop {
         let line = lines
             .next_line()
@@ -151,6 +162,10 @@ pub async fn spawn_binary(
         if let Some(addr) = line.strip_prefix("parley is serving at http://") {
             break addr.parse().expect("a socket address");
         }
+        if let Some(url) = line.strip_prefix("parley metrics at http://") {
+            let addr = url.strip_suffix("/metrics").expect("the metrics path");
+            metrics = Some(addr.parse().expect("a socket address"));
+        }
     };
     tokio::spawn(async move {
         // Shown with the test's output when it fails.
@@ -158,7 +173,7 @@ pub async fn spawn_binary(
             eprintln!("server: {line}");
         }
     });
-    (server, addr)
+    (server, addr, metrics)
 }
 
 /// A logged-in (or not) person: an HTTP client with its own cookie jar.
@@ -538,4 +553,41 @@ pub async fn read_message_ids(socket: &mut Socket, count: usize) -> Vec<i64> {
 
 pub fn frame_message(to: i64, text: &str) -> Value {
     json!({"type": "message", "to": to, "message": text})
+}
+
+/// What a server's `/metrics` says, fetched from its metrics address.
+pub struct Scrape {
+    pub text: String,
+}
+
+impl Scrape {
+    pub async fn from(metrics: SocketAddr) -> Scrape {
+        let res = reqwest::get(format!("http://{metrics}/metrics"))
+            .await
+            .expect("GET /metrics");
+        assert_eq!(res.status(), StatusCode::OK);
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        Scrape {
+            text: res.text().await.expect("the metrics text"),
+        }
+    }
+
+    /// The value of the sample named exactly `sample` (labels included, as in
+    /// `parley_evictions_total{reason="logged_out"}`), if the scrape has it.
+    pub fn value(&self, sample: &str) -> Option<f64> {
+        self.text.lines().find_map(|line| {
+            let value = line.strip_prefix(sample)?.strip_prefix(' ')?;
+            Some(value.parse().expect("a number"))
+        })
+    }
+
+    /// Like `value`, for a sample that must be there.
+    pub fn get(&self, sample: &str) -> f64 {
+        self.value(sample)
+            .unwrap_or_else(|| panic!("no {sample} in\n{}", self.text))
+    }
 }

@@ -15,6 +15,7 @@ mod helpers;
 mod hostile_input;
 mod login_flood;
 mod messaging;
+mod metrics;
 mod nats;
 mod parser_invariants;
 mod parser_properties;

@@ -13,14 +13,18 @@
 //!   reloaded from the database every 30 s.
 //!
 //! Publishing goes through a bounded queue to one task, so a broker that is away can never hold
-//! up local delivery or a request: when the queue is full, the oldest news is the broker's loss,
+//! up local delivery or a request: when the queue is full, the newest news is the broker's loss,
 //! which the other nodes repair from the database.
+//!
+//! Events missed while the link was down (a logout, a disable) are caught by every socket
+//! checking its session against the database soon after the link comes back (`reconnected`).
 
 use super::roster::{self, Roster};
-use super::sequencer::Sequencer;
+use super::sequencer::{Sequenced, Sequencer};
 use super::{fanout, Hub};
 use crate::domain::{ChatMessage, UserId};
 use crate::server::events::Event;
+use crate::server::metrics::Metrics;
 use crate::server::relations::RelationCache;
 use crate::server::store::{MessageStore, Store};
 use anyhow::Context;
@@ -29,8 +33,8 @@ use async_nats::{Client, ConnectOptions, ServerAddr};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch};
 
 const COMMITTED: &str = "parley.committed";
 const EVENTS: &str = "parley.events";
@@ -43,7 +47,7 @@ const POLL: Duration = Duration::from_millis(200);
 const FILL_BATCH: u32 = 1000;
 /// How often every block is reloaded from the database, in case the broker lost a block event.
 const RELOAD_BLOCKS: Duration = Duration::from_secs(30);
-/// Publications waiting for the broker before the oldest are dropped.
+/// Publications waiting for the broker before new ones are dropped.
 const PUBLISH_QUEUE: usize = 4096;
 
 /// This node's link to the others.
@@ -53,6 +57,30 @@ pub struct Cluster {
     outbox: mpsc::Sender<(&'static str, Vec<u8>)>,
     /// This process's name among the nodes, new at every start.
     node: Arc<str>,
+    /// Counts the broker connections made after the first one.
+    reconnections: watch::Receiver<u64>,
+}
+
+/// A committed batch as the broker carries it (`parley.committed`).
+#[derive(Serialize, Deserialize)]
+struct CommittedBatch {
+    /// When the committing node committed it, in microseconds since the Unix epoch.
+    committed_at_us: u64,
+    messages: Vec<ChatMessage>,
+}
+
+/// A committed message on its way to this node's sockets: when it was committed, and whether it
+/// had to be read from the database.
+struct Committed {
+    message: ChatMessage,
+    at: SystemTime,
+    from_database: bool,
+}
+
+impl Sequenced for Committed {
+    fn id(&self) -> i64 {
+        self.message.id
+    }
 }
 
 /// What a node says about who is online on it (`parley.presence`).
@@ -80,7 +108,17 @@ impl Cluster {
             .map(|url| url.trim().parse::<ServerAddr>())
             .collect::<Result<Vec<_>, _>>()
             .context("BROKER_URL must be nats://host:port, or several separated by commas")?;
+        let (connections, reconnections) = watch::channel(0u64);
+        let connections = Arc::new(connections);
         let client = ConnectOptions::new()
+            .event_callback(move |event| {
+                let connections = Arc::clone(&connections);
+                async move {
+                    if matches!(event, async_nats::Event::Connected) {
+                        connections.send_modify(|count| *count += 1);
+                    }
+                }
+            })
             // A node's own publications come back to it through its writer already.
             .no_echo()
             .retry_on_initial_connect()
@@ -98,7 +136,18 @@ impl Cluster {
             client,
             outbox,
             node: uuid::Uuid::new_v4().simple().to_string().into(),
+            reconnections,
         })
+    }
+
+    /// Changes each time the link to the broker comes back after it was lost (or connects late).
+    pub fn reconnected(&self) -> watch::Receiver<u64> {
+        self.reconnections.clone()
+    }
+
+    /// Publications waiting to be sent to the broker.
+    pub fn queued_publications(&self) -> u64 {
+        (self.outbox.max_capacity() - self.outbox.capacity()) as u64
     }
 
     /// Whether the broker is reachable right now.
@@ -149,7 +198,8 @@ impl Cluster {
         roster: Arc<Roster>,
         relations: Arc<RelationCache>,
         store: Store,
-        own: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
+        metrics: Arc<Metrics>,
+        own: mpsc::UnboundedReceiver<(SystemTime, Vec<ChatMessage>)>,
     ) -> anyhow::Result<()> {
         let committed = self.client.subscribe(COMMITTED).await?;
         let events = self.client.subscribe(EVENTS).await?;
@@ -162,6 +212,7 @@ impl Cluster {
             cluster: self.clone(),
             hub: Arc::clone(&hub),
             store: store.clone(),
+            metrics,
             sequencer: Sequencer::after(start),
         };
         tokio::spawn(relay.run(own, committed));
@@ -315,13 +366,14 @@ struct Relay {
     cluster: Cluster,
     hub: Arc<Hub>,
     store: Store,
-    sequencer: Sequencer,
+    metrics: Arc<Metrics>,
+    sequencer: Sequencer<Committed>,
 }
 
 impl Relay {
     async fn run(
         mut self,
-        mut own: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
+        mut own: mpsc::UnboundedReceiver<(SystemTime, Vec<ChatMessage>)>,
         mut committed: async_nats::Subscriber,
     ) {
         let mut poll = tokio::time::interval(POLL);
@@ -330,13 +382,14 @@ impl Relay {
             let fill_due = self.sequencer.fill_due(HOLE_PATIENCE);
             tokio::select! {
                 batch = own.recv() => {
-                    let Some(batch) = batch else { return };
+                    let Some((at, messages)) = batch else { return };
+                    let batch = CommittedBatch { committed_at_us: micros_since_epoch(at), messages };
                     self.cluster.publish(COMMITTED, &batch);
-                    self.deliver(batch);
+                    self.deliver_batch(batch);
                 }
                 Some(message) = committed.next() => {
-                    match serde_json::from_slice::<Vec<ChatMessage>>(&message.payload) {
-                        Ok(batch) => self.deliver(batch),
+                    match serde_json::from_slice::<CommittedBatch>(&message.payload) {
+                        Ok(batch) => self.deliver_batch(batch),
                         Err(err) => tracing::warn!(error = %err, "a batch from the broker could not be read"),
                     }
                 }
@@ -346,9 +399,22 @@ impl Relay {
         }
     }
 
-    fn deliver(&mut self, batch: Vec<ChatMessage>) {
-        let ready = self.sequencer.accept(Instant::now(), batch);
-        fanout::deliver_committed(&self.hub, &ready);
+    fn deliver_batch(&mut self, batch: CommittedBatch) {
+        let at = UNIX_EPOCH + Duration::from_micros(batch.committed_at_us);
+        self.deliver(batch.messages.into_iter().map(|message| Committed {
+            message,
+            at,
+            from_database: false,
+        }));
+    }
+
+    fn deliver(&mut self, messages: impl IntoIterator<Item = Committed>) {
+        for ready in self.sequencer.accept(Instant::now(), messages) {
+            if ready.from_database {
+                self.metrics.gap_fills.increment();
+            }
+            fanout::deliver_committed(&self.hub, &ready.message, ready.at);
+        }
     }
 
     /// Reads from the database whatever came after the last delivered message.
@@ -358,7 +424,13 @@ impl Relay {
             match self.store.committed_after(after, FILL_BATCH).await {
                 Ok(batch) => {
                     let complete = batch.len() < FILL_BATCH as usize;
-                    self.deliver(batch);
+                    // Its commit time is not kept; its date, taken as its batch was written, is
+                    // the nearest thing.
+                    self.deliver(batch.into_iter().map(|message| Committed {
+                        at: SystemTime::from(message.date),
+                        message,
+                        from_database: true,
+                    }));
                     if complete {
                         return;
                     }
@@ -370,4 +442,9 @@ impl Relay {
             }
         }
     }
+}
+
+fn micros_since_epoch(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_micros() as u64)
 }

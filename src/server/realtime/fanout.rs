@@ -8,33 +8,31 @@ use super::{encode_frame, Hub, Outbound};
 use crate::domain::{ChatMessage, RoomId, UserId};
 use crate::protocol::ServerFrame;
 use crate::server::events::Event;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-/// An encoded frame for the hub, tagged with its chat message id when it is one (so a resuming
-/// connection can drop what its replay already sent).
+/// An encoded frame for the hub that is not a chat message.
 pub fn outbound(frame: &ServerFrame) -> Outbound {
-    let message_id = match frame {
-        ServerFrame::Message { message } => Some(message.id),
-        _ => None,
-    };
     Outbound {
-        message_id,
+        message_id: None,
+        committed: None,
         text: encode_frame(frame),
     }
 }
 
-/// The dual emit of committed messages, in the order given (the writer's commit order): each to
-/// the receiver's room and to the sender's own room (once when they are the same person), one
-/// encoded frame shared by every connection of both people.
-pub fn deliver_committed(hub: &Hub, messages: &[ChatMessage]) {
-    for message in messages {
-        let frame = outbound(&ServerFrame::Message {
+/// The dual emit of one committed message (callers go in commit order): to the receiver's room
+/// and to the sender's own room (once when they are the same person), one encoded frame shared
+/// by every connection of both people. `committed` is when it was committed.
+pub fn deliver_committed(hub: &Hub, message: &ChatMessage, committed: SystemTime) {
+    let frame = Outbound {
+        message_id: Some(message.id),
+        committed: Some(committed),
+        text: encode_frame(&ServerFrame::Message {
             message: message.clone(),
-        });
-        hub.publish(&RoomId::for_user(message.receiver), &frame);
-        if message.sender != message.receiver {
-            hub.publish(&RoomId::for_user(message.sender), &frame);
-        }
+        }),
+    };
+    hub.publish(&RoomId::for_user(message.receiver), &frame);
+    if message.sender != message.receiver {
+        hub.publish(&RoomId::for_user(message.sender), &frame);
     }
 }
 

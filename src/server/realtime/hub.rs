@@ -29,6 +29,16 @@ pub enum Eviction {
     LoggedOut,
 }
 
+/// The hub's connections and their outgoing queues, at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepths {
+    pub connections: u64,
+    /// Frames waiting, all queues together.
+    pub total: u64,
+    /// Frames waiting in the fullest queue.
+    pub fullest: u64,
+}
+
 struct Member<F> {
     queue: mpsc::Sender<F>,
     evict: oneshot::Sender<Eviction>,
@@ -134,6 +144,19 @@ impl<F> Hub<F> {
         }
     }
 
+    /// How many connections there are, and how full their outgoing queues are.
+    pub fn queued_frames(&self) -> QueueDepths {
+        let rooms = self.lock();
+        let mut depths = QueueDepths::default();
+        for member in rooms.values().flat_map(HashMap::values) {
+            let queued = (member.queue.max_capacity() - member.queue.capacity()) as u64;
+            depths.connections += 1;
+            depths.total += queued;
+            depths.fullest = depths.fullest.max(queued);
+        }
+        depths
+    }
+
     /// Members currently in `room`.
     pub fn members(&self, room: &RoomId) -> usize {
         self.lock().get(room).map_or(0, HashMap::len)
@@ -214,6 +237,14 @@ mod tests {
         let mut a2 = hub.join(room(1), None);
         let mut b = hub.join(room(2), None);
         assert_eq!(hub.publish(&room(1), &7), 2);
+        assert_eq!(
+            hub.queued_frames(),
+            QueueDepths {
+                connections: 3,
+                total: 2,
+                fullest: 1
+            }
+        );
         assert_eq!(a1.frames.recv().await, Some(7));
         assert_eq!(a2.frames.recv().await, Some(7));
         assert!(b.frames.try_recv().is_err());
@@ -240,6 +271,14 @@ mod tests {
             assert_eq!(fast.frames.recv().await, Some(n));
         }
         assert_eq!(slow.evicted.try_recv(), Ok(Eviction::SlowConsumer));
+        assert_eq!(
+            hub.queued_frames(),
+            QueueDepths {
+                connections: 1,
+                total: 0,
+                fullest: 0
+            }
+        );
         assert_eq!(hub.members(&room(1)), 1);
         assert_eq!(hub.publish(&room(1), &9), 1);
         assert_eq!(fast.frames.recv().await, Some(9));

@@ -11,16 +11,19 @@ pub mod sequencer;
 pub mod ws;
 
 use crate::protocol::ServerFrame;
+use std::time::SystemTime;
 
 /// An encoded server frame. Cheap to clone (reference-counted), so a message is serialized
 /// once and shared by every connection it goes to.
 pub type Frame = axum::extract::ws::Utf8Bytes;
 
-/// What the hub carries: the encoded frame, and the chat message id when it is one, so that a
-/// resuming connection can drop what its replay already sent.
+/// What the hub carries: the encoded frame, and for a chat message its id (so that a resuming
+/// connection can drop what its replay already sent) and when it was committed (so that the
+/// delivery latency can be measured where the frame is written).
 #[derive(Clone, Debug)]
 pub struct Outbound {
     pub message_id: Option<i64>,
+    pub committed: Option<SystemTime>,
     pub text: Frame,
 }
 

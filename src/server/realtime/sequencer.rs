@@ -6,22 +6,34 @@
 //! PostgreSQL store), so "the next message" is always the id after the last one delivered. The
 //! sequencer delivers exactly that, holds anything that arrives early, drops anything already
 //! delivered, and says when a hole has been open long enough to be filled from the database.
-//! It is plain logic: no clock of its own, no I/O.
+//! It is plain logic: no clock of its own, no I/O. What it orders is anything with a message id,
+//! so a caller can keep what it knows of each message (when and whence it came) beside it.
 
 use crate::domain::ChatMessage;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-pub struct Sequencer {
+/// Something the sequencer can order: it has a message id.
+pub trait Sequenced {
+    fn id(&self) -> i64;
+}
+
+impl Sequenced for ChatMessage {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+pub struct Sequencer<T> {
     /// The newest id delivered; everything at or below it is a duplicate.
     delivered: i64,
-    /// Messages that arrived ahead of a missing one, by id.
-    early: BTreeMap<i64, ChatMessage>,
+    /// Messages that arrived ahead of a missing one, by id; the first copy to arrive is kept.
+    early: BTreeMap<i64, T>,
     /// Since when the oldest message in `early` has been waiting for the hole before it.
     waiting_since: Option<Instant>,
 }
 
-impl Sequencer {
+impl<T: Sequenced> Sequencer<T> {
     /// A sequencer whose next delivery is the message after `delivered`.
     pub fn after(delivered: i64) -> Self {
         Self {
@@ -38,14 +50,10 @@ impl Sequencer {
 
     /// Takes messages from any source, in any order, at `now`; returns those that may be
     /// delivered now, in id order: every one up to the first hole.
-    pub fn accept(
-        &mut self,
-        now: Instant,
-        messages: impl IntoIterator<Item = ChatMessage>,
-    ) -> Vec<ChatMessage> {
+    pub fn accept(&mut self, now: Instant, messages: impl IntoIterator<Item = T>) -> Vec<T> {
         for message in messages {
-            if message.id > self.delivered {
-                self.early.entry(message.id).or_insert(message);
+            if message.id() > self.delivered {
+                self.early.entry(message.id()).or_insert(message);
             }
         }
         let mut ready = Vec::new();

@@ -36,6 +36,14 @@ impl Store {
         })
     }
 
+    /// Messages waiting for this node's writer.
+    pub fn writer_queue_len(&self) -> u64 {
+        match self {
+            Self::Sqlite(store) => store.writer_queue_len() as u64,
+            Self::Postgres(store) => store.writer_queue_len() as u64,
+        }
+    }
+
     /// Where sessions are kept: a table in the same database, whichever it is, so a restart (or
     /// another node) knows every session.
     pub fn session_records(&self) -> SessionRecords {

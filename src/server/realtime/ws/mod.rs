@@ -22,7 +22,7 @@ mod writer;
 pub use writer::WRITE_TIMEOUT;
 
 use crate::domain::User;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::protocol::MAX_FRAME_BYTES;
 use crate::server::auth::{session_of, Caller};
 use crate::server::csrf::check_origin;
@@ -95,15 +95,6 @@ async fn accept(
     check_origin(&parts.headers)?;
     let Caller(user) = Caller::from_request_parts(parts, state).await?;
     let session = session_of(parts, state).await?;
-    let slot = state.limits.sockets.try_reserve(user.id).ok_or_else(|| {
-        AppError::too_many_requests(
-            ErrorCode::TooManyConnections,
-            format!(
-                "at most {} connections per account are open at once",
-                state.config.max_sockets_per_user
-            ),
-            30,
-        )
-    })?;
+    let slot = state.limits.reserve_socket(user.id)?;
     Ok((user, session, slot))
 }

@@ -20,13 +20,17 @@ use axum::extract::ws::{Message, WebSocket};
 use futures::stream::SplitStream;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// How long a closing connection waits for the client's own Close frame.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(3);
+/// After the broker comes back, each socket checks its session within this long (at a random
+/// moment, so a node's sockets do not all ask the database at once).
+const RECHECK_AFTER_RECONNECT: Duration = Duration::from_secs(2);
 
 /// Says `leave` for `reason`, then closes with `code`.
 fn leave_and_close(
@@ -103,6 +107,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
             frames,
             direct: direct_rx,
             replayed_through: None,
+            metrics: Arc::clone(&state.metrics),
         }
         .serve(state.clone(), user.id, after),
     );
@@ -139,10 +144,15 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
         let checking_sessions = state.cluster.is_some();
         let check_every = Duration::from_secs(state.config.session_check_secs.max(1));
         let mut session_checks = tokio::time::interval_at(started + check_every, check_every);
+        let mut broker_back = state.cluster.as_ref().map(|cluster| cluster.reconnected());
         let closing = loop {
             tokio::select! {
                 biased;
-                why = &mut evicted => break closing_for(&room, why.unwrap_or(Eviction::SlowConsumer)),
+                why = &mut evicted => {
+                    let why = why.unwrap_or(Eviction::SlowConsumer);
+                    state.metrics.evicted(why);
+                    break closing_for(&room, why);
+                }
                 _ = &mut session_ends => break leave_and_close(
                     &room, LeaveReason::SessionExpired, CLOSE_LOGGED_OUT, "session expired").into(),
                 // The writer stops when a write fails or times out: the client is gone or stuck.
@@ -153,8 +163,14 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
                 end = &mut reader => break end,
                 _ = session_checks.tick(), if checking_sessions => {
                     if let Some(why) = still_valid(&state, &user, session_id.as_deref()).await {
+                        state.metrics.evicted(why);
                         break closing_for(&room, why);
                     }
+                }
+                // Events sent while the broker was away may be lost: check soon, but not all
+                // sockets of the node at the same moment.
+                _ = reconnected(&mut broker_back) => {
+                    session_checks.reset_after(spread_over(RECHECK_AFTER_RECONNECT.min(check_every)));
                 }
                 _ = pings.tick() => {
                     let silent = started.elapsed().saturating_sub(Duration::from_millis(heard.load(Ordering::Relaxed)));
@@ -227,6 +243,22 @@ async fn still_valid(state: &AppState, user: &User, session_id: Option<&str>) ->
         },
         None => None,
     }
+}
+
+/// Resolves when the link to the broker has come back; never without a broker.
+async fn reconnected(broker: &mut Option<watch::Receiver<u64>>) {
+    let Some(connections) = broker else {
+        return std::future::pending().await;
+    };
+    if connections.changed().await.is_err() {
+        std::future::pending().await
+    }
+}
+
+/// A random moment within `window`.
+fn spread_over(window: Duration) -> Duration {
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    Duration::from_millis(random % (window.as_millis() as u64).max(1))
 }
 
 fn log_failure(result: Result<(), AppError>) {

@@ -4,6 +4,7 @@
 
 use crate::domain::{RoomId, UserId};
 use crate::protocol::{ConnectionState, ServerFrame, REPLAY_LIMIT};
+use crate::server::metrics::Metrics;
 use crate::server::realtime::presence;
 use crate::server::realtime::{encode_frame, Frame, Outbound};
 use crate::server::state::AppState;
@@ -12,7 +13,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::stream::SplitSink;
 use futures::SinkExt;
 use std::ops::ControlFlow;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 /// Messages read from the database per replay query.
@@ -34,6 +36,7 @@ pub(super) struct Writer {
     pub direct: mpsc::Receiver<Direct>,
     /// With resume: the last message id the replay sent. Live frames at or below it are dropped.
     pub replayed_through: Option<i64>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// A write failed, or did not finish within `WRITE_TIMEOUT`.
@@ -48,7 +51,18 @@ impl Writer {
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), WriteFailed> {
-        self.write(Message::Text(encode_frame(frame))).await
+        self.write_frame(encode_frame(frame), None).await
+    }
+
+    /// Writes a text frame and counts it; `committed` is when its message was committed.
+    async fn write_frame(
+        &mut self,
+        text: Frame,
+        committed: Option<SystemTime>,
+    ) -> Result<(), WriteFailed> {
+        self.write(Message::Text(text)).await?;
+        self.metrics.delivered(committed);
+        Ok(())
     }
 
     pub async fn serve(mut self, state: AppState, user: UserId, after: Option<i64>) {
@@ -136,7 +150,7 @@ impl Writer {
                 frame = self.frames.recv() => match frame {
                     Some(Outbound { message_id: Some(id), .. })
                         if self.replayed_through.is_some_and(|r| id <= r) => ControlFlow::Continue(()),
-                    Some(frame) => Self::go_on_if(self.write(Message::Text(frame.text)).await),
+                    Some(frame) => Self::go_on_if(self.write_frame(frame.text, frame.committed).await),
                     // Evicted: the connection sends the closing frames through `direct`; no more
                     // pings from here on.
                     None => match self.direct.recv().await {
@@ -156,7 +170,7 @@ impl Writer {
     /// failed.
     async fn obey(&mut self, direct: Direct) -> ControlFlow<()> {
         let written = match direct {
-            Direct::Frame(frame) => self.write(Message::Text(frame)).await,
+            Direct::Frame(frame) => self.write_frame(frame, None).await,
             Direct::Ping => self.write(Message::Ping(Default::default())).await,
             Direct::Close(code, reason) => {
                 let close = CloseFrame {

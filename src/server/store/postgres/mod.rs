@@ -35,6 +35,11 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Messages waiting for this node's writer.
+    pub fn writer_queue_len(&self) -> usize {
+        self.writer.queued()
+    }
+
     /// Connects to the database at `url`, applies migrations and starts this node's writer.
     /// `on_commit` hears of every message this node commits, batch after batch in id order.
     #[tracing::instrument(

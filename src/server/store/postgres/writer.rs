@@ -76,6 +76,11 @@ impl MessageWriter {
         Ok(Self { queue })
     }
 
+    /// Messages waiting for the writer to take them.
+    pub(super) fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Stores one message; returns once the transaction that holds it has committed.
     pub(super) async fn insert(&self, message: NewMessage<'_>) -> Result<Stored, StoreError> {
         let (reply, outcome) = oneshot::channel();

@@ -29,6 +29,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Messages waiting for this node's writer.
+    pub fn writer_queue_len(&self) -> usize {
+        self.writer.queued()
+    }
+
     /// Opens (creating if needed, with its folder) the database at `url` and applies migrations.
     /// `on_commit` hears of every new message once it is committed, in id order.
     #[tracing::instrument(name = "store.open", level = "debug", skip_all)]
