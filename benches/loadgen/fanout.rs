@@ -22,6 +22,7 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -247,12 +248,33 @@ async fn write_socket(
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
 }
 
+/// Where a run's sockets go, and who sends.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    /// User `i`'s socket goes to `nodes[i % nodes.len()]`: with two nodes, the first of each
+    /// pair is on the first node and the second on the second.
+    pub nodes: Vec<SocketAddr>,
+    /// Only the first of each pair sends (so with two nodes every delivery crosses from the
+    /// first node to the second, and every echo stays on the first); otherwise both do.
+    pub one_way: bool,
+}
+
+impl Placement {
+    pub fn one_node(target: &Target) -> Self {
+        Self {
+            nodes: vec![target.addr],
+            one_way: false,
+        }
+    }
+}
+
 /// The open-loop schedule, on its own OS thread (std's sleep is far finer than tokio's 1 ms timer).
 fn schedule(
     shared: &Shared,
     ids: &[i64],
     queues: &[mpsc::UnboundedSender<Message>],
     total: u64,
+    one_way: bool,
 ) -> Histogram<u64> {
     let mut lag = histogram();
     let users = ids.len() as u64;
@@ -263,7 +285,11 @@ fn schedule(
             std::thread::sleep(due - now);
         }
         record(&mut lag, Instant::now().saturating_duration_since(due));
-        let from = (seq % users) as usize;
+        let from = if one_way {
+            (seq % (users / 2).max(1) * 2) as usize
+        } else {
+            (seq % users) as usize
+        };
         let to = ids[from ^ 1];
         let frame = format!(
             r#"{{"type":"message","to":{to},"message":"bench message {seq}: the quick brown fox jumps over the lazy dog","client_id":"{}"}}"#,
@@ -277,16 +303,16 @@ fn schedule(
 }
 
 /// Everything one run measured.
-struct Run {
+pub struct Run {
     rate: f64,
     duration: f64,
     sent: u64,
-    json: Value,
-    deliver: Histogram<u64>,
-    echo: Histogram<u64>,
+    pub json: Value,
+    pub deliver: Histogram<u64>,
+    pub echo: Histogram<u64>,
     ack: Histogram<u64>,
     lag: Histogram<u64>,
-    errors: u64,
+    pub errors: u64,
 }
 
 impl Run {
@@ -311,9 +337,12 @@ async fn chat_rows(db_url: Option<&str>) -> Option<i64> {
     count
 }
 
+/// One timed run. `target` is the server whose CPU and memory are read (with several nodes,
+/// the first); `placement` says where each socket goes.
 #[allow(clippy::too_many_arguments)]
-async fn run_once(
+pub async fn run_once(
     target: &Target,
+    placement: &Placement,
     db_url: Option<&str>,
     active: &[Account],
     idle: &[Account],
@@ -322,14 +351,15 @@ async fn run_once(
     duration: f64,
     drain: Duration,
 ) -> Result<Run> {
-    let sockets = ws::connect_many(target.addr, active.len(), 0, 64, |i| {
+    let sockets = ws::connect_spread(&placement.nodes, active.len(), 0, 64, |i| {
         active[i].cookie.clone()
     })
     .await?;
-    let idle_sockets = ws::connect_many(target.addr, idle_connections, active.len(), 64, |i| {
-        idle[i % idle.len().max(1)].cookie.clone()
-    })
-    .await?;
+    let idle_sockets =
+        ws::connect_spread(&placement.nodes, idle_connections, active.len(), 64, |i| {
+            idle[i % idle.len().max(1)].cookie.clone()
+        })
+        .await?;
 
     // New connections keep the server busy for a moment (greeting, presence): start sending
     // once it is idle again, so the first second measures messages rather than the ramp.
@@ -386,11 +416,14 @@ async fn run_once(
     let wall_start = Instant::now();
 
     let ids: Vec<i64> = active.iter().map(|a| a.id).collect();
+    let one_way = placement.one_way;
     let scheduler = {
         let shared = Arc::clone(&shared);
         // The queues come back so the sockets stay open until the drain is over (a writer whose
         // queue ends closes its socket).
-        tokio::task::spawn_blocking(move || (schedule(&shared, &ids, &queues, total), queues))
+        tokio::task::spawn_blocking(move || {
+            (schedule(&shared, &ids, &queues, total, one_way), queues)
+        })
     };
     let (lag, queues) = scheduler.await?;
     let sending_done = Instant::now();
@@ -539,7 +572,7 @@ async fn prepare(env: &mut Env, p: &Params) -> Result<(Target, Vec<Account>, Vec
     Ok((target, active.to_vec(), idle.to_vec()))
 }
 
-fn print_run(title: &str, run: &Run) {
+pub fn print_run(title: &str, run: &Run) {
     let j = &run.json;
     report::facts(
         title,
@@ -620,6 +653,7 @@ pub async fn fanout(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     let db_url = env.db_url();
     let run = run_once(
         &target,
+        &Placement::one_node(&target),
         db_url.as_deref(),
         &active,
         &idle,
@@ -658,6 +692,7 @@ pub async fn find_max(ctx: &Ctx, p: &Params, f: &FindMax) -> Result<Outcome> {
     for step in 0..f.max_steps {
         let outcome = run_once(
             &target,
+            &Placement::one_node(&target),
             db_url.as_deref(),
             &active,
             &idle,

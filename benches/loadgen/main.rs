@@ -15,6 +15,7 @@
 
 mod bundle;
 mod connections;
+mod cross_node;
 mod database;
 mod fanout;
 mod history;
@@ -39,11 +40,12 @@ use target::{Launch, Target};
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "loadgen",
-    about = "Parley's load generator: fanout, fanout-max, connections, history, pages, bundle, logins, all, smoke"
+    about = "Parley's load generator: fanout, fanout-max, cross-node, connections, history, pages, bundle, logins, all, smoke"
 )]
 pub struct Cli {
-    /// Scenarios to run, in order: fanout, fanout-max, connections, history, pages, bundle, logins;
-    /// `all` for every one; `smoke` for every one at a tiny size.
+    /// Scenarios to run, in order: fanout, fanout-max, cross-node, connections, history, pages,
+    /// bundle, logins; `all` for every one; `smoke` for every one at a tiny size. `cross-node`
+    /// always runs on PostgreSQL, whatever --database says.
     #[arg(default_value = "all")]
     scenarios: Vec<String>,
     /// Same as the `smoke` scenario.
@@ -110,6 +112,9 @@ pub struct Cli {
     /// fanout-max: most steps.
     #[arg(long, default_value_t = 12)]
     max_steps: usize,
+    /// cross-node: seconds of sending while the broker is down (the other runs use --duration).
+    #[arg(long, default_value_t = 5.0)]
+    outage_duration: f64,
 
     /// connections: idle authenticated WebSockets to open.
     #[arg(long, default_value_t = 10_000)]
@@ -163,9 +168,10 @@ pub struct Outcome {
     pub errors: u64,
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     "fanout",
     "fanout-max",
+    "cross-node",
     "connections",
     "history",
     "pages",
@@ -255,8 +261,12 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
         unique.dedup();
         unique
     };
+    let mut started = databases.clone();
+    if remote.is_none() && scenarios.iter().any(|s| s == "cross-node") {
+        started.push(Database::Postgres);
+    }
     let launch = Launch {
-        databases: Databases::start(&databases)?,
+        databases: Databases::start(&started)?,
         ..launch
     };
     let ctx = Ctx {
@@ -343,10 +353,10 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
     let mut could_not_run = false;
     let runs = scenarios.iter().flat_map(|name| {
         // The bundle is the same files whatever the database.
-        let on: &[Database] = if name == "bundle" {
-            &databases[..1]
-        } else {
-            &databases
+        let on: &[Database] = match name.as_str() {
+            "bundle" => &databases[..1],
+            "cross-node" => &[Database::Postgres],
+            _ => &databases,
         };
         on.iter().map(move |&database| (name, database))
     });
@@ -370,6 +380,10 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
         let outcome = match name.as_str() {
             "fanout" => fanout::fanout(ctx, &fanout_params).await,
             "fanout-max" => fanout::find_max(ctx, &fanout_params, &find_max).await,
+            "cross-node" => {
+                let outage = if smoke { 1.0 } else { cli.outage_duration };
+                cross_node::cross_node(ctx, &fanout_params, outage).await
+            }
             "connections" => connections::connections(ctx, &connection_params).await,
             "history" => history::history(ctx, &history_params).await,
             "pages" => pages::pages(ctx, &page_params).await,

@@ -106,6 +106,11 @@ impl Launch {
     /// Starts the server on `db` and waits until it answers HTTP.
     /// (Its abuse limits are off: see `LIMITS_OFF`.)
     pub async fn start(&self, db: &LocalDb) -> Result<LocalServer> {
+        self.start_with(db, &[]).await
+    }
+
+    /// `start`, with `envs` added to the server's environment (e.g. `BROKER_URL`).
+    pub async fn start_with(&self, db: &LocalDb, envs: &[(&str, &str)]) -> Result<LocalServer> {
         self.check()?;
         let port = free_port()?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -119,6 +124,7 @@ impl Launch {
             .env("RUST_LOG", "warn")
             // A load test is a flood by design: every abuse limit off (README, "Limits").
             .envs(LIMITS_OFF)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)

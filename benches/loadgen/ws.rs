@@ -154,11 +154,12 @@ pub fn classify(text: &str) -> Result<Incoming, String> {
     })
 }
 
-/// Connects many sockets, `concurrency` at a time; the `i`-th uses `cookie_of(i)` and counts as
-/// connection number `offset + i` when choosing a source address. Returns the sockets in order,
-/// or the first failure with how many failed.
-pub async fn connect_many(
-    addr: SocketAddr,
+/// Connects many sockets, `concurrency` at a time, spread over the servers at `addrs` (connection
+/// `i` goes to `addrs[i % addrs.len()]`); the `i`-th uses `cookie_of(i)` and counts as connection
+/// number `offset + i` when choosing a source address. Returns the sockets in order, or the first
+/// failure with how many failed.
+pub async fn connect_spread(
+    addrs: &[SocketAddr],
     count: usize,
     offset: usize,
     concurrency: usize,
@@ -167,6 +168,7 @@ pub async fn connect_many(
     let results: Vec<Result<Ws>> = futures_util::stream::iter(0..count)
         .map(|i| {
             let cookie = cookie_of(i);
+            let addr = addrs[i % addrs.len()];
             async move { connect(addr, source_for(offset + i), &cookie).await }
         })
         .buffered(concurrency.max(1))

@@ -57,7 +57,7 @@ pub struct Cluster {
     outbox: mpsc::Sender<(&'static str, Vec<u8>)>,
     /// This process's name among the nodes, new at every start.
     node: Arc<str>,
-    /// Counts the broker connections made after the first one.
+    /// Counts the times the link to the broker came (back) up.
     reconnections: watch::Receiver<u64>,
 }
 
@@ -109,13 +109,14 @@ impl Cluster {
             .collect::<Result<Vec<_>, _>>()
             .context("BROKER_URL must be nats://host:port, or several separated by commas")?;
         let (connections, reconnections) = watch::channel(0u64);
-        let connections = Arc::new(connections);
+        let connected = Arc::new(connections);
+        let told = Arc::clone(&connected);
         let client = ConnectOptions::new()
             .event_callback(move |event| {
-                let connections = Arc::clone(&connections);
+                let told = Arc::clone(&told);
                 async move {
                     if matches!(event, async_nats::Event::Connected) {
-                        connections.send_modify(|count| *count += 1);
+                        told.send_modify(|count| *count += 1);
                     }
                 }
             })
@@ -132,6 +133,7 @@ impl Cluster {
             .context("connect to the broker")?;
         let (outbox, queued) = mpsc::channel(PUBLISH_QUEUE);
         tokio::spawn(publish_all(client.clone(), queued));
+        tokio::spawn(watch_connection(client.clone(), connected));
         Ok(Self {
             client,
             outbox,
@@ -234,6 +236,25 @@ async fn sleep_until(due: Option<Instant>) {
     match due {
         Some(due) => tokio::time::sleep_until(due.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+/// How often the connection's state is looked at, besides the client's own events.
+const CONNECTION_CHECK: Duration = Duration::from_millis(100);
+
+/// Counts a reconnection whenever the link is seen back up after being seen down. The client's
+/// connection events say the same sooner, but they pass through a bounded channel and may be
+/// dropped; one reconnection counted twice only makes sockets check their sessions twice.
+async fn watch_connection(client: Client, connected: Arc<watch::Sender<u64>>) {
+    let mut was_up = client.connection_state() == State::Connected;
+    let mut checks = tokio::time::interval(CONNECTION_CHECK);
+    loop {
+        checks.tick().await;
+        let up = client.connection_state() == State::Connected;
+        if up && !was_up {
+            connected.send_modify(|count| *count += 1);
+        }
+        was_up = up;
     }
 }
 
