@@ -9,7 +9,7 @@ use crate::database::Database;
 use crate::fanout::{self, Params, Placement, Run};
 use crate::provision::{self, Account};
 use crate::report;
-use crate::target::LocalServer;
+use crate::target::{LocalDb, LocalServer, Target};
 use crate::{Ctx, Outcome};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -98,6 +98,29 @@ async fn wait_for_readiness(nodes: &[&LocalServer], want: &str) -> Result<()> {
     Ok(())
 }
 
+/// One run of the fanout at `p.rate` for `duration` s, over `placement`, on `db`'s accounts.
+async fn timed(
+    target: &Target,
+    placement: &Placement,
+    db: &LocalDb,
+    accounts: &[Account],
+    p: &Params,
+    duration: f64,
+) -> Result<Run> {
+    fanout::run_once(
+        target,
+        placement,
+        Some(&db.url),
+        accounts,
+        &[],
+        0,
+        p.rate,
+        duration,
+        p.drain,
+    )
+    .await
+}
+
 pub async fn cross_node(ctx: &Ctx, p: &Params, outage_duration: f64) -> Result<Outcome> {
     if ctx.remote.is_some() {
         bail!("cross-node starts its own nodes; it cannot use --url");
@@ -119,18 +142,7 @@ pub async fn cross_node(ctx: &Ctx, p: &Params, outage_duration: f64) -> Result<O
         nodes: vec![single.target.addr],
         one_way: true,
     };
-    let run = fanout::run_once(
-        &single.target,
-        &placement,
-        Some(&db.url),
-        &accounts,
-        &[],
-        0,
-        p.rate,
-        p.duration,
-        p.drain,
-    )
-    .await;
+    let run = timed(&single.target, &placement, &db, &accounts, p, p.duration).await;
     single.stop().await?;
     runs.push(("one node", run?));
 
@@ -145,34 +157,12 @@ pub async fn cross_node(ctx: &Ctx, p: &Params, outage_duration: f64) -> Result<O
         nodes: vec![one.target.addr, two.target.addr],
         one_way: true,
     };
-    let across = fanout::run_once(
-        &one.target,
-        &placement,
-        Some(&db.url),
-        &accounts,
-        &[],
-        0,
-        p.rate,
-        p.duration,
-        p.drain,
-    )
-    .await?;
+    let across = timed(&one.target, &placement, &db, &accounts, p, p.duration).await?;
     runs.push(("two nodes, node 1 -> node 2", across));
 
     broker.stop();
     wait_for_readiness(&[&one, &two], "degraded").await?;
-    let outage = fanout::run_once(
-        &one.target,
-        &placement,
-        Some(&db.url),
-        &accounts,
-        &[],
-        0,
-        p.rate,
-        outage_duration,
-        p.drain,
-    )
-    .await;
+    let outage = timed(&one.target, &placement, &db, &accounts, p, outage_duration).await;
     broker.start_again()?;
     one.stop().await?;
     two.stop().await?;
