@@ -29,6 +29,8 @@ pub struct Conversation {
     pub has_more: bool,
     /// How far the peer has read: my messages up to this id show as read.
     pub peer_read_up_to: i64,
+    /// How far I had read the peer's messages: the "New messages" line goes above the next one.
+    pub read_up_to: i64,
     /// Unread messages across all my conversations (for the tab title).
     pub unread_total: i64,
     /// The newest message id of the whole account, when the page was rendered.
@@ -62,6 +64,7 @@ pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
         let peer = svc::peer_by_name(&state, &peer).await?;
         let page = svc::history(&state, &me, peer.id, None, None).await?;
         let peer_read_up_to = svc::peer_read_pointer(&state, &me, peer.id).await?;
+        let read_up_to = svc::own_read_pointer(&state, &me, peer.id).await?;
         let unread_total = svc::unread_total(&state, &me).await?;
         let latest_id = svc::latest_message_id(&state, &me).await?;
         let i_blocked = svc::have_blocked(&state, &me, peer.id).await?;
@@ -73,6 +76,7 @@ pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
             messages: page.messages,
             has_more: page.has_more,
             peer_read_up_to,
+            read_up_to,
             unread_total,
         })
     })

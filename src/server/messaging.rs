@@ -259,6 +259,12 @@ pub async fn mark_read(
     Ok(Some(pointer))
 }
 
+/// How far `me` has read `peer`'s messages (where the page's "New messages" line goes).
+#[tracing::instrument(name = "own read pointer", skip(state, me), fields(me = %me.id))]
+pub async fn own_read_pointer(state: &AppState, me: &User, peer: UserId) -> Result<i64, AppError> {
+    Ok(state.store.read_pointer(me.id, peer).await?)
+}
+
 /// The read pointer of `peer` in their conversation with `me` (for "read" marks on my messages).
 #[tracing::instrument(name = "peer read pointer", skip(state, me), fields(me = %me.id))]
 pub async fn peer_read_pointer(state: &AppState, me: &User, peer: UserId) -> Result<i64, AppError> {

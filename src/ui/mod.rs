@@ -2,8 +2,12 @@
 //! functions (`crate::api`) and the realtime client.
 
 pub mod components;
+pub mod drafts;
 pub mod format;
+pub mod intl;
+pub mod links;
 pub mod pages;
 pub mod realtime;
 pub mod schedule;
+pub mod timeline;
 pub mod url;

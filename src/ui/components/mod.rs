@@ -1,5 +1,6 @@
 //! Views shared by several pages.
 
+mod link_status;
 mod live_title;
 mod loaded;
 mod message;
@@ -7,6 +8,7 @@ mod notice;
 mod timestamp;
 mod top_bar;
 
+pub use link_status::LinkStatusLabel;
 pub use live_title::LiveTitle;
 pub use loaded::Loaded;
 pub use message::MessageBubble;

@@ -1,20 +1,29 @@
 use crate::domain::rfc3339_millis;
-use chrono::{DateTime, Local, Utc};
+use crate::ui::intl;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-/// A message time. The server cannot know the reader's time zone, so it renders UTC; once
-/// hydrated, the browser shows local time. The exact stored date is always in `datetime`.
+/// A message time. The server cannot know the reader's time zone or clock, so it renders UTC;
+/// once hydrated, the browser shows the local time as the reader's locale writes it (12- or
+/// 24-hour), with the full date and time on hover and focus. The exact stored date is always in
+/// `datetime`.
 #[component]
 pub fn Timestamp(date: DateTime<Utc>) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     let text = move || {
         if hydrated.get() {
-            date.with_timezone(&Local).format("%H:%M").to_string()
+            intl::format(date, &[("timeStyle", "short")])
         } else {
             date.format("%H:%M UTC").to_string()
         }
     };
-    let exact = rfc3339_millis::format(&date);
-    view! { <time datetime=exact.clone() title=exact>{text}</time> }
+    let full = move || {
+        if hydrated.get() {
+            intl::format(date, &[("dateStyle", "full"), ("timeStyle", "short")])
+        } else {
+            rfc3339_millis::format(&date)
+        }
+    };
+    view! { <time datetime=rfc3339_millis::format(&date) title=full tabindex="0">{text}</time> }
 }

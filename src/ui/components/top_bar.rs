@@ -1,8 +1,10 @@
 use crate::api::auth::LogOut;
 use crate::domain::User;
+use crate::ui::drafts::forget_all_drafts;
 use leptos::prelude::*;
 
-/// The bar above every logged-in page: home link, settings, who you are, and log out.
+/// The bar above every logged-in page: home link, settings, who you are, and log out (which also
+/// forgets the drafts kept in this browser).
 #[component]
 pub fn TopBar(me: User) -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
@@ -13,7 +15,7 @@ pub fn TopBar(me: User) -> impl IntoView {
             <a href="/settings" data-testid="settings-link">"Settings"</a>
             <span class="who" data-testid="current-user">{me.username.to_string()}</span>
             <ActionForm action=log_out>
-                <button type="submit" class="link-button" data-testid="logout">"Log out"</button>
+                <button type="submit" class="link-button" data-testid="logout" on:click=|_| forget_all_drafts()>"Log out"</button>
             </ActionForm>
         </header>
     }

@@ -5,7 +5,7 @@ use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
 use crate::protocol::{ServerEvent, ServerFrame};
-use crate::ui::components::{LiveTitle, Loaded, TopBar};
+use crate::ui::components::{LinkStatusLabel, LiveTitle, Loaded, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::realtime::use_realtime;
 use crate::ui::schedule::coalesce;
@@ -79,7 +79,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
             </section>
             <section aria-labelledby="inbox-heading">
                 <h1 id="inbox-heading">
-                    "Inbox" <span class="link-status" data-testid="link-status">{move || realtime.status().label()}</span>
+                    "Inbox" <LinkStatusLabel realtime />
                 </h1>
                 <Show
                     when=move || !conversations.with(Vec::is_empty)

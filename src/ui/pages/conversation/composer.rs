@@ -2,12 +2,15 @@
 //! socket through the outbox instead (Enter sends, Shift+Enter is a new line; typing notices go to
 //! the peer). While I block the peer, a notice with "Unblock" takes its place. The error line
 //! under it shows why a send (or loading older messages) failed.
+//!
+//! What I am writing is kept as a draft in this browser (`ui::drafts`) until I send it.
 
 use super::live::LiveState;
 use crate::api::blocks::UnblockUser;
 use crate::api::messaging::SendChat;
 use crate::domain::UserId;
 use crate::protocol::ClientFrame;
+use crate::ui::drafts::{draft_key, load_draft, save_draft};
 use crate::ui::pages::error_text;
 use crate::ui::realtime::Realtime;
 use leptos::html;
@@ -23,6 +26,21 @@ pub(super) fn Composer(
     scroller: NodeRef<html::Div>,
 ) -> impl IntoView {
     let input = NodeRef::<html::Textarea>::new();
+    let draft = draft_key(live.me, live.peer);
+    // Once the page is live in the browser: bring back the draft, and put the cursor in the box.
+    {
+        let draft = draft.clone();
+        Effect::new(move |_| {
+            if let Some(textarea) = input.get() {
+                if textarea.value().is_empty() {
+                    if let Some(text) = load_draft(&draft) {
+                        textarea.set_value(&text);
+                    }
+                }
+                let _ = textarea.focus();
+            }
+        });
+    }
     let send_action = ServerAction::<SendChat>::new();
     let unblock_action = ServerAction::<UnblockUser>::new();
     Effect::new(move |_| {
@@ -38,6 +56,7 @@ pub(super) fn Composer(
         }
     });
 
+    let draft_on_send = draft.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         let Some(textarea) = input.get() else { return };
         ev.prevent_default();
@@ -47,8 +66,11 @@ pub(super) fn Composer(
             return;
         }
         live.send_error.set(None);
+        // Answering is reading: the "New messages" line has done its work.
+        live.seen_all();
         live.outbox.send(realtime, live.peer, text);
         textarea.set_value("");
+        save_draft(&draft_on_send, "");
         if let Some(el) = scroller.get() {
             el.set_scroll_top(0);
         }
@@ -56,6 +78,9 @@ pub(super) fn Composer(
 
     let typing_sent = StoredValue::new(0f64);
     let on_input = move |_| {
+        if let Some(textarea) = input.get_untracked() {
+            save_draft(&draft, &textarea.value());
+        }
         // Typing notices only make sense inside an existing conversation (the server agrees).
         let now = now_ms();
         if now - typing_sent.get_value() > 2_000.0 && !live.messages.with_untracked(Vec::is_empty) {

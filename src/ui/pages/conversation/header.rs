@@ -3,6 +3,7 @@
 
 use super::live::LiveState;
 use crate::api::blocks::BlockUser;
+use crate::ui::components::LinkStatusLabel;
 use crate::ui::realtime::Realtime;
 use leptos::prelude::*;
 
@@ -27,7 +28,7 @@ pub(super) fn ConversationHeader(
             <span class="presence" data-testid="peer-presence" data-online=move || live.peer_online.get().to_string()>
                 {move || if live.peer_online.get() { "online" } else { "offline" }}
             </span>
-            <span class="link-status" data-testid="link-status">{move || realtime.status().label()}</span>
+            <LinkStatusLabel realtime />
             <Show when=move || !live.blocked.get()>
                 <ActionForm action=block_action attr:class="block-form">
                     <input type="hidden" name="user" value=live.peer.get() />

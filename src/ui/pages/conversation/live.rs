@@ -23,6 +23,9 @@ pub(super) struct LiveState {
     pub outbox: Outbox,
     /// How far the peer has read: my messages up to this id show as read.
     pub peer_read_up_to: RwSignal<i64>,
+    /// How far I had read when I last looked (opened the page, came back to the tab, or wrote):
+    /// the "New messages" line sits above the peer's first message after it.
+    pub seen_up_to: RwSignal<i64>,
     /// Unread messages across all my conversations (for the tab title).
     pub unread_total: RwSignal<i64>,
     pub peer_online: RwSignal<bool>,
@@ -42,6 +45,7 @@ pub(super) struct Initial {
     pub peer: UserId,
     pub messages: Vec<ChatMessage>,
     pub peer_read_up_to: i64,
+    pub read_up_to: i64,
     pub unread_total: i64,
     pub i_blocked: bool,
 }
@@ -54,6 +58,7 @@ impl LiveState {
             messages: RwSignal::new(initial.messages),
             outbox: Outbox::new(),
             peer_read_up_to: RwSignal::new(initial.peer_read_up_to),
+            seen_up_to: RwSignal::new(initial.read_up_to),
             unread_total: RwSignal::new(initial.unread_total),
             peer_online: RwSignal::new(false),
             peer_typing: RwSignal::new(0),
@@ -66,6 +71,14 @@ impl LiveState {
     /// Adds messages from any source (the socket, an older page, an HTTP send) to the list.
     pub fn add_messages(self, incoming: impl IntoIterator<Item = ChatMessage>) {
         self.messages.update(|list| merge(list, incoming));
+    }
+
+    /// Everything shown so far counts as seen: the "New messages" line goes.
+    pub fn seen_all(self) {
+        let newest = self
+            .messages
+            .with_untracked(|list| list.iter().map(|m| m.id).max().unwrap_or(0));
+        self.seen_up_to.update(|seen| *seen = (*seen).max(newest));
     }
 
     /// What a frame from the realtime link changes on this page.

@@ -7,9 +7,15 @@ use super::live::LiveState;
 use crate::api::messaging::load_older;
 use crate::protocol::ClientFrame;
 use crate::ui::components::MessageBubble;
+use crate::ui::intl;
 use crate::ui::realtime::Realtime;
+use crate::ui::timeline::{day_name, first_unread, timeline, DayName, Row};
+use chrono::{DateTime, NaiveDate, Utc};
 use leptos::html;
 use leptos::prelude::*;
+
+/// Within this many pixels of the newest message counts as being at it.
+const NEWEST_SLACK_PX: f64 = 48.0;
 
 #[component]
 pub(super) fn MessageList(
@@ -21,6 +27,19 @@ pub(super) fn MessageList(
     scroller: NodeRef<html::Div>,
 ) -> impl IntoView {
     let has_more = RwSignal::new(has_more);
+    // The first render lays the days out in UTC, as the server did; then in the reader's zone.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let rows = Memo::new(move |_| {
+        let readers_zone = hydrated.get();
+        let seen_up_to = live.seen_up_to.get();
+        live.messages.with(|list| {
+            let unread = first_unread(list, live.peer, seen_up_to);
+            timeline(list, unread, |date| calendar_day(date, readers_zone))
+        })
+    });
+    show_new_messages(live, scroller, hydrated);
+    let typing_name = peer_name.clone();
     let loading_older = RwSignal::new(false);
     mark_read_while_visible(live, realtime);
 
@@ -47,8 +66,23 @@ pub(super) fn MessageList(
         });
     };
 
+    // Whether I am at the newest message, and the newest id when I scrolled away from it: what
+    // arrives after that is counted on the "jump to newest" button, and never scrolled to.
+    let at_newest = RwSignal::new(true);
+    let left_at = RwSignal::new(0i64);
+    let missed = Memo::new(move |_| {
+        if at_newest.get() {
+            return 0;
+        }
+        let since = left_at.get();
+        live.messages
+            .with(|list| list.iter().filter(|m| m.id > since).count())
+    });
+
     // The list is laid out bottom-up (column-reverse), so it opens at the newest message even
-    // without JavaScript and stays pinned there as messages arrive. Near the top, load more.
+    // without JavaScript and stays pinned there as messages arrive: at the bottom, scrollTop is 0
+    // and goes negative upwards, and content added below does not move what I am reading. Near
+    // the top, load more.
     let on_scroll = move |_| {
         if let Some(el) = scroller.get() {
             let from_top =
@@ -56,10 +90,34 @@ pub(super) fn MessageList(
             if from_top < 80.0 {
                 load_older_page();
             }
+            let at_bottom = f64::from(el.scroll_top()) > -NEWEST_SLACK_PX;
+            if at_bottom != at_newest.get_untracked() {
+                if !at_bottom {
+                    let newest = live
+                        .messages
+                        .with_untracked(|list| list.iter().map(|m| m.id).max().unwrap_or(0));
+                    left_at.set(newest);
+                }
+                at_newest.set(at_bottom);
+            }
         }
+    };
+    let jump_to_newest = move |_| {
+        if let Some(el) = scroller.get() {
+            el.set_scroll_top(0);
+        }
+    };
+    let jump_label = move || match missed.get() {
+        0 => "Jump to newest ↓".to_owned(),
+        1 => "1 new message ↓".to_owned(),
+        n => format!("{n} new messages ↓"),
     };
 
     view! {
+        <div class="scroller-frame">
+        <button class="jump-newest" data-testid="jump-newest" hidden=move || at_newest.get() on:click=jump_to_newest>
+            {jump_label}
+        </button>
         <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="message-scroller">
             <div>
                 <Show when=move || has_more.get()>
@@ -71,23 +129,77 @@ pub(super) fn MessageList(
                     <p class="empty" data-testid="conversation-empty">"No messages yet. Say hello!"</p>
                 </Show>
                 <ol class="messages" data-testid="message-list" aria-live="polite">
-                    <For each=move || live.messages.get() key=|m| m.id let:message>
-                        <MessageBubble mine=message.sender == live.me read_up_to=live.peer_read_up_to.into() message />
+                    <For each=move || rows.get() key=Row::key let:row>
+                        {match row {
+                            Row::Day(day) => view! { <DayLine day hydrated /> }.into_any(),
+                            Row::Unread => view! {
+                                <li class="unread-line" data-testid="unread-line"><span>"New messages"</span></li>
+                            }
+                            .into_any(),
+                            Row::Message { message, continues } => {
+                                let mine = message.sender == live.me;
+                                let sender = if mine { "You".to_owned() } else { peer_name.clone() };
+                                view! {
+                                    <MessageBubble mine read_up_to=live.peer_read_up_to.into() continues sender message />
+                                }
+                                .into_any()
+                            }
+                        }}
                     </For>
                     <For each=move || live.outbox.entries() key=|p| (p.client_id.clone(), p.failed.is_some()) let:pending>
                         <PendingBubble text=pending.text failed=pending.failed />
                     </For>
                 </ol>
                 <p class="typing" data-testid="typing-indicator" aria-live="polite">
-                    {move || (live.peer_typing.get() > 0).then(|| format!("{peer_name} is typing…"))}
+                    {move || (live.peer_typing.get() > 0).then(|| format!("{typing_name} is typing…"))}
                 </p>
             </div>
+        </div>
         </div>
     }
 }
 
+/// Brings the "New messages" line into view when the page opens with unread messages, and when I
+/// come back to the tab after messages arrived while it was hidden (everything shown when I left
+/// counts as seen, so the line moves to the first of those).
+fn show_new_messages(live: LiveState, scroller: NodeRef<html::Div>, hydrated: RwSignal<bool>) {
+    let scroll_to_line = move || {
+        request_animation_frame(move || scroll_into_view(scroller, ".unread-line"));
+    };
+    Effect::new(move |_| {
+        if hydrated.get() {
+            scroll_to_line();
+        }
+    });
+    let visibility = window_event_listener_untyped("visibilitychange", move |_| {
+        if page_visible() {
+            scroll_to_line();
+        } else {
+            live.seen_all();
+        }
+    });
+    on_cleanup(move || visibility.remove());
+}
+
+/// Scrolls the element matching `selector` inside the scroller to the middle of the view, if
+/// there is one.
+fn scroll_into_view(scroller: NodeRef<html::Div>, selector: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(found) = scroller
+        .get_untracked()
+        .and_then(|list| list.query_selector(selector).ok().flatten())
+    {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Center);
+        found.scroll_into_view_with_scroll_into_view_options(&options);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (scroller, selector);
+}
+
 /// Tells the server (and so the peer, and my other tabs) how far I have read, while this page is
-/// in front of me: when messages arrive, when the link comes up, and when the window gets focus.
+/// in front of me: when messages arrive, when the link comes up, when the window gets focus, and
+/// when the tab is shown again.
 fn mark_read_while_visible(live: LiveState, realtime: Realtime) {
     let read_sent = StoredValue::new(0i64);
     let mark_read = move || {
@@ -112,7 +224,53 @@ fn mark_read_while_visible(live: LiveState, realtime: Realtime) {
         mark_read();
     });
     let focus = window_event_listener(leptos::ev::focus, move |_| mark_read());
-    on_cleanup(move || focus.remove());
+    let shown = window_event_listener_untyped("visibilitychange", move |_| mark_read());
+    on_cleanup(move || {
+        focus.remove();
+        shown.remove();
+    });
+}
+
+/// The calendar day `date` falls on: the reader's, once `readers_zone`, else UTC's.
+fn calendar_day(date: DateTime<Utc>, readers_zone: bool) -> NaiveDate {
+    if readers_zone {
+        date.with_timezone(&chrono::Local).date_naive()
+    } else {
+        date.date_naive()
+    }
+}
+
+/// The line above a day's first message: "Today", "Yesterday", the weekday within the last week,
+/// then the date, in the reader's language.
+#[component]
+fn DayLine(day: NaiveDate, hydrated: RwSignal<bool>) -> impl IntoView {
+    let label = move || {
+        // Until hydrated, the date itself, in UTC as the server wrote it: words like "Today"
+        // depend on the reader's clock and zone, which the server cannot know (and the first
+        // render in the browser must say exactly what the server said).
+        if !hydrated.get() {
+            return day.format("%A %-d %B %Y").to_string();
+        }
+        match day_name(day, calendar_day(Utc::now(), true)) {
+            DayName::Today => "Today".to_owned(),
+            DayName::Yesterday => "Yesterday".to_owned(),
+            DayName::Weekday(_) => intl::format_day(day, &[("weekday", "long")]),
+            DayName::Date(_) => intl::format_day(
+                day,
+                &[
+                    ("weekday", "long"),
+                    ("day", "numeric"),
+                    ("month", "long"),
+                    ("year", "numeric"),
+                ],
+            ),
+        }
+    };
+    view! {
+        <li class="day-line" data-testid="day-line" data-day=day.to_string()>
+            <span>{label}</span>
+        </li>
+    }
 }
 
 /// An own message the server has not confirmed: "sending…", or why it was refused.

@@ -37,6 +37,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         messages,
         has_more,
         peer_read_up_to,
+        read_up_to,
         unread_total,
         latest_id,
         i_blocked,
@@ -46,6 +47,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         peer: peer.id,
         messages,
         peer_read_up_to,
+        read_up_to,
         unread_total,
         i_blocked,
     });
