@@ -34,8 +34,13 @@ test.describe("blocking", () => {
     // Alice no longer sees whether he is online.
     await expect(aliceTab.presence).toHaveText("offline", LIVE);
 
-    // Her message is refused, and she is told no more than that.
+    // Her messages are refused, and she is told no more than that.
     const refused = "are you there?";
+    const dropped = "never mind";
+    await aliceTab.sendWithEnter(dropped);
+    await expect(aliceTab.message(dropped)).toHaveAttribute("data-state", "failed", LIVE);
+    await aliceTab.message(dropped).getByTestId("discard").click();
+    await expect(aliceTab.message(dropped)).toHaveCount(0);
     await aliceTab.sendWithEnter(refused);
     await expect(aliceTab.message(refused)).toHaveAttribute("data-state", "failed", LIVE);
     await expect(aliceTab.message(refused).getByTestId("message-state")).toHaveText(
@@ -55,13 +60,19 @@ test.describe("blocking", () => {
     await expect(settings.blocked(alice.username)).toHaveCount(0);
     await expect(settings.nobodyBlocked).toBeVisible();
 
-    // At once they see each other again, she can write to him, and his open tab's read mark
-    // reaches her again.
+    // At once they see each other again. The message refused while blocked waits with Retry and
+    // Delete: sent again, it reaches him (once); deleted, another never does.
     await expect(aliceTab.presence).toHaveText("online", LIVE);
+    await aliceTab.message(refused).getByTestId("retry").click();
+    await expect(bobTab.message(refused)).toHaveCount(1, LIVE);
+    // His open tab reads it at once.
+    await aliceTab.expectState(refused, "read", LIVE);
     const welcome = "hello again";
     await aliceTab.sendWithEnter(welcome);
     await expect(bobTab.message(welcome)).toBeVisible(LIVE);
     await aliceTab.expectState(welcome, "read", LIVE);
+    await expect(bobTab.message(dropped)).toHaveCount(0);
+    await expect(aliceTab.message(dropped)).toHaveCount(0);
   });
 
   test("blocking from the inbox takes the conversation out of it", async ({ people }) => {

@@ -1,4 +1,13 @@
-import { ConversationPage, expect, sendViaApi, test, type Person } from "./fixtures";
+import {
+  ConversationPage,
+  expect,
+  sendViaApi,
+  signUpViaApi,
+  startOwnServer,
+  test,
+  uniqueName,
+  type Person,
+} from "./fixtures";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -204,5 +213,43 @@ test.describe("the conversation view", () => {
     // At the newest, the view follows what arrives.
     await sendViaApi(bob.context.request, alice.id, "new three");
     await expect(tab.message("new three")).toBeInViewport();
+  });
+
+  test("near the server's length limit the composer counts down, and over it will not send", async ({ browser }) => {
+    const server = await startOwnServer({ PARLEY_MAX_MESSAGE_CHARS: "20", PARLEY_SIGNUPS_PER_IP_PER_HOUR: "0" });
+    try {
+      const context = await browser.newContext({ baseURL: server.baseURL, viewport: { width: 390, height: 844 } });
+      const peerContext = await browser.newContext({ baseURL: server.baseURL });
+      await signUpViaApi(context.request, uniqueName("alice"));
+      const bob = await signUpViaApi(peerContext.request, uniqueName("bob"));
+      const tab = new ConversationPage(await context.newPage(), bob.username);
+      await tab.goto();
+      const counter = tab.composer.getByTestId("composer-counter");
+
+      await tab.input.pressSequentially("0123456789012345"); // 16 of 20: no counter yet
+      await expect(counter).toBeEmpty();
+      await tab.input.pressSequentially("67"); // 18
+      await expect(counter).toHaveText("2 left");
+      await expect(tab.send).toBeEnabled();
+      await tab.input.pressSequentially("890"); // 21
+      await expect(counter).toHaveText("1 over the limit");
+      await expect(tab.send).toBeDisabled();
+      await tab.input.press("Enter");
+      await expect(tab.sendError).toHaveText("This message is too long: at most 20 characters.");
+      await expect(tab.messages).toHaveCount(0);
+
+      // The box grows with its lines.
+      const oneLine = (await tab.input.boundingBox())!.height;
+      await tab.input.fill("a\nb\nc\nd\ne");
+      expect((await tab.input.boundingBox())!.height).toBeGreaterThan(oneLine);
+
+      // On a phone-sized screen, Esc goes back to the inbox.
+      await tab.input.press("Escape");
+      await expect(tab.page).toHaveURL(/\/$/);
+      await context.close();
+      await peerContext.close();
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -37,6 +37,8 @@ pub struct Conversation {
     pub latest_id: i64,
     /// Whether I have blocked the peer (the page offers "Unblock" instead of a composer).
     pub i_blocked: bool,
+    /// The longest message the server accepts, in characters (the composer counts down to it).
+    pub max_message_chars: usize,
 }
 
 #[server(prefix = "/_app", endpoint = "inbox")]
@@ -71,6 +73,7 @@ pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
         Ok(Conversation {
             latest_id,
             i_blocked,
+            max_message_chars: state.config.max_message_chars,
             me,
             peer,
             messages: page.messages,

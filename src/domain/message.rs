@@ -28,6 +28,12 @@ pub enum MessageTextError {
     ControlCharacter { code_point: u32 },
 }
 
+/// How many characters of `raw` count against the length limit: line breaks made plain, the
+/// edges trimmed, then Unicode characters (not bytes) counted. The composer counts the same way.
+pub fn counted_length(raw: &str) -> usize {
+    normalise_line_breaks(raw).trim().chars().count()
+}
+
 impl MessageText {
     /// Refuses control characters anywhere, even in the white space that would be trimmed: such
     /// input comes from a broken or hostile client, and saying so beats silently storing less.
@@ -45,7 +51,7 @@ impl MessageText {
         {
             return Err(MessageTextError::Empty);
         }
-        if trimmed.chars().count() > max_chars {
+        if counted_length(trimmed) > max_chars {
             return Err(MessageTextError::TooLong { max: max_chars });
         }
         Ok(Self(trimmed.to_owned()))

@@ -14,7 +14,8 @@ mod user;
 mod username;
 
 pub use message::{
-    ChatMessage, ClientId, HistoryPage, MessageText, MessageTextError, DEFAULT_MAX_MESSAGE_CHARS,
+    counted_length, ChatMessage, ClientId, HistoryPage, MessageText, MessageTextError,
+    DEFAULT_MAX_MESSAGE_CHARS,
 };
 pub use password::{Password, PasswordError};
 pub use relation::{BlockedUser, Relation, SendRefusal};

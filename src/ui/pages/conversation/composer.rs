@@ -8,7 +8,7 @@
 use super::live::LiveState;
 use crate::api::blocks::UnblockUser;
 use crate::api::messaging::SendChat;
-use crate::domain::UserId;
+use crate::domain::{counted_length, UserId};
 use crate::protocol::ClientFrame;
 use crate::ui::drafts::{draft_key, load_draft, save_draft};
 use crate::ui::pages::error_text;
@@ -24,8 +24,12 @@ pub(super) fn Composer(
     peer_name: String,
     /// The message list's scroller, brought back to the newest message after a send.
     scroller: NodeRef<html::Div>,
+    /// The longest message the server accepts, in characters.
+    max_chars: usize,
 ) -> impl IntoView {
     let input = NodeRef::<html::Textarea>::new();
+    // Characters counted as the server counts them, for the counter near the limit.
+    let length = RwSignal::new(0usize);
     let draft = draft_key(live.me, live.peer);
     // Once the page is live in the browser: bring back the draft, and put the cursor in the box.
     {
@@ -37,6 +41,7 @@ pub(super) fn Composer(
                         textarea.set_value(&text);
                     }
                 }
+                length.set(counted_length(&textarea.value()));
                 let _ = textarea.focus();
             }
         });
@@ -65,11 +70,18 @@ pub(super) fn Composer(
             live.send_error.set(Some("Write something first.".into()));
             return;
         }
+        if counted_length(&text) > max_chars {
+            live.send_error.set(Some(format!(
+                "This message is too long: at most {max_chars} characters."
+            )));
+            return;
+        }
         live.send_error.set(None);
         // Answering is reading: the "New messages" line has done its work.
         live.seen_all();
         live.outbox.send(realtime, live.peer, text);
         textarea.set_value("");
+        length.set(0);
         save_draft(&draft_on_send, "");
         if let Some(el) = scroller.get() {
             el.set_scroll_top(0);
@@ -79,7 +91,9 @@ pub(super) fn Composer(
     let typing_sent = StoredValue::new(0f64);
     let on_input = move |_| {
         if let Some(textarea) = input.get_untracked() {
-            save_draft(&draft, &textarea.value());
+            let text = textarea.value();
+            length.set(counted_length(&text));
+            save_draft(&draft, &text);
         }
         // Typing notices only make sense inside an existing conversation (the server agrees).
         let now = now_ms();
@@ -89,11 +103,25 @@ pub(super) fn Composer(
         }
     };
 
+    let navigate = leptos_router::hooks::use_navigate();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit_form(&ev);
         }
+        // On a narrow screen the conversation is the whole page: Esc goes back to the inbox.
+        if ev.key() == "Escape" && is_narrow_screen() {
+            navigate("/", Default::default());
+        }
+    };
+    let over_limit = move || length.get() > max_chars;
+    let counter = move || {
+        let used = length.get();
+        // Shown from 90 % of the limit on.
+        (used * 10 >= max_chars * 9).then(|| match max_chars.checked_sub(used) {
+            Some(left) => format!("{left} left"),
+            None => format!("{} over the limit", used - max_chars),
+        })
     };
 
     let send_url = <SendChat as ServerFn>::PATH;
@@ -116,7 +144,8 @@ pub(super) fn Composer(
                 on:input=on_input
                 data-testid="composer-input"
             ></textarea>
-            <button type="submit" data-testid="send">"Send"</button>
+            <span class="counter" class:over=over_limit data-testid="composer-counter" aria-live="polite">{counter}</span>
+            <button type="submit" data-testid="send" disabled=over_limit>"Send"</button>
         </form>
         <SendError error=move || live.send_error.get().or_else(|| send_action.value().with(error_text)) />
     }
@@ -146,6 +175,25 @@ fn BlockedNotice(
 fn SendError(error: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl IntoView {
     view! { <p class="form-error" role="alert" data-testid="send-error">{error}</p> }
 }
+
+fn is_narrow_screen() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window()
+            .inner_width()
+            .ok()
+            .and_then(|width| width.as_f64())
+            .is_some_and(|width| width < NARROW_SCREEN_PX)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+/// Below this width the inbox and a conversation do not fit side by side.
+#[cfg(feature = "hydrate")]
+const NARROW_SCREEN_PX: f64 = 720.0;
 
 fn now_ms() -> f64 {
     #[cfg(feature = "hydrate")]

@@ -4,6 +4,7 @@
 //! header: it sits inside the scroller, under the newest message.
 
 use super::live::LiveState;
+use super::outbox::Pending;
 use crate::api::messaging::load_older;
 use crate::protocol::ClientFrame;
 use crate::ui::components::MessageBubble;
@@ -147,7 +148,7 @@ pub(super) fn MessageList(
                         }}
                     </For>
                     <For each=move || live.outbox.entries() key=|p| (p.client_id.clone(), p.failed.is_some()) let:pending>
-                        <PendingBubble text=pending.text failed=pending.failed />
+                        <PendingBubble live realtime pending />
                     </For>
                 </ol>
                 <p class="typing" data-testid="typing-indicator" aria-live="polite">
@@ -273,19 +274,40 @@ fn DayLine(day: NaiveDate, hydrated: RwSignal<bool>) -> impl IntoView {
     }
 }
 
-/// An own message the server has not confirmed: "sending…", or why it was refused.
+/// An own message the server has not confirmed: "sending…", or "Not sent" with why, and the
+/// choice to send it again (same client_id) or to delete it.
 #[component]
-fn PendingBubble(text: String, failed: Option<String>) -> impl IntoView {
+fn PendingBubble(live: LiveState, realtime: Realtime, pending: Pending) -> impl IntoView {
+    let Pending {
+        client_id,
+        text,
+        failed,
+    } = pending;
     let state = if failed.is_some() {
         "failed"
     } else {
         "pending"
     };
-    let label = failed.map_or_else(|| "sending…".to_owned(), |why| format!("not sent: {why}"));
+    let label = failed
+        .as_ref()
+        .map_or_else(|| "sending…".to_owned(), |why| format!("not sent: {why}"));
+    let actions = failed.is_some().then(|| {
+        let (retry_id, delete_id) = (client_id.clone(), client_id.clone());
+        view! {
+            <span class="failed-actions">
+                <button type="button" class="link-button" data-testid="retry"
+                    on:click=move |_| live.outbox.retry(realtime, live.peer, &retry_id)>"Retry"</button>
+                <button type="button" class="link-button" data-testid="discard"
+                    on:click=move |_| live.outbox.discard(&delete_id)>"Delete"</button>
+            </span>
+        }
+    });
     view! {
         <li class=format!("bubble mine {state}") data-testid="message" data-mine="true" data-state=state>
+            <span class="visually-hidden">"You:"</span>
             <p class="text" data-testid="message-text">{text}</p>
             <span class="state" data-testid="message-state">{label}</span>
+            {actions}
         </li>
     }
 }

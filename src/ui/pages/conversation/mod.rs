@@ -41,6 +41,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         unread_total,
         latest_id,
         i_blocked,
+        max_message_chars,
     } = data;
     let live = LiveState::new(Initial {
         me: me.id,
@@ -69,7 +70,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         <main class="page conversation">
             <ConversationHeader live realtime peer_name=peer_name.clone() />
             <MessageList live realtime has_more peer_name=peer_name.clone() scroller />
-            <Composer live realtime peer_name scroller />
+            <Composer live realtime peer_name scroller max_chars=max_message_chars />
         </main>
     }
 }

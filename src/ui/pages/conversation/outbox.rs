@@ -100,6 +100,26 @@ impl Outbox {
         });
     }
 
+    /// Sends a refused message again, under its own client_id (so it is stored once at most).
+    pub fn retry(self, realtime: Realtime, peer: UserId, client_id: &str) {
+        let mut again = None;
+        self.pending.update(|o| {
+            if let Some(pending) = o.iter_mut().find(|p| p.client_id == client_id) {
+                pending.failed = None;
+                again = Some(send_frame(peer, pending));
+            }
+        });
+        if let Some(frame) = again.filter(|_| !self.retry_scheduled.get_value()) {
+            realtime.send(&frame);
+        }
+    }
+
+    /// Takes a message out of the outbox without sending it.
+    pub fn discard(self, client_id: &str) {
+        self.pending
+            .update(|o| o.retain(|p| p.client_id != client_id));
+    }
+
     /// The server said "too fast": sends the outbox again after the current backoff, unless a
     /// resend is already scheduled; the backoff doubles until a send gets through.
     pub fn rate_limited(self) {
