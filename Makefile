@@ -39,6 +39,7 @@ lint:
 	cargo fmt --check
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+	cd end2end && npx tsc --noEmit -p .
 
 # The unit tests and the integration suite on SQLite, then the integration suite again on PostgreSQL
 # (a throwaway cluster the tests start and remove themselves; see tests/api/postgres.rs).

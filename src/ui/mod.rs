@@ -6,6 +6,7 @@ pub mod drafts;
 pub mod format;
 pub mod intl;
 pub mod links;
+pub mod notify;
 pub mod pages;
 pub mod realtime;
 pub mod schedule;

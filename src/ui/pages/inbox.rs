@@ -7,6 +7,7 @@ use crate::domain::{ConversationSummary, User};
 use crate::protocol::{ServerEvent, ServerFrame};
 use crate::ui::components::{LinkStatusLabel, LiveTitle, Loaded, TopBar};
 use crate::ui::format::{relative_time, snippet};
+use crate::ui::notify;
 use crate::ui::realtime::use_realtime;
 use crate::ui::schedule::coalesce;
 use crate::ui::url::query_param;
@@ -42,6 +43,17 @@ fn InboxView(data: Inbox) -> impl IntoView {
         // A known conversation moves to the top with its new message and count at once; only a
         // new one (whose peer this page has never seen) needs the server's list.
         let peer = message.peer_of(my_id);
+        if message.receiver == my_id && message.sender != my_id {
+            let name = conversations.with_untracked(|list| {
+                list.iter()
+                    .find(|c| c.peer.id == peer)
+                    .map(|c| c.peer.username.to_string())
+            });
+            match name {
+                Some(name) => notify::new_message(&name, &message.message, format!("/c/{name}")),
+                None => notify::new_message("New message", &message.message, "/".to_owned()),
+            }
+        }
         let mut known = false;
         conversations.update(|list| {
             if let Some(pos) = list.iter().position(|c| c.peer.id == peer) {

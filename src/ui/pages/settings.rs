@@ -1,9 +1,11 @@
-//! `/settings`: the caller's account settings. For now, the people they have blocked, each with
-//! "Unblock" (a plain form, so it works without JavaScript).
+//! `/settings`: the caller's account settings: desktop notifications (asked for only from here),
+//! and the people they have blocked, each with "Unblock" (a plain form, so it works without
+//! JavaScript).
 
 use crate::api::blocks::{load_settings, Settings, UnblockUser};
 use crate::domain::BlockedUser;
 use crate::ui::components::{Loaded, TopBar};
+use crate::ui::notify::{self, Permission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -24,6 +26,7 @@ fn SettingsView(data: Settings) -> impl IntoView {
         <TopBar me />
         <main class="page settings">
             <h1>"Settings"</h1>
+            <Notifications />
             <section aria-labelledby="blocked-heading" class="card">
                 <h2 id="blocked-heading">"Blocked people"</h2>
                 <p class="muted">
@@ -41,6 +44,34 @@ fn SettingsView(data: Settings) -> impl IntoView {
                 </Show>
             </section>
         </main>
+    }
+}
+
+/// Whether new messages show as desktop notifications while Parley's tab is hidden. The browser
+/// asks only when the button is pressed.
+#[component]
+fn Notifications() -> impl IntoView {
+    // Known only in the browser: the server renders the section without a state.
+    let state = RwSignal::new(None::<Permission>);
+    Effect::new(move |_| state.set(Some(notify::permission())));
+    let ask = move |_| notify::ask(move |answer| state.set(Some(answer)));
+    let said = move || {
+        match state.get() {
+        None => "",
+        Some(Permission::Ask) => "Get a desktop notification when a message arrives while Parley is in the background.",
+        Some(Permission::Granted) => "Notifications are on: a message that arrives while Parley is in the background shows on your desktop.",
+        Some(Permission::Denied) => "Notifications are blocked for this site in your browser's settings.",
+        Some(Permission::Unsupported) => "This browser cannot show notifications.",
+    }
+    };
+    view! {
+        <section aria-labelledby="notifications-heading" class="card">
+            <h2 id="notifications-heading">"Notifications"</h2>
+            <p class="muted" data-testid="notifications-state">{said}</p>
+            <Show when=move || state.get() == Some(Permission::Ask)>
+                <button type="button" data-testid="enable-notifications" on:click=ask>"Enable notifications"</button>
+            </Show>
+        </section>
     }
 }
 

@@ -8,6 +8,7 @@ use crate::api::messaging::load_unread_total;
 use crate::domain::{ChatMessage, UserId};
 use crate::error::ErrorCode;
 use crate::protocol::{ServerEvent, ServerFrame};
+use crate::ui::notify;
 use crate::ui::schedule::coalesce;
 use leptos::prelude::*;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub(super) struct LiveState {
     pub me: UserId,
     pub peer: UserId,
+    pub peer_name: StoredValue<String>,
     /// The stored messages shown, in date order (ties by id), each once.
     pub messages: RwSignal<Vec<ChatMessage>>,
     /// What I wrote here that the server has not confirmed yet.
@@ -43,6 +45,7 @@ pub(super) struct LiveState {
 pub(super) struct Initial {
     pub me: UserId,
     pub peer: UserId,
+    pub peer_name: String,
     pub messages: Vec<ChatMessage>,
     pub peer_read_up_to: i64,
     pub read_up_to: i64,
@@ -55,6 +58,7 @@ impl LiveState {
         Self {
             me: initial.me,
             peer: initial.peer,
+            peer_name: StoredValue::new(initial.peer_name),
             messages: RwSignal::new(initial.messages),
             outbox: Outbox::new(),
             peer_read_up_to: RwSignal::new(initial.peer_read_up_to),
@@ -91,12 +95,16 @@ impl LiveState {
                 }
                 if message.sender == peer {
                     self.peer_typing.set(0);
+                    let name = self.peer_name.get_value();
+                    notify::new_message(&name, &message.message, format!("/c/{name}"));
                 }
                 self.add_messages([message]);
             }
             // Another conversation: one more unread if it came to me. Counted here, not fetched.
             ServerFrame::Message { message } if message.receiver == me && message.sender != me => {
                 self.unread_total.update(|n| *n += 1);
+                // This page does not know the sender's name; the inbox lists them first.
+                notify::new_message("New message", &message.message, "/".to_owned());
             }
             // Sending too fast: the message stays pending and the outbox goes again, same
             // client_ids, after a pause (one pause for a burst of refusals) that doubles while

@@ -41,6 +41,7 @@ pub(super) fn MessageList(
     });
     show_new_messages(live, scroller, hydrated);
     let typing_name = peer_name.clone();
+    let log_label = format!("Messages with {peer_name}");
     let loading_older = RwSignal::new(false);
     mark_read_while_visible(live, realtime);
 
@@ -119,7 +120,18 @@ pub(super) fn MessageList(
         <button class="jump-newest" data-testid="jump-newest" hidden=move || at_newest.get() on:click=jump_to_newest>
             {jump_label}
         </button>
-        <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="message-scroller">
+        // A log: a screen reader reads what is added, politely. Older pages are added too, but
+        // they are history, not news: the region is silent while one loads.
+        <div
+            class="scroller"
+            node_ref=scroller
+            on:scroll=on_scroll
+            data-testid="message-scroller"
+            role="log"
+            aria-label=log_label
+            aria-live=move || if loading_older.get() { "off" } else { "polite" }
+            aria-busy=move || loading_older.get().to_string()
+        >
             <div>
                 <Show when=move || has_more.get()>
                     <button class="load-older" data-testid="load-older" on:click=move |_| load_older_page()>
@@ -129,7 +141,7 @@ pub(super) fn MessageList(
                 <Show when=move || live.messages.with(Vec::is_empty) && live.outbox.is_empty()>
                     <p class="empty" data-testid="conversation-empty">"No messages yet. Say hello!"</p>
                 </Show>
-                <ol class="messages" data-testid="message-list" aria-live="polite">
+                <ol class="messages" data-testid="message-list">
                     <For each=move || rows.get() key=Row::key let:row>
                         {match row {
                             Row::Day(day) => view! { <DayLine day hydrated /> }.into_any(),
@@ -151,7 +163,8 @@ pub(super) fn MessageList(
                         <PendingBubble live realtime pending />
                     </For>
                 </ol>
-                <p class="typing" data-testid="typing-indicator" aria-live="polite">
+                // Not read out: the log is for messages.
+                <p class="typing" data-testid="typing-indicator" aria-live="off">
                     {move || (live.peer_typing.get() > 0).then(|| format!("{typing_name} is typing…"))}
                 </p>
             </div>

@@ -46,6 +46,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     let live = LiveState::new(Initial {
         me: me.id,
         peer: peer.id,
+        peer_name: peer.username.to_string(),
         messages,
         peer_read_up_to,
         read_up_to,
