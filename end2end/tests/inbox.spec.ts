@@ -3,6 +3,21 @@ import { ConversationPage, expect, InboxPage, sendViaApi, test } from "./fixture
 const LIVE = { timeout: 2_000 };
 
 test.describe("inbox", () => {
+  test("how long ago each conversation moved stays true while the page is open", async ({ people }) => {
+    const alice = await people.signUp("alice");
+    const bob = await people.signUp("bob");
+    await sendViaApi(alice.context.request, bob.id, "are you there?");
+    const page = await bob.newPage();
+    await page.clock.install();
+    const inbox = new InboxPage(page);
+    await inbox.goto();
+    await inbox.waitForLive();
+    const when = inbox.conversationWith(alice.username).locator("time");
+    await expect(when).toHaveText("just now");
+    await page.clock.fastForward("03:00");
+    await expect(when).toHaveText("3 min ago");
+  });
+
   test("updates live and keeps the newest conversation on top", async ({ people }) => {
     const alice = await people.signUp("alice");
     const bob = await people.signUp("bob");

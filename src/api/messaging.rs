@@ -2,6 +2,7 @@ use crate::domain::{ChatMessage, ConversationSummary, HistoryPage, User, UserId}
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::error::ErrorCode;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,10 @@ pub struct Inbox {
     pub people: Vec<User>,
     /// The newest message id of the whole account, when the page was rendered.
     pub latest_id: i64,
+    /// When the list was read: the first render in the browser says "5 min ago" from this, as
+    /// the server did, then from the browser's clock.
+    #[serde(with = "crate::domain::rfc3339_millis")]
+    pub read_at: DateTime<Utc>,
 }
 
 /// Everything the conversation page shows on first render.
@@ -54,6 +59,7 @@ pub async fn load_inbox(query: String) -> Result<Inbox, AppError> {
             query,
             people,
             latest_id,
+            read_at: Utc::now(),
         })
     })
     .await

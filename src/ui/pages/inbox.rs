@@ -11,7 +11,9 @@ use crate::ui::notify;
 use crate::ui::realtime::use_realtime;
 use crate::ui::schedule::coalesce;
 use crate::ui::url::query_param;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use std::time::Duration;
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
@@ -27,7 +29,19 @@ fn InboxView(data: Inbox) -> impl IntoView {
         query,
         people,
         latest_id,
+        read_at,
     } = data;
+    // "5 min ago" stays true while the page is open: the first render counts from when the list
+    // was read (as the server did), then from the browser's clock, every 30 s.
+    let now = RwSignal::new(read_at);
+    Effect::new(move |_| {
+        now.set(Utc::now());
+        if let Ok(ticking) =
+            set_interval_with_handle(move || now.set(Utc::now()), Duration::from_secs(30))
+        {
+            on_cleanup(move || ticking.clear());
+        }
+    });
     let conversations = RwSignal::new(conversations);
     let my_id = me.id;
 
@@ -99,7 +113,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
                 >
                     <ul class="conversations" data-testid="conversation-list">
                         <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id, c.unread) let:summary>
-                            <ConversationRow summary me=my_id conversations />
+                            <ConversationRow summary me=my_id conversations now />
                         </For>
                     </ul>
                 </Show>
@@ -135,6 +149,7 @@ fn ConversationRow(
     summary: ConversationSummary,
     me: crate::domain::UserId,
     conversations: RwSignal<Vec<ConversationSummary>>,
+    now: RwSignal<DateTime<Utc>>,
 ) -> impl IntoView {
     let block = ServerAction::<BlockUser>::new();
     let peer_id = summary.peer.id;
@@ -148,7 +163,8 @@ fn ConversationRow(
     let block_label = format!("Block {name}");
     let last = summary.last_message;
     let prefix = if last.sender == me { "You: " } else { "" };
-    let when = relative_time(last.date, chrono::Utc::now());
+    let date = last.date;
+    let when = move || relative_time(date, now.get());
     view! {
         <li data-testid="conversation" data-peer=name.clone()>
             <a href=format!("/c/{name}")>
