@@ -254,16 +254,15 @@ pub struct Refusals {
     pub sockets: Counter,
 }
 
-fn too_many_attempts(retry_after: u64) -> AppError {
-    let minutes = retry_after.div_ceil(60);
-    AppError::too_many_requests(
-        ErrorCode::TooManyAttempts,
-        format!(
-            "too many failed login attempts; try again in {minutes} minute{}",
-            if minutes == 1 { "" } else { "s" }
-        ),
-        retry_after,
-    )
+/// A 429, counted against the limit that refused.
+fn refusal(
+    counted: &Counter,
+    code: ErrorCode,
+    message: impl Into<String>,
+    retry_after: u64,
+) -> AppError {
+    counted.increment();
+    AppError::too_many_requests(code, message, retry_after)
 }
 
 impl Limits {
@@ -295,8 +294,16 @@ impl Limits {
         let by_addr = self.login_failures_by_addr.exceeded(&addr, now);
         match by_name.max(by_addr) {
             Some(retry_after) => {
-                self.refused.login.increment();
-                Err(too_many_attempts(retry_after))
+                let minutes = retry_after.div_ceil(60);
+                Err(refusal(
+                    &self.refused.login,
+                    ErrorCode::TooManyAttempts,
+                    format!(
+                        "too many failed login attempts; try again in {minutes} minute{}",
+                        if minutes == 1 { "" } else { "s" }
+                    ),
+                    retry_after,
+                ))
             }
             None => Ok(()),
         }
@@ -318,7 +325,7 @@ impl Limits {
 
     pub fn check_signup(&self, from: ClientAddr) -> Result<(), AppError> {
         match self.signups.exceeded(&from.limit_key(), Instant::now()) {
-            Some(retry_after) => Err(self.refusal(
+            Some(retry_after) => Err(refusal(
                 &self.refused.signup,
                 ErrorCode::TooManySignups,
                 "too many accounts were created from your network; try again later",
@@ -337,7 +344,7 @@ impl Limits {
         self.sends
             .take(sender, Instant::now())
             .map_err(|retry_after| {
-                self.refusal(
+                refusal(
                     &self.refused.send,
                     ErrorCode::RateLimited,
                     "you are sending too fast; slow down",
@@ -349,7 +356,7 @@ impl Limits {
     /// A place for one more of `user`'s sockets, held until the slot is dropped.
     pub fn reserve_socket(&self, user: UserId) -> Result<ConnectionSlot, AppError> {
         self.sockets.try_reserve(user).ok_or_else(|| {
-            self.refusal(
+            refusal(
                 &self.refused.sockets,
                 ErrorCode::TooManyConnections,
                 format!(
@@ -359,18 +366,6 @@ impl Limits {
                 30,
             )
         })
-    }
-
-    /// A 429, counted against the limit that refused.
-    fn refusal(
-        &self,
-        counted: &Counter,
-        code: ErrorCode,
-        message: impl Into<String>,
-        retry_after: u64,
-    ) -> AppError {
-        counted.increment();
-        AppError::too_many_requests(code, message, retry_after)
     }
 }
 

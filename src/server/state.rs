@@ -109,10 +109,10 @@ impl AppState {
             }
             fanout::publish(&fan_out_to, &who, event);
         });
-        // One node delivers its commits itself; with several, the cluster's relay delivers them
-        // among everyone else's.
         let metrics = Arc::new(Metrics::default());
         let counted = Arc::clone(&metrics);
+        // One node delivers its commits itself; with several, the cluster's relay delivers them
+        // among everyone else's.
         let (on_commit, committed): (CommitListener, _) = if cluster.is_some() {
             let (commits, committed) = tokio::sync::mpsc::unbounded_channel();
             let on_commit = Arc::new(move |messages: &[ChatMessage]| {

@@ -48,23 +48,14 @@ fn format_js(instant: &js_sys::Date, options: &[(&str, &str)]) -> String {
         .unwrap_or_default()
 }
 
-/// The same, on the server: English, UTC (only the page's first render, before hydration, uses it).
+// The server renders the text a page shows before hydration itself (in UTC, see `Timestamp`
+// and the day lines), so these are never called there; they only keep the server build whole.
 #[cfg(not(feature = "hydrate"))]
-pub fn format(date: DateTime<Utc>, options: &[(&str, &str)]) -> String {
-    let has = |name: &str| options.iter().any(|(key, _)| *key == name);
-    match (has("weekday") || has("dateStyle"), has("timeStyle")) {
-        (true, true) => date.format("%A %-d %B %Y, %H:%M UTC").to_string(),
-        (true, false) => date.format("%A %-d %B %Y").to_string(),
-        _ => date.format("%H:%M UTC").to_string(),
-    }
+pub fn format(date: DateTime<Utc>, _options: &[(&str, &str)]) -> String {
+    date.to_rfc3339()
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn format_day(day: NaiveDate, options: &[(&str, &str)]) -> String {
-    let only_weekday = options.iter().all(|(key, _)| *key == "weekday");
-    if only_weekday {
-        day.format("%A").to_string()
-    } else {
-        day.format("%A %-d %B %Y").to_string()
-    }
+pub fn format_day(day: NaiveDate, _options: &[(&str, &str)]) -> String {
+    day.to_string()
 }

@@ -22,14 +22,6 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/audit"),
 ];
 
-async fn admin_of(app: &TestApp, name: &str) -> crate::helpers::Person {
-    let person = app.sign_up(name).await;
-    create_admin(&app.state, name, None, true)
-        .await
-        .expect("promote");
-    person
-}
-
 async fn audit_count(app: &TestApp, admin: &crate::helpers::Person) -> usize {
     let res = app.get(&admin.http, "/api/admin/audit").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -40,7 +32,7 @@ async fn audit_count(app: &TestApp, admin: &crate::helpers::Person) -> usize {
 #[tokio::test]
 async fn every_admin_route_is_404_for_everyone_but_admins() {
     let app = spawn_app().await;
-    let root = admin_of(&app, "root").await;
+    let root = app.sign_up_admin("root").await;
     let bob = app.sign_up("bob").await;
     let (anon, _) = app.client();
 
@@ -71,7 +63,7 @@ async fn every_admin_route_is_404_for_everyone_but_admins() {
 #[tokio::test]
 async fn an_admin_reads_a_conversation_exactly_as_stored_and_each_read_is_audited() {
     let app = spawn_app().await;
-    let root = admin_of(&app, "root").await;
+    let root = app.sign_up_admin("root").await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     for n in 0..60 {
@@ -164,7 +156,7 @@ async fn an_admin_reads_a_conversation_exactly_as_stored_and_each_read_is_audite
 #[tokio::test]
 async fn search_finds_one_message_among_ten_thousand_and_is_audited() {
     let app = spawn_app().await;
-    let root = admin_of(&app, "root").await;
+    let root = app.sign_up_admin("root").await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     // Bulk insert straight into the table, as an import would; the triggers keep the index.
@@ -237,7 +229,7 @@ async fn search_finds_one_message_among_ten_thousand_and_is_audited() {
 #[tokio::test]
 async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
     let app = spawn_app().await;
-    let root = admin_of(&app, "root").await;
+    let root = app.sign_up_admin("root").await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     app.send_http(&bob, alice.id, "before the ban").await;
@@ -246,13 +238,7 @@ async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
     let sessions = || app.session_count();
     let sessions_before = sessions().await;
 
-    let res = app
-        .post_json(
-            &root.http,
-            &format!("/api/admin/users/{}/disable", bob.id),
-            json!({}),
-        )
-        .await;
+    let res = app.disable_user(&root, bob.id).await;
     assert_eq!(res.status(), StatusCode::OK);
 
     let leave = bob_socket.next_json().await;
@@ -326,13 +312,7 @@ async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
         .collect();
     assert_eq!(actions, ["enable_user", "disable_user"]);
     // An admin cannot lock themselves out.
-    let res = app
-        .post_json(
-            &root.http,
-            &format!("/api/admin/users/{}/disable", root.id),
-            json!({}),
-        )
-        .await;
+    let res = app.disable_user(&root, root.id).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Still works for alice's live connection (nothing else was closed).
     let mut alice_socket = app.connect(&alice).await;
@@ -348,7 +328,7 @@ async fn disabling_closes_live_sockets_blocks_login_and_keeps_messages() {
 #[tokio::test]
 async fn the_audit_log_cannot_be_edited() {
     let app = spawn_app().await;
-    let root = admin_of(&app, "root").await;
+    let root = app.sign_up_admin("root").await;
     app.get(&root.http, "/api/admin/search?q=anything").await;
     assert!(app
         .execute("update audit_log set reason = 'nothing to see'")
@@ -444,7 +424,7 @@ async fn answer(
 #[tokio::test]
 async fn admin_paths_answer_non_admins_exactly_as_unknown_paths_do() {
     let app = spawn_app().await;
-    admin_of(&app, "root").await;
+    app.sign_up_admin("root").await;
     let bob = app.sign_up("bob").await;
     let (anon, _) = app.client();
     let page_paths = [
@@ -509,7 +489,7 @@ fn older_before(html: &str) -> Option<i64> {
 #[tokio::test]
 async fn the_reason_form_posts_and_each_page_read_is_one_audited_read() {
     let app = spawn_app().await;
-    let root = admin_of(&app, "root").await;
+    let root = app.sign_up_admin("root").await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     for n in 0..60 {
@@ -578,7 +558,7 @@ async fn the_reason_form_posts_and_each_page_read_is_one_audited_read() {
 #[tokio::test]
 async fn audited_reads_started_by_another_site_are_refused_and_not_logged() {
     let app = spawn_app().await;
-    let root = admin_of(&app, "root").await;
+    let root = app.sign_up_admin("root").await;
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     app.send_http(&alice, bob.id, "hello there").await;

@@ -10,8 +10,6 @@ use crate::nats::Nats;
 use crate::postgres::fresh_database;
 use futures_util::future::join_all;
 use futures_util::StreamExt;
-use parley::domain::Username;
-use parley::server::store::AccountStore;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -163,14 +161,7 @@ async fn after_a_node_is_killed_its_clients_resume_on_another_and_miss_nothing()
     let sending = tokio::spawn(async move {
         let mut acked = Vec::new();
         for i in 0..SENDS {
-            alice_socket
-                .send_json(frame_message(bob.id, &format!("m{i}")))
-                .await;
-            acked.push(
-                alice_socket.expect_ack_and_echo().await["id"]
-                    .as_i64()
-                    .unwrap(),
-            );
+            acked.push(alice_socket.send_stored(bob.id, &format!("m{i}")).await);
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         acked
@@ -267,26 +258,12 @@ async fn one_client_id_sent_to_two_nodes_at_once_is_one_message() {
 #[tokio::test]
 async fn disabling_an_account_on_one_node_closes_its_socket_on_another_within_a_second() {
     let (_nats, _db, nodes) = cluster(2).await;
-    let root = nodes[0].app.sign_up("root").await;
-    nodes[0]
-        .app
-        .state
-        .store
-        .promote(&Username::parse("root").unwrap())
-        .await
-        .unwrap();
+    let root = nodes[0].app.sign_up_admin("root").await;
     let bob = nodes[0].app.sign_up("bob").await;
     let mut bob_on_two = nodes[1].app.connect(&bob).await;
 
     let asked = Instant::now();
-    let res = nodes[0]
-        .app
-        .post_json(
-            &root.http,
-            &format!("/api/admin/users/{}/disable", bob.id),
-            json!({}),
-        )
-        .await;
+    let res = nodes[0].app.disable_user(&root, bob.id).await;
     assert_eq!(res.status(), StatusCode::OK);
     let closed = loop {
         match bob_on_two.next_message().await {
@@ -352,13 +329,7 @@ async fn a_logout_or_disable_whose_event_is_lost_still_closes_the_sockets_on_oth
         &[("PARLEY_SESSION_CHECK_SECS", "1")],
     )
     .await;
-    let root = one.app.sign_up("root").await;
-    one.app
-        .state
-        .store
-        .promote(&Username::parse("root").unwrap())
-        .await
-        .unwrap();
+    let root = one.app.sign_up_admin("root").await;
     let alice = one.app.sign_up("alice").await;
     let bob = one.app.sign_up("bob").await;
     let alice_on_two = two.app.connect(&alice).await;
@@ -381,14 +352,7 @@ async fn a_logout_or_disable_whose_event_is_lost_still_closes_the_sockets_on_oth
     assert_eq!(code, Some(1000), "logged out");
     assert!(after <= Duration::from_secs(3), "{after:?}");
 
-    let res = one
-        .app
-        .post_json(
-            &root.http,
-            &format!("/api/admin/users/{}/disable", bob.id),
-            json!({}),
-        )
-        .await;
+    let res = one.app.disable_user(&root, bob.id).await;
     assert_eq!(res.status(), StatusCode::OK);
     let (code, after) = close_code(bob_on_two).await;
     assert_eq!(code, Some(1008), "account disabled");
@@ -489,13 +453,10 @@ async fn readyz_says_degraded_while_the_broker_is_down_and_messages_still_flow()
     nats.stop();
     let mut sent = Vec::new();
     for i in 0..20 {
-        alice_socket
-            .send_json(frame_message(bob.id, &format!("during {i}")))
-            .await;
         sent.push(
-            alice_socket.expect_ack_and_echo().await["id"]
-                .as_i64()
-                .unwrap(),
+            alice_socket
+                .send_stored(bob.id, &format!("during {i}"))
+                .await,
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -516,13 +477,10 @@ async fn readyz_says_degraded_while_the_broker_is_down_and_messages_still_flow()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for i in 0..20 {
-        alice_socket
-            .send_json(frame_message(bob.id, &format!("after {i}")))
-            .await;
         sent.push(
-            alice_socket.expect_ack_and_echo().await["id"]
-                .as_i64()
-                .unwrap(),
+            alice_socket
+                .send_stored(bob.id, &format!("after {i}"))
+                .await,
         );
     }
 

@@ -401,13 +401,7 @@ async fn a_disabled_client_that_stopped_reading_can_do_nothing_and_is_cut_off() 
         .scalar("select count(*) from chat where sender = $1", &[alice.id])
         .await;
 
-    let res = app
-        .post_json(
-            &root.http,
-            &format!("/api/admin/users/{}/disable", alice.id),
-            json!({}),
-        )
-        .await;
+    let res = app.disable_user(&root, alice.id).await;
     assert_eq!(res.status(), StatusCode::OK);
     let disabled_at = tokio::time::Instant::now();
     let (mut alice_sink, mut alice_stream) = alice_socket.stream.split();

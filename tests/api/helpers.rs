@@ -286,6 +286,25 @@ impl TestApp {
             .await
     }
 
+    /// Signs `username` up through the API and makes them an admin (`parley create-admin --promote`).
+    pub async fn sign_up_admin(&self, username: &str) -> Person {
+        let person = self.sign_up(username).await;
+        parley::server::accounts::create_admin(&self.state, username, None, true)
+            .await
+            .expect("promote to admin");
+        person
+    }
+
+    /// `admin` asks to disable the account `user`.
+    pub async fn disable_user(&self, admin: &Person, user: i64) -> Response {
+        self.post_json(
+            &admin.http,
+            &format!("/api/admin/users/{user}/disable"),
+            json!({}),
+        )
+        .await
+    }
+
     /// Logs an existing account in through the API; the client holds the session cookie.
     pub async fn log_in(&self, username: &str) -> Person {
         self.authenticate("/api/auth/login", username, StatusCode::OK)
@@ -519,6 +538,14 @@ impl Socket {
         assert_eq!(ack["date"], echo["message"]["date"]);
         assert_eq!(ack["client_id"], echo["message"]["client_id"]);
         echo["message"].clone()
+    }
+
+    /// Sends `text` to `to` and waits for its ack and echo; returns the stored message's id.
+    pub async fn send_stored(&mut self, to: i64, text: &str) -> i64 {
+        self.send_json(frame_message(to, text)).await;
+        self.expect_ack_and_echo().await["id"]
+            .as_i64()
+            .expect("a message id")
     }
 
     pub async fn next_json(&mut self) -> Value {

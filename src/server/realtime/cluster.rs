@@ -108,18 +108,7 @@ impl Cluster {
             .map(|url| url.trim().parse::<ServerAddr>())
             .collect::<Result<Vec<_>, _>>()
             .context("BROKER_URL must be nats://host:port, or several separated by commas")?;
-        let (connections, reconnections) = watch::channel(0u64);
-        let connected = Arc::new(connections);
-        let told = Arc::clone(&connected);
         let client = ConnectOptions::new()
-            .event_callback(move |event| {
-                let told = Arc::clone(&told);
-                async move {
-                    if matches!(event, async_nats::Event::Connected) {
-                        told.send_modify(|count| *count += 1);
-                    }
-                }
-            })
             // A node's own publications come back to it through its writer already.
             .no_echo()
             .retry_on_initial_connect()
@@ -133,7 +122,8 @@ impl Cluster {
             .context("connect to the broker")?;
         let (outbox, queued) = mpsc::channel(PUBLISH_QUEUE);
         tokio::spawn(publish_all(client.clone(), queued));
-        tokio::spawn(watch_connection(client.clone(), connected));
+        let (connections, reconnections) = watch::channel(0u64);
+        tokio::spawn(watch_connection(client.clone(), connections));
         Ok(Self {
             client,
             outbox,
@@ -242,10 +232,10 @@ async fn sleep_until(due: Option<Instant>) {
 /// How often the connection's state is looked at, besides the client's own events.
 const CONNECTION_CHECK: Duration = Duration::from_millis(100);
 
-/// Counts a reconnection whenever the link is seen back up after being seen down. The client's
-/// connection events say the same sooner, but they pass through a bounded channel and may be
-/// dropped; one reconnection counted twice only makes sockets check their sessions twice.
-async fn watch_connection(client: Client, connected: Arc<watch::Sender<u64>>) {
+/// Counts a connection whenever the link is seen up after being seen down. Read from the
+/// connection's state rather than from the client's events, which pass through a bounded channel
+/// and may be dropped.
+async fn watch_connection(client: Client, connected: watch::Sender<u64>) {
     let mut was_up = client.connection_state() == State::Connected;
     let mut checks = tokio::time::interval(CONNECTION_CHECK);
     loop {

@@ -5,8 +5,7 @@ use leptos::prelude::*;
 /// is hydrated: without JavaScript there is no link, and a label claiming one would be a lie.
 #[component]
 pub fn LinkStatusLabel(realtime: Realtime) -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = crate::ui::hydrated();
     view! {
         <span class="link-status" data-testid="link-status" role="status">
             {move || hydrated.get().then(|| realtime.status().label())}

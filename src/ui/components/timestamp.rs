@@ -9,8 +9,7 @@ use leptos::prelude::*;
 /// `datetime`.
 #[component]
 pub fn Timestamp(date: DateTime<Utc>) -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = crate::ui::hydrated();
     let text = move || {
         if hydrated.get() {
             intl::format(date, &[("timeStyle", "short")])

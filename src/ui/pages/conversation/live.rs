@@ -77,11 +77,15 @@ impl LiveState {
         self.messages.update(|list| merge(list, incoming));
     }
 
+    /// The newest message id shown (0 for none), not tracked.
+    pub fn newest_id(self) -> i64 {
+        self.messages
+            .with_untracked(|list| list.iter().map(|m| m.id).max().unwrap_or(0))
+    }
+
     /// Everything shown so far counts as seen: the "New messages" line goes.
     pub fn seen_all(self) {
-        let newest = self
-            .messages
-            .with_untracked(|list| list.iter().map(|m| m.id).max().unwrap_or(0));
+        let newest = self.newest_id();
         self.seen_up_to.update(|seen| *seen = (*seen).max(newest));
     }
 

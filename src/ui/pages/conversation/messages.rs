@@ -29,8 +29,7 @@ pub(super) fn MessageList(
 ) -> impl IntoView {
     let has_more = RwSignal::new(has_more);
     // The first render lays the days out in UTC, as the server did; then in the reader's zone.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = crate::ui::hydrated();
     let rows = Memo::new(move |_| {
         let readers_zone = hydrated.get();
         let seen_up_to = live.seen_up_to.get();
@@ -95,10 +94,7 @@ pub(super) fn MessageList(
             let at_bottom = f64::from(el.scroll_top()) > -NEWEST_SLACK_PX;
             if at_bottom != at_newest.get_untracked() {
                 if !at_bottom {
-                    let newest = live
-                        .messages
-                        .with_untracked(|list| list.iter().map(|m| m.id).max().unwrap_or(0));
-                    left_at.set(newest);
+                    left_at.set(live.newest_id());
                 }
                 at_newest.set(at_bottom);
             }
@@ -176,7 +172,7 @@ pub(super) fn MessageList(
 /// Brings the "New messages" line into view when the page opens with unread messages, and when I
 /// come back to the tab after messages arrived while it was hidden (everything shown when I left
 /// counts as seen, so the line moves to the first of those).
-fn show_new_messages(live: LiveState, scroller: NodeRef<html::Div>, hydrated: RwSignal<bool>) {
+fn show_new_messages(live: LiveState, scroller: NodeRef<html::Div>, hydrated: ReadSignal<bool>) {
     let scroll_to_line = move || {
         request_animation_frame(move || scroll_into_view(scroller, ".unread-line"));
     };
@@ -257,7 +253,7 @@ fn calendar_day(date: DateTime<Utc>, readers_zone: bool) -> NaiveDate {
 /// The line above a day's first message: "Today", "Yesterday", the weekday within the last week,
 /// then the date, in the reader's language.
 #[component]
-fn DayLine(day: NaiveDate, hydrated: RwSignal<bool>) -> impl IntoView {
+fn DayLine(day: NaiveDate, hydrated: ReadSignal<bool>) -> impl IntoView {
     let label = move || {
         // Until hydrated, the date itself, in UTC as the server wrote it: words like "Today"
         // depend on the reader's clock and zone, which the server cannot know (and the first
