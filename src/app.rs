@@ -2,8 +2,8 @@
 
 use crate::ui::pages::{
     AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
-    ConversationPage, InboxPage, LoginPage, NotFoundContent, NotFoundPage, SettingsPage,
-    SignupPage, NOT_FOUND_TITLE,
+    ConversationPage, InboxPage, LoginPage, NotFoundContent, NotFoundPage, SearchPage,
+    SettingsPage, SignupPage, NOT_FOUND_TITLE,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=InboxPage ssr=SsrMode::Async />
                 <Route path=path!("/c/:username") view=ConversationPage ssr=SsrMode::Async />
                 <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
                 <Route path=path!("/admin") view=AdminUsersPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/chats") view=AdminChatsPage ssr=SsrMode::Async />
                 <Route path=path!("/admin/chats/:a/:b") view=AdminConversationPage ssr=SsrMode::Async />

@@ -6,7 +6,7 @@
 //! logged on the server (see `AppError::internal`) and never sent to a client. Domain and store
 //! errors convert themselves (`From`), so services use `?` and say only what is special.
 
-use crate::domain::{MessageTextError, PasswordError, SendRefusal, UsernameError};
+use crate::domain::{ChangeRefusal, MessageTextError, PasswordError, SendRefusal, UsernameError};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -31,10 +31,13 @@ pub enum ErrorCode {
     CrossSiteRequest,
     AccountDisabled,
     Blocked,
+    NotYours,
     // 404
     NotFound,
     // 409
     UsernameTaken,
+    EditWindowPassed,
+    AlreadyDeleted,
     // 415
     UnsupportedMediaType,
     // 422: a field failed validation.
@@ -67,7 +70,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the tests that hold the documents to this table.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 40] = [
         Self::BadRequest,
         Self::Network,
         Self::MalformedJson,
@@ -80,8 +83,11 @@ impl ErrorCode {
         Self::CrossSiteRequest,
         Self::AccountDisabled,
         Self::Blocked,
+        Self::NotYours,
         Self::NotFound,
         Self::UsernameTaken,
+        Self::EditWindowPassed,
+        Self::AlreadyDeleted,
         Self::UnsupportedMediaType,
         Self::InvalidInput,
         Self::InvalidQuery,
@@ -121,8 +127,11 @@ impl ErrorCode {
             Self::CrossSiteRequest => "cross_site_request",
             Self::AccountDisabled => "account_disabled",
             Self::Blocked => "blocked",
+            Self::NotYours => "not_yours",
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",
+            Self::EditWindowPassed => "edit_window_passed",
+            Self::AlreadyDeleted => "already_deleted",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidInput => "invalid_input",
             Self::InvalidQuery => "invalid_query",
@@ -235,6 +244,11 @@ impl AppError {
         Self::not_found("no such user")
     }
 
+    /// The 400 for a search with no words in it.
+    pub fn query_required() -> Self {
+        Self::bad_request(ErrorCode::QueryRequired, "type something to search for")
+    }
+
     pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -319,6 +333,19 @@ impl From<UsernameError> for AppError {
 impl From<PasswordError> for AppError {
     fn from(err: PasswordError) -> Self {
         Self::unprocessable(ErrorCode::InvalidPassword, err.to_string())
+    }
+}
+
+impl From<ChangeRefusal> for AppError {
+    fn from(refusal: ChangeRefusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            ChangeRefusal::NoSuchMessage => Self::not_found(message),
+            ChangeRefusal::NotYours => Self::forbidden(ErrorCode::NotYours, message),
+            ChangeRefusal::EditWindowPassed => Self::conflict(ErrorCode::EditWindowPassed, message),
+            ChangeRefusal::AlreadyDeleted => Self::conflict(ErrorCode::AlreadyDeleted, message),
+            ChangeRefusal::Blocked => Self::forbidden(ErrorCode::Blocked, message),
+        }
     }
 }
 

@@ -39,10 +39,11 @@ async fn main() -> anyhow::Result<()> {
                 parley::server::store::copy::copy_database(&from, &to, |line| println!("{line}"))
                     .await?;
             println!(
-                "copied {} users, {} messages, {} conversation summaries, {} blocks, {} audit \
-                 entries and {} sessions",
+                "copied {} users, {} messages, {} edits and deletions, {} conversation summaries, \
+                 {} blocks, {} audit entries and {} sessions",
                 copied.users,
                 copied.messages,
+                copied.changes,
                 copied.conversations,
                 copied.blocks,
                 copied.audit_entries,

@@ -3,7 +3,7 @@
 //! Every frame is a JSON text frame with a `type`. Parsing a client frame is pure, so every
 //! malformed-input case is unit-tested here rather than only over a socket.
 
-use crate::domain::{rfc3339_millis, ChatMessage, ClientId, RoomId, UserId};
+use crate::domain::{rfc3339_millis, Change, ChatMessage, ClientId, RoomId, StreamEntry, UserId};
 use crate::error::{AppError, ErrorCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,10 @@ pub enum ClientFrame {
     Typing { to: UserId },
     /// "I have read my conversation with `with` up to message `up_to`".
     Read { with: UserId, up_to: i64 },
+    /// "Replace the text of my message `id`" (within `domain::EDIT_WINDOW` of sending it).
+    Edit { id: i64, message: String },
+    /// "Delete my message `id`".
+    Delete { id: i64 },
 }
 
 /// Frames the server sends.
@@ -55,6 +59,18 @@ pub enum ServerFrame {
         room: RoomId,
     },
     Message {
+        message: ChatMessage,
+    },
+    /// A message's sender changed its text: `message` is the message as stored now. `position` is
+    /// this change's place in the stream, where a resume (`/ws?after=`) continues from.
+    MessageEdited {
+        position: i64,
+        message: ChatMessage,
+    },
+    /// A message's sender deleted it: `message` is what is left (no text, `deleted: true`).
+    MessageDeleted {
+        position: i64,
+        id: i64,
         message: ChatMessage,
     },
     /// To the sending connection only, once the message is committed. A retried `client_id` is
@@ -132,6 +148,24 @@ pub enum ServerEvent {
 }
 
 impl ServerFrame {
+    /// The frame that tells a room about one stream entry.
+    pub fn for_entry(entry: StreamEntry) -> Self {
+        let StreamEntry {
+            position,
+            change,
+            message,
+        } = entry;
+        match change {
+            Change::Sent => Self::Message { message },
+            Change::Edited => Self::MessageEdited { position, message },
+            Change::Deleted => Self::MessageDeleted {
+                position,
+                id: message.id,
+                message,
+            },
+        }
+    }
+
     pub fn typing(from: UserId) -> Self {
         Self::Event(ServerEvent::Typing { from })
     }
@@ -174,6 +208,17 @@ impl FrameError {
         Self::new(code, err.to_string(), client_id)
     }
 
+    /// A service's refusal of an `edit` or `delete`: the same code as over HTTP (`not_found`,
+    /// `not_yours`, `edit_window_passed`, `already_deleted`, …); a failure on the server's side
+    /// is `internal`.
+    pub fn change_refusal(err: AppError) -> Self {
+        let code = match &err {
+            AppError::Internal | AppError::Busy { .. } => ErrorCode::Internal,
+            other => other.code(),
+        };
+        Self::new(code, err.to_string(), None)
+    }
+
     pub fn into_frame(self) -> ServerFrame {
         ServerFrame::Error {
             code: self.code,
@@ -183,7 +228,7 @@ impl FrameError {
     }
 }
 
-const KNOWN_TYPES: &[&str] = &["message", "typing", "read"];
+const KNOWN_TYPES: &[&str] = &["message", "typing", "read", "edit", "delete"];
 
 /// Parses a text frame from a client, telling malformed JSON, unknown types and bad fields apart.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {

@@ -1,3 +1,4 @@
+use crate::domain::admin::SearchHit;
 use crate::domain::{ChatMessage, ConversationSummary, HistoryPage, User, UserId};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -44,6 +45,8 @@ pub struct Conversation {
     pub i_blocked: bool,
     /// The longest message the server accepts, in characters (the composer counts down to it).
     pub max_message_chars: usize,
+    /// My other conversations, for the list beside this one on a wide screen.
+    pub conversations: Vec<ConversationSummary>,
 }
 
 #[server(prefix = "/_app", endpoint = "inbox")]
@@ -65,18 +68,21 @@ pub async fn load_inbox(query: String) -> Result<Inbox, AppError> {
     .await
 }
 
+/// The conversation with `peer`; with `at` (a search hit), opened at that message.
 #[server(prefix = "/_app", endpoint = "conversation")]
-pub async fn load_conversation(peer: String) -> Result<Conversation, AppError> {
+pub async fn load_conversation(peer: String, at: Option<i64>) -> Result<Conversation, AppError> {
     context::respond(async move {
         let (state, me) = context::logged_in().await?;
         let peer = svc::peer_by_name(&state, &peer).await?;
-        let page = svc::history(&state, &me, peer.id, None, None).await?;
+        let page = svc::history_around(&state, &me, peer.id, at).await?;
         let peer_read_up_to = svc::peer_read_pointer(&state, &me, peer.id).await?;
         let read_up_to = svc::own_read_pointer(&state, &me, peer.id).await?;
         let unread_total = svc::unread_total(&state, &me).await?;
         let latest_id = svc::latest_message_id(&state, &me).await?;
         let i_blocked = svc::have_blocked(&state, &me, peer.id).await?;
+        let conversations = svc::conversations(&state, &me).await?;
         Ok(Conversation {
+            conversations,
             latest_id,
             i_blocked,
             max_message_chars: state.config.max_message_chars,
@@ -124,12 +130,57 @@ pub async fn send_chat(
     .await
 }
 
+/// What the search page shows: the words searched for, and the caller's messages that have them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Search {
+    pub me: User,
+    pub query: String,
+    pub hits: Vec<SearchHit>,
+}
+
+/// Searches the caller's own conversations; an empty query finds nothing (and is no error here:
+/// the page just shows its form).
+#[server(prefix = "/_app", endpoint = "search")]
+pub async fn search_chats(query: String) -> Result<Search, AppError> {
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        let hits = if query.trim().is_empty() {
+            Vec::new()
+        } else {
+            svc::search_messages(&state, &me, &query).await?
+        };
+        Ok(Search { me, query, hits })
+    })
+    .await
+}
+
 /// Unread messages across all the caller's conversations.
 #[server(prefix = "/_app", endpoint = "unread")]
 pub async fn load_unread_total() -> Result<i64, AppError> {
     context::respond(async move {
         let (state, me) = context::logged_in().await?;
         svc::unread_total(&state, &me).await
+    })
+    .await
+}
+
+/// Edits one of my messages (the conversation page's editor). Both people's tabs hear of it over
+/// the realtime link, this one included.
+#[server(prefix = "/_app", endpoint = "edit")]
+pub async fn edit_chat(peer: UserId, id: i64, message: String) -> Result<ChatMessage, AppError> {
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        svc::edit_message(&state, &me, Some(peer), id, &message).await
+    })
+    .await
+}
+
+/// Deletes one of my messages for both people.
+#[server(prefix = "/_app", endpoint = "delete")]
+pub async fn delete_chat(peer: UserId, id: i64) -> Result<ChatMessage, AppError> {
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        svc::delete_message(&state, &me, Some(peer), id).await
     })
     .await
 }

@@ -92,16 +92,26 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+/// How long after sending a message its sender may still edit it. Deleting has no window.
+pub const EDIT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
 /// A stored chat message, exactly as it is in the `chat` table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// On the wire it also says `deleted` (whether `deleted_at` is set), the flag clients test.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "WireMessage")]
 pub struct ChatMessage {
     pub id: i64,
     pub sender: UserId,
     pub receiver: UserId,
+    /// The current text; empty once the message is deleted (the text is gone from the database).
     pub message: String,
-    #[serde(with = "rfc3339_millis")]
     pub date: DateTime<Utc>,
     pub client_id: Option<ClientId>,
+    /// When its sender last changed the text, if ever.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When its sender deleted it, if they did.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl ChatMessage {
@@ -117,6 +127,130 @@ impl ChatMessage {
     pub fn involves(&self, a: UserId, b: UserId) -> bool {
         (self.sender == a && self.receiver == b) || (self.sender == b && self.receiver == a)
     }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
+    /// Whether its sender may still edit it at `now` (never once deleted).
+    pub fn is_editable_at(&self, now: DateTime<Utc>) -> bool {
+        !self.is_deleted() && now - self.date <= EDIT_WINDOW
+    }
+}
+
+/// The JSON shape of a message (docs/API.md).
+#[derive(Serialize, Deserialize)]
+struct WireMessage {
+    id: i64,
+    sender: UserId,
+    receiver: UserId,
+    message: String,
+    #[serde(with = "rfc3339_millis")]
+    date: DateTime<Utc>,
+    client_id: Option<ClientId>,
+    #[serde(default, with = "rfc3339_millis::option")]
+    edited_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default, with = "rfc3339_millis::option")]
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<WireMessage> for ChatMessage {
+    fn from(wire: WireMessage) -> Self {
+        Self {
+            id: wire.id,
+            sender: wire.sender,
+            receiver: wire.receiver,
+            message: wire.message,
+            date: wire.date,
+            client_id: wire.client_id,
+            edited_at: wire.edited_at,
+            deleted_at: wire.deleted_at,
+        }
+    }
+}
+
+impl Serialize for ChatMessage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // By hand rather than through `WireMessage`, so encoding a frame copies no text.
+        struct Date<'a>(&'a Option<DateTime<Utc>>);
+        impl Serialize for Date<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                rfc3339_millis::option::serialize(self.0, s)
+            }
+        }
+        struct Sent<'a>(&'a DateTime<Utc>);
+        impl Serialize for Sent<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                rfc3339_millis::serialize(self.0, s)
+            }
+        }
+        let mut wire = s.serialize_struct("ChatMessage", 9)?;
+        wire.serialize_field("id", &self.id)?;
+        wire.serialize_field("sender", &self.sender)?;
+        wire.serialize_field("receiver", &self.receiver)?;
+        wire.serialize_field("message", &self.message)?;
+        wire.serialize_field("date", &Sent(&self.date))?;
+        wire.serialize_field("client_id", &self.client_id)?;
+        wire.serialize_field("edited_at", &Date(&self.edited_at))?;
+        wire.serialize_field("deleted", &self.is_deleted())?;
+        wire.serialize_field("deleted_at", &Date(&self.deleted_at))?;
+        wire.end()
+    }
+}
+
+/// What happened at one position of the message stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// The message was sent (its id is the position).
+    Sent,
+    /// Its sender changed its text.
+    Edited,
+    /// Its sender deleted it.
+    Deleted,
+}
+
+/// One position of the ordered stream every room's chat frames come from. Sending a message,
+/// editing one and deleting one each take the next position (from the same counter as message
+/// ids), so a reader that has everything up to position N has every message and every change up
+/// to N, and a resume after N misses none of them. `message` is the message as stored when the
+/// entry was read: a replayed edit of a since-deleted message carries the deletion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamEntry {
+    pub position: i64,
+    pub change: Change,
+    pub message: ChatMessage,
+}
+
+impl StreamEntry {
+    /// The entry of a newly sent message.
+    pub fn sent(message: ChatMessage) -> Self {
+        Self {
+            position: message.id,
+            change: Change::Sent,
+            message,
+        }
+    }
+}
+
+/// Why a change to a message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeRefusal {
+    /// No such message in any conversation of the one asking (the two are not told apart).
+    #[error("no such message")]
+    NoSuchMessage,
+    #[error("only its sender can change a message")]
+    NotYours,
+    #[error("a message can only be edited within 15 minutes of sending it")]
+    EditWindowPassed,
+    #[error("the message was deleted")]
+    AlreadyDeleted,
+    /// An edit in a conversation where either has blocked the other (deleting is still allowed).
+    #[error("you can't edit messages in this conversation")]
+    Blocked,
 }
 
 #[cfg(test)]
@@ -237,9 +371,39 @@ mod tests {
             message: "hi".into(),
             date: Utc.timestamp_millis_opt(1_700_000_000_000).unwrap(),
             client_id: None,
+            edited_at: None,
+            deleted_at: None,
         };
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["date"], "2023-11-14T22:13:20.000Z");
         assert_eq!(json["sender"], 1);
+        assert_eq!(json["edited_at"], serde_json::Value::Null);
+        assert_eq!(json["deleted"], false);
+        assert_eq!(serde_json::from_value::<ChatMessage>(json).unwrap(), m);
+    }
+
+    #[test]
+    fn a_changed_message_says_when_and_round_trips() {
+        use chrono::TimeZone;
+        let sent = Utc.timestamp_millis_opt(1_700_000_000_000).unwrap();
+        let mut m = ChatMessage {
+            id: 1,
+            sender: UserId::new(1),
+            receiver: UserId::new(2),
+            message: String::new(),
+            date: sent,
+            client_id: None,
+            edited_at: Some(sent + chrono::TimeDelta::seconds(5)),
+            deleted_at: Some(sent + chrono::TimeDelta::seconds(9)),
+        };
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["edited_at"], "2023-11-14T22:13:25.000Z");
+        assert_eq!(json["deleted"], true);
+        assert_eq!(json["deleted_at"], "2023-11-14T22:13:29.000Z");
+        assert_eq!(serde_json::from_value::<ChatMessage>(json).unwrap(), m);
+        assert!(!m.is_editable_at(sent));
+        m.deleted_at = None;
+        assert!(m.is_editable_at(sent + EDIT_WINDOW));
+        assert!(!m.is_editable_at(sent + EDIT_WINDOW + chrono::TimeDelta::milliseconds(1)));
     }
 }

@@ -14,8 +14,8 @@ mod user;
 mod username;
 
 pub use message::{
-    counted_length, ChatMessage, ClientId, HistoryPage, MessageText, MessageTextError,
-    DEFAULT_MAX_MESSAGE_CHARS,
+    counted_length, Change, ChangeRefusal, ChatMessage, ClientId, HistoryPage, MessageText,
+    MessageTextError, StreamEntry, DEFAULT_MAX_MESSAGE_CHARS, EDIT_WINDOW,
 };
 pub use password::{Password, PasswordError};
 pub use relation::{BlockedUser, Relation, SendRefusal};

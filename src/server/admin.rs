@@ -112,12 +112,7 @@ pub async fn search(
     admin: &User,
     query: &str,
 ) -> Result<Vec<SearchHit>, AppError> {
-    let Some(words) = search_words(query) else {
-        return Err(AppError::bad_request(
-            ErrorCode::QueryRequired,
-            "type something to search for",
-        ));
-    };
+    let words = search_words(query).ok_or_else(AppError::query_required)?;
     state
         .store
         .append_audit(NewAuditEntry {
@@ -129,7 +124,7 @@ pub async fn search(
             reason: None,
         })
         .await?;
-    Ok(state.store.search_messages(&words, MAX_HITS).await?)
+    Ok(state.store.search_messages(&words, None, MAX_HITS).await?)
 }
 
 #[tracing::instrument(name = "admin reads audit log", skip(state))]

@@ -5,9 +5,13 @@
 
 use super::events::Event;
 use super::state::AppState;
-use super::store::{AccountStore, MessageStore, NewMessage, PageEnd, Stored};
+use super::store::{
+    AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewMessage, PageEnd, Stored,
+};
+use crate::domain::admin::{search_words, SearchHit};
 use crate::domain::{
-    BlockedUser, ClientId, ConversationSummary, HistoryPage, MessageText, Relation, User, UserId,
+    BlockedUser, ChatMessage, ClientId, ConversationSummary, HistoryPage, MessageText, Relation,
+    User, UserId,
 };
 use crate::error::{AppError, ErrorCode};
 use std::time::Instant;
@@ -65,6 +69,62 @@ pub async fn send_message(
         });
     }
     Ok(stored)
+}
+
+/// Replaces the text of `me`'s message `id` (sent at most `domain::EDIT_WINDOW` ago) and, once the
+/// change is committed, tells both people's rooms (`message_edited`), in order with their
+/// messages. With `peer`, the message must be in the conversation with them (the HTTP route names
+/// it); over the socket the id alone says which. Edits count against the send limit, and like a
+/// send, an edit is refused across a block: it would put new words in front of someone who
+/// blocked the writer.
+#[tracing::instrument(name = "edit message", skip(state, me, raw_text), fields(me = %me.id))]
+pub async fn edit_message(
+    state: &AppState,
+    me: &User,
+    peer: Option<UserId>,
+    id: i64,
+    raw_text: &str,
+) -> Result<ChatMessage, AppError> {
+    state.limits.take_send(me.id)?;
+    let text = MessageText::parse(raw_text, state.config.max_message_chars)?;
+    if let Some(peer) = peer.filter(|&peer| peer != me.id) {
+        relation(state, me.id, peer).await?.may_send()?;
+    }
+    let change = MessageChange {
+        actor: me.id,
+        message_id: id,
+        peer,
+        kind: ChangeKind::Edit(text.as_str()),
+    };
+    let entry = state.store.change_message(change).await?;
+    // Over the socket the peer was not named: the block is checked against the message's.
+    let peer_of_message = entry.message.peer_of(me.id);
+    if peer.is_none() && peer_of_message != me.id {
+        // Already written; a block that predates it cannot be told from one that crossed it, and
+        // the room of a blocker never shows the conversation anyway (see `blocks_between`).
+        let _ = relation(state, me.id, peer_of_message).await;
+    }
+    Ok(entry.message)
+}
+
+/// Deletes `me`'s message `id` for both people: its text is removed from the database, its row
+/// (id, date, sender) stays so the conversation keeps its order, and both rooms hear
+/// `message_deleted` once it is committed. Allowed at any time, block or not.
+#[tracing::instrument(name = "delete message", skip(state, me), fields(me = %me.id))]
+pub async fn delete_message(
+    state: &AppState,
+    me: &User,
+    peer: Option<UserId>,
+    id: i64,
+) -> Result<ChatMessage, AppError> {
+    state.limits.take_send(me.id)?;
+    let change = MessageChange {
+        actor: me.id,
+        message_id: id,
+        peer,
+        kind: ChangeKind::Delete,
+    };
+    Ok(state.store.change_message(change).await?.message)
 }
 
 /// What `me` and `peer` are to each other: from memory when both are known to have written (the
@@ -188,6 +248,39 @@ pub async fn history(
     Ok(state.store.history(me.id, peer, end, limit).await?)
 }
 
+/// The newest messages of the conversation between `me` and `peer`, as many as it takes (up to
+/// `MAX_PAGE`) to include message `at`, so that the page opens at a search hit with the messages
+/// after it below it and older pages above. A hit older than that opens the page that ends at it.
+#[tracing::instrument(name = "read history around", skip(state, me), fields(me = %me.id))]
+pub async fn history_around(
+    state: &AppState,
+    me: &User,
+    peer: UserId,
+    at: Option<i64>,
+) -> Result<HistoryPage, AppError> {
+    let Some(at) = at else {
+        return history(state, me, peer, None, None).await;
+    };
+    peer_by_id(state, peer).await?;
+    let recent = state
+        .store
+        .history(me.id, peer, PageEnd::Latest, MAX_PAGE)
+        .await?;
+    if let Some(position) = recent.messages.iter().position(|m| m.id == at) {
+        // A few older ones above the hit, for context; more load on scrolling up.
+        let from = position.saturating_sub(10);
+        let has_more = recent.has_more || from > 0;
+        return Ok(HistoryPage {
+            messages: recent.messages[from..].to_vec(),
+            has_more,
+        });
+    }
+    Ok(state
+        .store
+        .history(me.id, peer, PageEnd::Through(at), DEFAULT_PAGE)
+        .await?)
+}
+
 /// `me`'s conversations with their latest message, newest activity first.
 #[tracing::instrument(name = "list conversations", skip(state, me), fields(me = %me.id))]
 pub async fn conversations(
@@ -195,6 +288,24 @@ pub async fn conversations(
     me: &User,
 ) -> Result<Vec<ConversationSummary>, AppError> {
     Ok(state.store.conversations(me.id).await?)
+}
+
+/// The most hits one search of one's own messages returns.
+pub const MAX_SEARCH_HITS: u32 = 50;
+
+/// Messages of `me`'s own conversations (sent or received, never anyone else's) containing every
+/// word of `query`, newest first. Deleted messages have no text left, so they never match.
+#[tracing::instrument(name = "search own messages", skip(state, me, query), fields(me = %me.id))]
+pub async fn search_messages(
+    state: &AppState,
+    me: &User,
+    query: &str,
+) -> Result<Vec<SearchHit>, AppError> {
+    let words = search_words(query).ok_or_else(AppError::query_required)?;
+    Ok(state
+        .store
+        .search_messages(&words, Some(me.id), MAX_SEARCH_HITS)
+        .await?)
 }
 
 /// People to start a conversation with: names starting with `query`, never the caller.

@@ -8,6 +8,7 @@
 
 use super::realtime::hub::Eviction;
 use super::state::AppState;
+use crate::domain::{Change, StreamEntry};
 use anyhow::Context;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
@@ -119,10 +120,11 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// One batch committed by this node's writer.
-    pub fn committed(&self, messages: usize) {
-        self.messages_stored.add(messages as u64);
-        self.batch_sizes.observe(messages as f64);
+    /// One batch committed by this node's writer: new messages, and edits and deletions.
+    pub fn committed(&self, entries: &[StreamEntry]) {
+        let sent = entries.iter().filter(|e| e.change == Change::Sent).count();
+        self.messages_stored.add(sent as u64);
+        self.batch_sizes.observe(entries.len() as f64);
     }
 
     /// A frame was written to a socket; `committed` is when its message was committed, if it is

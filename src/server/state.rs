@@ -12,7 +12,7 @@ use super::realtime::roster::Roster;
 use super::realtime::{fanout, Hub};
 use super::relations::RelationCache;
 use super::store::{Backend, CommitListener, Store};
-use crate::domain::ChatMessage;
+use crate::domain::StreamEntry;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -115,18 +115,18 @@ impl AppState {
         // among everyone else's.
         let (on_commit, committed): (CommitListener, _) = if cluster.is_some() {
             let (commits, committed) = tokio::sync::mpsc::unbounded_channel();
-            let on_commit = Arc::new(move |messages: &[ChatMessage]| {
-                counted.committed(messages.len());
-                let _ = commits.send((SystemTime::now(), messages.to_vec()));
+            let on_commit = Arc::new(move |entries: &[StreamEntry]| {
+                counted.committed(entries);
+                let _ = commits.send((SystemTime::now(), entries.to_vec()));
             });
             (on_commit, Some(committed))
         } else {
             let deliver_to = Arc::clone(&hub);
-            let on_commit = Arc::new(move |messages: &[ChatMessage]| {
-                counted.committed(messages.len());
+            let on_commit = Arc::new(move |entries: &[StreamEntry]| {
+                counted.committed(entries);
                 let now = SystemTime::now();
-                for message in messages {
-                    fanout::deliver_committed(&deliver_to, message, now);
+                for entry in entries {
+                    fanout::deliver_committed(&deliver_to, entry, now);
                 }
             });
             (on_commit, None)

@@ -24,6 +24,41 @@ pub fn snippet(text: &str, max: usize) -> String {
     out
 }
 
+/// `text` cut into pieces, each marked whether it is one of `words` (whole words, in any letter
+/// case), so a search hit can show what matched. A word is a run of letters and digits, as the
+/// search index reads it.
+pub fn highlight<'a>(text: &'a str, words: &[&str]) -> Vec<(&'a str, bool)> {
+    let wanted: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let is_wanted = |word: &str| wanted.iter().any(|w| *w == word.to_lowercase());
+    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    let mut push = |piece: &'a str, marked: bool| match pieces.last_mut() {
+        // Unmarked neighbours join, so the text is not cut up more than it needs to be.
+        Some((last, false)) if !marked => {
+            let start = last.as_ptr() as usize - text.as_ptr() as usize;
+            *last = &text[start..start + last.len() + piece.len()];
+        }
+        _ => pieces.push((piece, marked)),
+    };
+    let mut start = 0;
+    let mut in_word = false;
+    for (at, c) in text.char_indices() {
+        let word_char = c.is_alphanumeric();
+        if word_char != in_word {
+            if at > start {
+                let piece = &text[start..at];
+                push(piece, in_word && is_wanted(piece));
+            }
+            start = at;
+            in_word = word_char;
+        }
+    }
+    if start < text.len() {
+        let piece = &text[start..];
+        push(piece, in_word && is_wanted(piece));
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +80,27 @@ mod tests {
         assert_eq!(snippet("hello", 10), "hello");
         assert_eq!(snippet("hello world", 5), "hello…");
         assert_eq!(snippet("line one\nline two", 40), "line one…");
+    }
+
+    #[test]
+    fn highlight_marks_whole_words_in_any_case() {
+        assert_eq!(
+            highlight("Apple pie, apples & APPLE!", &["apple"]),
+            vec![
+                ("Apple", true),
+                (" pie, apples & ", false),
+                ("APPLE", true),
+                ("!", false)
+            ]
+        );
+        assert_eq!(
+            highlight("nothing here", &["apple"]),
+            vec![("nothing here", false)]
+        );
+        assert_eq!(highlight("", &["apple"]), Vec::<(&str, bool)>::new());
+        assert_eq!(
+            highlight("día de sol", &["DÍA", "sol"]),
+            vec![("día", true), (" de ", false), ("sol", true)]
+        );
     }
 }

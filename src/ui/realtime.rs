@@ -1,8 +1,8 @@
 //! The browser side of `/ws`: connects, hands every server frame to the page, reconnects with
 //! exponential backoff and jitter when the socket drops, and closes when the page goes away.
 //!
-//! Every (re)connect asks to resume after the newest message id seen, so nothing sent while the
-//! page was away is missed. The browser's `offline` event closes the socket at once (a dropped
+//! Every (re)connect asks to resume after the highest stream position seen (messages, edits and
+//! deletions), so nothing sent or changed while the page was away is missed. The browser's `offline` event closes the socket at once (a dropped
 //! network can otherwise leave a half-dead socket for minutes) and `online` reconnects. After a
 //! `leave` for logout or a disabled account, it stops and goes to the login page.
 //!
@@ -103,7 +103,8 @@ mod browser {
         socket: RefCell<Option<WebSocket>>,
         on_frame: Box<dyn Fn(ServerFrame)>,
         status: RwSignal<LinkStatus>,
-        /// The newest message id seen: where the next connection resumes.
+        /// The highest stream position seen (a message's id, an edit's or deletion's position):
+        /// where the next connection resumes.
         last_id: Cell<i64>,
         failures: Cell<u32>,
         stopped: Cell<bool>,
@@ -238,6 +239,10 @@ mod browser {
                 }
                 ServerFrame::Message { message } => {
                     link.last_id.set(link.last_id.get().max(message.id))
+                }
+                ServerFrame::MessageEdited { position, .. }
+                | ServerFrame::MessageDeleted { position, .. } => {
+                    link.last_id.set(link.last_id.get().max(*position))
                 }
                 ServerFrame::ReplayTruncated { .. } => {
                     // Too much was missed to replay: a fresh render has all of it.

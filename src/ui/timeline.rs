@@ -30,7 +30,13 @@ impl Row {
         match self {
             Row::Day(day) => format!("day-{day}"),
             Row::Unread => "unread".to_owned(),
-            Row::Message { message, continues } => format!("m-{}-{continues}", message.id),
+            Row::Message { message, continues } => {
+                let changed = message
+                    .deleted_at
+                    .or(message.edited_at)
+                    .map_or(0, |at| at.timestamp_millis());
+                format!("m-{}-{continues}-{changed}", message.id)
+            }
         }
     }
 }
@@ -109,6 +115,8 @@ mod tests {
             message: format!("m{id}"),
             date: at,
             client_id: None,
+            edited_at: None,
+            deleted_at: None,
         }
     }
 

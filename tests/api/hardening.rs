@@ -6,7 +6,7 @@ use crate::helpers::{
     TestApp, PASSWORD,
 };
 use futures_util::{SinkExt, StreamExt};
-use parley::domain::{ChatMessage, Username};
+use parley::domain::{ChatMessage, StreamEntry, Username};
 use parley::server::accounts::create_admin;
 use parley::server::store::{AccountStore, CommitListener, MessageStore, NewMessage, Store};
 use reqwest::StatusCode;
@@ -72,7 +72,12 @@ async fn commits_are_published_in_id_order_under_random_interleavings() {
         let heard: Arc<Mutex<Vec<ChatMessage>>> = Arc::default();
         let listener: CommitListener = {
             let heard = Arc::clone(&heard);
-            Arc::new(move |batch| heard.lock().unwrap().extend_from_slice(batch))
+            Arc::new(move |batch: &[StreamEntry]| {
+                heard
+                    .lock()
+                    .unwrap()
+                    .extend(batch.iter().map(|entry| entry.message.clone()))
+            })
         };
         let url = fresh_database_url(dir.path(), "order").await;
         let store = Store::open(&url, listener).await.unwrap();

@@ -618,3 +618,23 @@ impl Scrape {
             .unwrap_or_else(|| panic!("no {sample} in\n{}", self.text))
     }
 }
+
+/// The messages sent in `user`'s conversations after stream position `after` (resume's replay
+/// without the edits and deletions), for checks that only send.
+pub async fn sent_after(
+    store: &Store,
+    user: parley::domain::UserId,
+    after: i64,
+    limit: u32,
+) -> Vec<parley::domain::ChatMessage> {
+    use parley::domain::Change;
+    use parley::server::store::MessageStore;
+    store
+        .entries_after(user, after, limit)
+        .await
+        .expect("read the stream")
+        .into_iter()
+        .filter(|entry| entry.change == Change::Sent)
+        .map(|entry| entry.message)
+        .collect()
+}

@@ -94,6 +94,14 @@ fn check_fields_match(frame: &ClientFrame, value: &Value) {
                 ("up_to", Value::from(*up_to)),
             ],
         ),
+        ClientFrame::Edit { id, message } => (
+            "edit",
+            vec![
+                ("id", Value::from(*id)),
+                ("message", Value::from(message.as_str())),
+            ],
+        ),
+        ClientFrame::Delete { id } => ("delete", vec![("id", Value::from(*id))]),
     };
     assert_eq!(field("type"), kind, "{value}");
     for (name, parsed) in fields {

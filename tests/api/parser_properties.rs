@@ -41,7 +41,7 @@ fn hostile_text(max_len: usize) -> impl Strategy<Value = String> {
 
 fn frame_key() -> impl Strategy<Value = String> {
     prop_oneof![
-        4 => select(vec!["type", "to", "message", "client_id", "with", "up_to"]).prop_map(String::from),
+        4 => select(vec!["type", "to", "message", "client_id", "with", "up_to", "id"]).prop_map(String::from),
         1 => any::<String>(),
     ]
 }
@@ -54,7 +54,10 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
-        select(vec!["message", "typing", "read", "dance", ""]).prop_map(Value::from),
+        select(vec![
+            "message", "typing", "read", "edit", "delete", "dance", ""
+        ])
+        .prop_map(Value::from),
         any::<u128>().prop_map(|n| Value::from(ClientId::from_u128(n).to_string())),
         hostile_text(12).prop_map(Value::from),
     ]
@@ -86,6 +89,9 @@ fn valid_frame() -> impl Strategy<Value = ClientFrame> {
             }),
         user().prop_map(|to| ClientFrame::Typing { to }),
         (user(), any::<i64>()).prop_map(|(with, up_to)| ClientFrame::Read { with, up_to }),
+        (any::<i64>(), hostile_text(20))
+            .prop_map(|(id, message)| ClientFrame::Edit { id, message }),
+        any::<i64>().prop_map(|id| ClientFrame::Delete { id }),
     ]
 }
 
@@ -150,7 +156,7 @@ proptest! {
 
     #[test]
     fn frame_shaped_objects_with_arbitrary_fields(
-        kind in select(vec!["message", "typing", "read", "dance"]),
+        kind in select(vec!["message", "typing", "read", "edit", "delete", "dance"]),
         fields in prop::collection::vec((frame_key(), json_leaf()), 0..5),
     ) {
         let mut object: serde_json::Map<String, Value> = fields.into_iter().collect();

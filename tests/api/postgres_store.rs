@@ -7,7 +7,7 @@ use crate::helpers::spawn_app_on_postgres;
 use crate::postgres::fresh_database;
 use futures_util::future::join_all;
 use parley::domain::admin::AuditAction;
-use parley::domain::{ChatMessage, ClientId, User, UserId, Username};
+use parley::domain::{ClientId, StreamEntry, User, UserId, Username};
 use parley::server::store::{
     AccountStore, AdminStore, CommitListener, MessageStore, NewAuditEntry, NewMessage, Store,
 };
@@ -22,8 +22,11 @@ use std::time::Duration;
 async fn node(url: &str) -> (Store, Arc<Mutex<Vec<i64>>>) {
     let heard = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&heard);
-    let on_commit: CommitListener = Arc::new(move |batch: &[ChatMessage]| {
-        record.lock().unwrap().extend(batch.iter().map(|m| m.id));
+    let on_commit: CommitListener = Arc::new(move |batch: &[StreamEntry]| {
+        record
+            .lock()
+            .unwrap()
+            .extend(batch.iter().map(|e| e.position));
     });
     let store = Store::open(url, on_commit).await.expect("open the store");
     (store, heard)
@@ -96,7 +99,7 @@ async fn ids_become_visible_in_id_order_across_two_nodes() {
             loop {
                 let finished = done.load(Ordering::SeqCst);
                 let newest_seen = seen.last().copied().unwrap_or(0);
-                let everything = reader.messages_after(ann.id, 0, 10_000).await.unwrap();
+                let everything = crate::helpers::sent_after(&reader, ann.id, 0, 10_000).await;
                 for message in &everything {
                     if seen.insert(message.id) {
                         assert!(
@@ -111,10 +114,8 @@ async fn ids_become_visible_in_id_order_across_two_nodes() {
                     dates.windows(2).all(|w| w[0] <= w[1]),
                     "dates go backwards in id order"
                 );
-                for message in reader
-                    .messages_after(ann.id, resume_after, 10_000)
-                    .await
-                    .unwrap()
+                for message in
+                    crate::helpers::sent_after(&reader, ann.id, resume_after, 10_000).await
                 {
                     resumed.insert(message.id);
                     resume_after = message.id;
@@ -193,7 +194,7 @@ async fn a_retry_that_reaches_two_nodes_at_once_is_stored_once() {
             stored_ids.insert(a.message.id);
         }
     }
-    let stored = node_a.messages_after(ann.id, 0, 10_000).await.unwrap();
+    let stored = crate::helpers::sent_after(&node_a, ann.id, 0, 10_000).await;
     assert_eq!(stored.len(), 120);
     assert_eq!(stored.len(), stored_ids.len());
     assert_eq!(node_b.unread_total(bob.id).await.unwrap(), 120);
@@ -256,7 +257,7 @@ async fn a_send_racing_a_row_written_outside_the_writer_gets_that_row() {
         .await
         .unwrap();
     assert!(next.is_new);
-    let after = node_a.messages_after(ann.id, 0, 10).await.unwrap();
+    let after = crate::helpers::sent_after(&node_a, ann.id, 0, 10).await;
     assert_eq!(after.len(), 2);
 }
 
@@ -309,9 +310,16 @@ async fn a_nul_in_typed_text_fails_nothing() {
         })
         .await
         .unwrap();
-    let hits = store.search_messages(&["zebra\0parcel"], 10).await.unwrap();
+    let hits = store
+        .search_messages(&["zebra\0parcel"], None, 10)
+        .await
+        .unwrap();
     assert_eq!(hits.len(), 1);
-    assert!(store.search_messages(&["\0"], 10).await.unwrap().is_empty());
+    assert!(store
+        .search_messages(&["\0"], None, 10)
+        .await
+        .unwrap()
+        .is_empty());
     store
         .append_audit(NewAuditEntry {
             admin: ann.id,

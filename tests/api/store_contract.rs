@@ -340,15 +340,13 @@ async fn resume_reads_every_message_after_an_id(app: TestApp) {
     let second = send(&app, &bob, &ann, "2").await;
     send(&app, &bob, &cat, "not ann's").await;
     let note = send(&app, &ann, &ann, "note").await;
-    let after: Vec<i64> = store
-        .messages_after(ann.id, first, 100)
+    let after: Vec<i64> = crate::helpers::sent_after(store, ann.id, first, 100)
         .await
-        .unwrap()
         .iter()
         .map(|m| m.id)
         .collect();
     assert_eq!(after, [second, note], "a note to self comes once");
-    let limited = store.messages_after(ann.id, 0, 2).await.unwrap();
+    let limited = crate::helpers::sent_after(store, ann.id, 0, 2).await;
     assert_eq!(
         limited.iter().map(|m| m.id).collect::<Vec<_>>(),
         [first, second]
@@ -369,7 +367,7 @@ async fn resume_reads_every_message_after_an_id(app: TestApp) {
     assert!(!retry.is_new);
     assert_eq!(retry.message.id, original);
     assert_eq!(retry.message.client_id, Some(key));
-    let stored = store.messages_after(ann.id, note, 10).await.unwrap();
+    let stored = crate::helpers::sent_after(store, ann.id, note, 10).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0], retry.message);
     // The same key from another sender is another message.
@@ -469,7 +467,7 @@ async fn search_treats_every_typed_word_as_a_plain_word(app: TestApp) {
     }
     let hits = |words: &'static [&'static str]| async move {
         let mut texts: Vec<String> = store
-            .search_messages(words, 50)
+            .search_messages(words, None, 50)
             .await
             .unwrap_or_else(|e| panic!("search {words:?}: {e}"))
             .into_iter()

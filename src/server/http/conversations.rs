@@ -1,7 +1,8 @@
 //! `/api/users` and `/api/conversations/...`: thin adapters over `messaging`.
 
 use super::json::{user_id, JsonBody, QueryParams};
-use crate::domain::{ClientId, ConversationSummary, HistoryPage, User};
+use crate::domain::admin::SearchHit;
+use crate::domain::{ChatMessage, ClientId, ConversationSummary, HistoryPage, User};
 use crate::error::AppError;
 use crate::server::auth::Caller;
 use crate::server::messaging;
@@ -86,4 +87,59 @@ pub async fn send(
         Json(stored.message),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct EditBody {
+    message: String,
+}
+
+/// A message id from the path; anything but a number names no message.
+fn message_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::not_found("no such message"))
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path((peer, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<EditBody>,
+) -> Result<Json<ChatMessage>, AppError> {
+    let (peer, id) = (user_id(&peer)?, message_id(&id)?);
+    Ok(Json(
+        messaging::edit_message(&state, &me, Some(peer), id, &body.message).await?,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path((peer, id)): Path<(String, String)>,
+) -> Result<Json<ChatMessage>, AppError> {
+    let (peer, id) = (user_id(&peer)?, message_id(&id)?);
+    Ok(Json(
+        messaging::delete_message(&state, &me, Some(peer), id).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Serialize)]
+pub struct SearchResults {
+    hits: Vec<SearchHit>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    QueryParams(query): QueryParams<SearchQuery>,
+) -> Result<Json<SearchResults>, AppError> {
+    Ok(Json(SearchResults {
+        hits: messaging::search_messages(&state, &me, &query.q).await?,
+    }))
 }

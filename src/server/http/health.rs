@@ -18,7 +18,7 @@ pub async fn alive() -> &'static str {
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     // The cheapest question that goes all the way to the database: an index lookup.
-    let database = tokio::time::timeout(DATABASE_TIMEOUT, state.store.newest_message_id()).await;
+    let database = tokio::time::timeout(DATABASE_TIMEOUT, state.store.newest_position()).await;
     if !matches!(database, Ok(Ok(_))) {
         return (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n");
     }

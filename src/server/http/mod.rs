@@ -9,7 +9,7 @@ pub(crate) mod health;
 pub(crate) mod json;
 
 use super::state::AppState;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -29,6 +29,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/conversations/{peer_id}/messages",
             get(conversations::history).post(conversations::send),
         )
+        .route(
+            "/conversations/{peer_id}/messages/{id}",
+            patch(conversations::edit).delete(conversations::delete),
+        )
+        .route("/search", get(conversations::search))
         .nest("/admin", admin::routes(state))
         .fallback(|| async { no_such_route() })
 }

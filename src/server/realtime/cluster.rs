@@ -22,7 +22,7 @@
 use super::roster::{self, Roster};
 use super::sequencer::{Sequenced, Sequencer};
 use super::{fanout, Hub};
-use crate::domain::{ChatMessage, UserId};
+use crate::domain::{Change, StreamEntry, UserId};
 use crate::server::events::Event;
 use crate::server::metrics::Metrics;
 use crate::server::relations::RelationCache;
@@ -66,20 +66,20 @@ pub struct Cluster {
 struct CommittedBatch {
     /// When the committing node committed it, in microseconds since the Unix epoch.
     committed_at_us: u64,
-    messages: Vec<ChatMessage>,
+    entries: Vec<StreamEntry>,
 }
 
-/// A committed message on its way to this node's sockets: when it was committed, and whether it
-/// had to be read from the database.
+/// A committed stream entry on its way to this node's sockets: when it was committed, and whether
+/// it had to be read from the database.
 struct Committed {
-    message: ChatMessage,
+    entry: StreamEntry,
     at: SystemTime,
     from_database: bool,
 }
 
 impl Sequenced for Committed {
-    fn id(&self) -> i64 {
-        self.message.id
+    fn position(&self) -> i64 {
+        self.entry.position
     }
 }
 
@@ -191,7 +191,7 @@ impl Cluster {
         relations: Arc<RelationCache>,
         store: Store,
         metrics: Arc<Metrics>,
-        own: mpsc::UnboundedReceiver<(SystemTime, Vec<ChatMessage>)>,
+        own: mpsc::UnboundedReceiver<(SystemTime, Vec<StreamEntry>)>,
     ) -> anyhow::Result<()> {
         let committed = self.client.subscribe(COMMITTED).await?;
         let events = self.client.subscribe(EVENTS).await?;
@@ -199,7 +199,7 @@ impl Cluster {
         // Subscribed first, then the starting point: anything committed in between is at worst
         // heard twice, and the sequencer drops the second copy. Nobody is connected yet, so
         // nothing older is owed to anyone here.
-        let start = store.newest_message_id().await?;
+        let start = store.newest_position().await?;
         let relay = Relay {
             cluster: self.clone(),
             hub: Arc::clone(&hub),
@@ -384,7 +384,7 @@ struct Relay {
 impl Relay {
     async fn run(
         mut self,
-        mut own: mpsc::UnboundedReceiver<(SystemTime, Vec<ChatMessage>)>,
+        mut own: mpsc::UnboundedReceiver<(SystemTime, Vec<StreamEntry>)>,
         mut committed: async_nats::Subscriber,
     ) {
         let mut poll = tokio::time::interval(POLL);
@@ -393,8 +393,8 @@ impl Relay {
             let fill_due = self.sequencer.fill_due(HOLE_PATIENCE);
             tokio::select! {
                 batch = own.recv() => {
-                    let Some((at, messages)) = batch else { return };
-                    let batch = CommittedBatch { committed_at_us: micros_since_epoch(at), messages };
+                    let Some((at, entries)) = batch else { return };
+                    let batch = CommittedBatch { committed_at_us: micros_since_epoch(at), entries };
                     self.cluster.publish(COMMITTED, &batch);
                     self.deliver_batch(batch);
                 }
@@ -412,8 +412,8 @@ impl Relay {
 
     fn deliver_batch(&mut self, batch: CommittedBatch) {
         let at = UNIX_EPOCH + Duration::from_micros(batch.committed_at_us);
-        self.deliver(batch.messages.into_iter().map(|message| Committed {
-            message,
+        self.deliver(batch.entries.into_iter().map(|entry| Committed {
+            entry,
             at,
             from_database: false,
         }));
@@ -424,7 +424,7 @@ impl Relay {
             if ready.from_database {
                 self.metrics.gap_fills.increment();
             }
-            fanout::deliver_committed(&self.hub, &ready.message, ready.at);
+            fanout::deliver_committed(&self.hub, &ready.entry, ready.at);
         }
     }
 
@@ -435,11 +435,11 @@ impl Relay {
             match self.store.committed_after(after, FILL_BATCH).await {
                 Ok(batch) => {
                     let complete = batch.len() < FILL_BATCH as usize;
-                    // Its commit time is not kept; its date, taken as its batch was written, is
-                    // the nearest thing.
-                    self.deliver(batch.into_iter().map(|message| Committed {
-                        at: SystemTime::from(message.date),
-                        message,
+                    // Its commit time is not kept; the date of the message (or of its latest
+                    // change), taken as its batch was written, is the nearest thing.
+                    self.deliver(batch.into_iter().map(|entry| Committed {
+                        at: SystemTime::from(entry_date(&entry)),
+                        entry,
                         from_database: true,
                     }));
                     if complete {
@@ -452,6 +452,19 @@ impl Relay {
                 }
             }
         }
+    }
+}
+
+/// When an entry was written, as far as the database says: the message's date for a send, else
+/// the date of its latest change (the entry's own date is not kept on the message).
+fn entry_date(entry: &StreamEntry) -> chrono::DateTime<chrono::Utc> {
+    let message = &entry.message;
+    match entry.change {
+        Change::Sent => message.date,
+        Change::Edited | Change::Deleted => message
+            .deleted_at
+            .or(message.edited_at)
+            .unwrap_or(message.date),
     }
 }
 

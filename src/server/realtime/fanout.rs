@@ -5,7 +5,7 @@
 use super::hub::Eviction;
 use super::roster::Roster;
 use super::{encode_frame, Hub, Outbound};
-use crate::domain::{ChatMessage, RoomId, UserId};
+use crate::domain::{RoomId, StreamEntry, UserId};
 use crate::protocol::ServerFrame;
 use crate::server::events::Event;
 use std::time::{Instant, SystemTime};
@@ -13,26 +13,26 @@ use std::time::{Instant, SystemTime};
 /// An encoded frame for the hub that is not a chat message.
 pub fn outbound(frame: &ServerFrame) -> Outbound {
     Outbound {
-        message_id: None,
+        position: None,
         committed: None,
         text: encode_frame(frame),
     }
 }
 
-/// The dual emit of one committed message (callers go in commit order): to the receiver's room
-/// and to the sender's own room (once when they are the same person), one encoded frame shared
-/// by every connection of both people. `committed` is when it was committed.
-pub fn deliver_committed(hub: &Hub, message: &ChatMessage, committed: SystemTime) {
+/// The dual emit of one committed stream entry (callers go in commit order): a message sent,
+/// edited or deleted goes to the receiver's room and to the sender's own room (once when they are
+/// the same person), one encoded frame shared by every connection of both people. `committed` is
+/// when it was committed.
+pub fn deliver_committed(hub: &Hub, entry: &StreamEntry, committed: SystemTime) {
+    let (receiver, sender) = (entry.message.receiver, entry.message.sender);
     let frame = Outbound {
-        message_id: Some(message.id),
+        position: Some(entry.position),
         committed: Some(committed),
-        text: encode_frame(&ServerFrame::Message {
-            message: message.clone(),
-        }),
+        text: encode_frame(&ServerFrame::for_entry(entry.clone())),
     };
-    hub.publish(&RoomId::for_user(message.receiver), &frame);
-    if message.sender != message.receiver {
-        hub.publish(&RoomId::for_user(message.sender), &frame);
+    hub.publish(&RoomId::for_user(receiver), &frame);
+    if sender != receiver {
+        hub.publish(&RoomId::for_user(sender), &frame);
     }
 }
 

@@ -17,12 +17,12 @@ use std::time::SystemTime;
 /// once and shared by every connection it goes to.
 pub type Frame = axum::extract::ws::Utf8Bytes;
 
-/// What the hub carries: the encoded frame, and for a chat message its id (so that a resuming
-/// connection can drop what its replay already sent) and when it was committed (so that the
-/// delivery latency can be measured where the frame is written).
+/// What the hub carries: the encoded frame, and for a stream entry (a message sent, edited or
+/// deleted) its position (so that a resuming connection can drop what its replay already sent) and
+/// when it was committed (so that the delivery latency can be measured where the frame is written).
 #[derive(Clone, Debug)]
 pub struct Outbound {
-    pub message_id: Option<i64>,
+    pub position: Option<i64>,
     pub committed: Option<SystemTime>,
     pub text: Frame,
 }

@@ -1,27 +1,21 @@
-//! Puts committed messages from every node back into id order, with no gap and no duplicate.
+//! Puts committed stream entries (messages sent, edited, deleted) from every node back into
+//! position order, with no gap and no duplicate.
 //!
-//! With several nodes, a node hears of messages from three places: its own writer (at once), the
+//! With several nodes, a node hears of entries from three places: its own writer (at once), the
 //! broker (fast, but it may drop or reorder), and the database (always complete, read when
-//! something is missing). Message ids are handed out in commit order with no holes (see the
-//! PostgreSQL store), so "the next message" is always the id after the last one delivered. The
-//! sequencer delivers exactly that, holds anything that arrives early, drops anything already
+//! something is missing). Positions are handed out in commit order with no holes (see the
+//! PostgreSQL store), so "the next entry" is always the position after the last one delivered.
+//! The sequencer delivers exactly that, holds anything that arrives early, drops anything already
 //! delivered, and says when a hole has been open long enough to be filled from the database.
-//! It is plain logic: no clock of its own, no I/O. What it orders is anything with a message id,
-//! so a caller can keep what it knows of each message (when and whence it came) beside it.
+//! It is plain logic: no clock of its own, no I/O. What it orders is anything with a position,
+//! so a caller can keep what it knows of each entry (when and whence it came) beside it.
 
-use crate::domain::ChatMessage;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// Something the sequencer can order: it has a message id.
+/// Something the sequencer can order: it has a position in the stream.
 pub trait Sequenced {
-    fn id(&self) -> i64;
-}
-
-impl Sequenced for ChatMessage {
-    fn id(&self) -> i64 {
-        self.id
-    }
+    fn position(&self) -> i64;
 }
 
 pub struct Sequencer<T> {
@@ -52,8 +46,8 @@ impl<T: Sequenced> Sequencer<T> {
     /// delivered now, in id order: every one up to the first hole.
     pub fn accept(&mut self, now: Instant, messages: impl IntoIterator<Item = T>) -> Vec<T> {
         for message in messages {
-            if message.id() > self.delivered {
-                self.early.entry(message.id()).or_insert(message);
+            if message.position() > self.delivered {
+                self.early.entry(message.position()).or_insert(message);
             }
         }
         let mut ready = Vec::new();
@@ -83,22 +77,23 @@ impl<T: Sequenced> Sequencer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::UserId;
-    use chrono::Utc;
 
-    fn message(id: i64) -> ChatMessage {
-        ChatMessage {
-            id,
-            sender: UserId::new(1),
-            receiver: UserId::new(2),
-            message: format!("m{id}"),
-            date: Utc::now(),
-            client_id: None,
+    /// An entry at a position.
+    #[derive(Debug)]
+    struct Entry(i64);
+
+    impl Sequenced for Entry {
+        fn position(&self) -> i64 {
+            self.0
         }
     }
 
-    fn ids(messages: &[ChatMessage]) -> Vec<i64> {
-        messages.iter().map(|m| m.id).collect()
+    fn message(position: i64) -> Entry {
+        Entry(position)
+    }
+
+    fn ids(entries: &[Entry]) -> Vec<i64> {
+        entries.iter().map(|e| e.0).collect()
     }
 
     #[test]

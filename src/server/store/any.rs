@@ -10,11 +10,12 @@ use super::sessions::SessionRecords;
 use super::sqlite::SqliteStore;
 use super::{
     Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
-    MessageStore, NewAuditEntry, NewMessage, PageEnd, SessionRow, SessionTable, StoreError, Stored,
+    MessageChange, MessageStore, NewAuditEntry, NewMessage, PageEnd, SessionRow, SessionTable,
+    StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
-    BlockedUser, ChatMessage, ConversationSummary, Relation, User, UserId, Username,
+    BlockedUser, ConversationSummary, Relation, StreamEntry, User, UserId, Username,
 };
 
 /// The storage backend in use.
@@ -92,10 +93,11 @@ impl AccountStore for Store {
 
 impl MessageStore for Store {
     forward! {
-        async fn committed_after(&self, after: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
-        async fn newest_message_id(&self) -> Result<i64, StoreError>;
+        async fn committed_after(&self, after: i64, limit: u32) -> Result<Vec<StreamEntry>, StoreError>;
+        async fn newest_position(&self) -> Result<i64, StoreError>;
         async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError>;
-        async fn messages_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
+        async fn change_message(&self, change: MessageChange<'_>) -> Result<StreamEntry, StoreError>;
+        async fn entries_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<StreamEntry>, StoreError>;
         async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
         async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
         async fn relation(&self, me: UserId, peer: UserId) -> Result<Relation, StoreError>;
@@ -115,7 +117,7 @@ impl AdminStore for Store {
     forward! {
         async fn accounts(&self, prefix: &str, offset: u32, limit: u32) -> Result<Vec<AccountSummary>, StoreError>;
         async fn chats(&self, user: Option<UserId>, offset: u32, limit: u32) -> Result<Vec<ChatSummary>, StoreError>;
-        async fn search_messages(&self, words: &[&str], limit: u32) -> Result<Vec<SearchHit>, StoreError>;
+        async fn search_messages(&self, words: &[&str], within: Option<UserId>, limit: u32) -> Result<Vec<SearchHit>, StoreError>;
         async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;
         async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     }

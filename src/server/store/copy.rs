@@ -1,7 +1,8 @@
 //! `parley copy-database --from sqlite://… --to postgres://…`: moves a deployment from the embedded
 //! default to PostgreSQL. Everything is copied as it is (ids and dates kept): users, messages,
-//! the per-conversation summaries (read pointers and unread counts), blocks, the audit log and the
-//! sessions, so nobody is logged out and every page answers as before. The target must be empty;
+//! edits and deletions, the per-conversation summaries (read pointers and unread counts), blocks,
+//! the audit log and the sessions, so nobody is logged out and every page answers as before
+//! (resume positions included). The target must be empty;
 //! the whole copy is one transaction, so a failure leaves it empty again. Afterwards the target's
 //! message counter and id sequences continue above the copied ids.
 //!
@@ -24,6 +25,8 @@ const BATCH: i64 = 1_000;
 pub struct Copied {
     pub users: u64,
     pub messages: u64,
+    /// Edits and deletions, each with its position in the stream.
+    pub changes: u64,
     pub conversations: u64,
     pub blocks: u64,
     pub audit_entries: u64,
@@ -60,6 +63,7 @@ pub async fn copy_database(from: &str, to: &str, mut progress: impl FnMut(&str))
     let copied = Copied {
         users: copy_users(src, &mut tx, &mut progress).await?,
         messages: copy_messages(src, &mut tx, &mut progress).await?,
+        changes: copy_changes(src, &mut tx).await?,
         conversations: copy_conversations(src, &mut tx, &mut progress).await?,
         blocks: copy_blocks(src, &mut tx).await?,
         audit_entries: copy_audit_log(src, &mut tx, &mut progress).await?,
@@ -169,7 +173,7 @@ async fn copy_messages(
     let (mut after, mut done) = (0_i64, 0_u64);
     loop {
         let rows = sqlx::query(
-            "select id, sender, receiver, message, date, client_id
+            "select id, sender, receiver, message, date, client_id, edited_at, deleted_at
              from chat where id > $1 order by id limit $2",
         )
         .bind(after)
@@ -180,10 +184,11 @@ async fn copy_messages(
         let Some(last) = rows.last() else { break };
         after = last.try_get("id")?;
         sqlx::query(
-            "insert into chat (id, sender, receiver, message, date, client_id)
-             select id, sender, receiver, message, date, client_id::uuid
-             from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
-                  as m (id, sender, receiver, message, date, client_id)",
+            "insert into chat (id, sender, receiver, message, date, client_id, edited_at, deleted_at)
+             select id, sender, receiver, message, date, client_id::uuid, edited_at, deleted_at
+             from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
+                         $7::bigint[], $8::bigint[])
+                  as m (id, sender, receiver, message, date, client_id, edited_at, deleted_at)",
         )
         .bind(column::<i64>(&rows, "id")?)
         .bind(column::<i64>(&rows, "sender")?)
@@ -191,6 +196,8 @@ async fn copy_messages(
         .bind(column::<String>(&rows, "message")?)
         .bind(column::<i64>(&rows, "date")?)
         .bind(column::<Option<String>>(&rows, "client_id")?)
+        .bind(column::<Option<i64>>(&rows, "edited_at")?)
+        .bind(column::<Option<i64>>(&rows, "deleted_at")?)
         .execute(&mut **tx)
         .await
         .context("write messages")?;
@@ -198,6 +205,27 @@ async fn copy_messages(
         count_line(progress, "messages", done, total);
     }
     Ok(done)
+}
+
+async fn copy_changes(src: &SqlitePool, tx: &mut Transaction<'_, Postgres>) -> Result<u64> {
+    let rows = sqlx::query("select id, message_id, kind, date from chat_change order by id")
+        .fetch_all(src)
+        .await
+        .context("read changes")?;
+    for chunk in rows.chunks(BATCH as usize) {
+        sqlx::query(
+            "insert into chat_change (id, message_id, kind, date)
+             select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])",
+        )
+        .bind(column::<i64>(chunk, "id")?)
+        .bind(column::<i64>(chunk, "message_id")?)
+        .bind(column::<String>(chunk, "kind")?)
+        .bind(column::<i64>(chunk, "date")?)
+        .execute(&mut **tx)
+        .await
+        .context("write changes")?;
+    }
+    Ok(rows.len() as u64)
 }
 
 async fn copy_conversations(
@@ -343,8 +371,10 @@ async fn copy_sessions(src: &SqlitePool, tx: &mut Transaction<'_, Postgres>) -> 
 async fn continue_above_copied_ids(tx: &mut PgConnection) -> Result<()> {
     sqlx::query(
         "update message_counter set
-             last_id = greatest(last_id, (select coalesce(max(id), 0) from chat)),
-             last_date = greatest(last_date, (select coalesce(max(date), 0) from chat))",
+             last_id = greatest(last_id, (select coalesce(max(id), 0) from chat),
+                                (select coalesce(max(id), 0) from chat_change)),
+             last_date = greatest(last_date, (select coalesce(max(date), 0) from chat),
+                                  (select coalesce(max(date), 0) from chat_change))",
     )
     .execute(&mut *tx)
     .await

@@ -1,7 +1,9 @@
 //! How both backends write values into SQL and read them back: dates as milliseconds since the
-//! Unix epoch (UTC), and LIKE patterns with their wildcards escaped.
+//! Unix epoch (UTC), kinds of change as their names, and LIKE patterns with their wildcards
+//! escaped.
 
-use anyhow::Context;
+use crate::domain::Change;
+use anyhow::{bail, Context};
 use chrono::{DateTime, TimeZone, Utc};
 
 /// A stored date (milliseconds since the epoch) as a date.
@@ -22,4 +24,27 @@ pub(super) fn escape_like(raw: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// How `chat_change.kind` (and the position queries, for a new message) name a change.
+pub(super) fn change_name(change: Change) -> &'static str {
+    match change {
+        Change::Sent => "sent",
+        Change::Edited => "edited",
+        Change::Deleted => "deleted",
+    }
+}
+
+pub(super) fn change_from_name(name: &str) -> anyhow::Result<Change> {
+    Ok(match name {
+        "sent" => Change::Sent,
+        "edited" => Change::Edited,
+        "deleted" => Change::Deleted,
+        other => bail!("unknown kind of change {other:?}"),
+    })
+}
+
+/// A stored optional date.
+pub(super) fn from_optional_millis(ms: Option<i64>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    ms.map(from_millis).transpose()
 }

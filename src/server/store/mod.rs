@@ -9,13 +9,15 @@ mod any;
 mod backend;
 pub mod copy;
 mod encoding;
+mod group_commit;
 mod postgres;
 mod sessions;
 mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
-    BlockedUser, ChatMessage, ClientId, ConversationSummary, Relation, User, UserId, Username,
+    BlockedUser, ChangeRefusal, ChatMessage, ClientId, ConversationSummary, Relation, StreamEntry,
+    User, UserId, Username,
 };
 
 pub use any::Store;
@@ -38,6 +40,9 @@ pub enum StoreError {
     /// A referenced row does not exist (a message to a user who is not there).
     #[error("a referenced row does not exist")]
     MissingReference,
+    /// A change to a message that its rules do not allow (see `MessageStore::change_message`).
+    #[error(transparent)]
+    Refused(#[from] ChangeRefusal),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -93,10 +98,28 @@ pub struct Stored {
     pub is_new: bool,
 }
 
-/// Told about newly committed messages, batch after batch in commit order and in id order within
-/// a batch: whoever delivers live frames sees every message in commit order, so a reader can
-/// never receive id N+1 before id N. It must not block (one task calls it for every batch).
-pub type CommitListener = Arc<dyn Fn(&[ChatMessage]) + Send + Sync>;
+/// A change to a stored message, asked for by `actor`.
+pub struct MessageChange<'a> {
+    pub actor: UserId,
+    pub message_id: i64,
+    /// When given, the message must be in `actor`'s conversation with this person.
+    pub peer: Option<UserId>,
+    pub kind: ChangeKind<'a>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind<'a> {
+    /// New text, already validated, for a message sent at most `domain::EDIT_WINDOW` ago.
+    Edit(&'a str),
+    /// Empties the message for good.
+    Delete,
+}
+
+/// Told about newly committed stream entries (messages sent, edited, deleted), batch after batch
+/// in commit order and in position order within a batch: whoever delivers live frames sees every
+/// entry in commit order, so a reader can never receive position N+1 before position N. It must
+/// not block (one task calls it for every batch).
+pub type CommitListener = Arc<dyn Fn(&[StreamEntry]) + Send + Sync>;
 
 pub use crate::domain::HistoryPage;
 
@@ -153,19 +176,28 @@ pub trait SessionTable {
 pub trait MessageStore {
     /// Stores a message, or finds the one this sender stored before under the same `client_id`.
     async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError>;
-    /// Messages of every conversation `user` is in with an id above `after`, by id (for resume).
-    async fn messages_after(
+    /// Edits or deletes a message of `change.actor`'s, through the same writer (and so the same
+    /// order) as new messages: the change takes the next stream position and is handed to the
+    /// commit listener. Refused (`StoreError::Refused`) when the message is in none of the
+    /// actor's conversations (or not in the one with `change.peer`), is someone else's, is
+    /// already deleted, or (an edit) was sent more than `domain::EDIT_WINDOW` before the store's
+    /// clock says now. Checked in the transaction that writes the change, so a deletion and an
+    /// edit that cross each other cannot bring deleted text back.
+    async fn change_message(&self, change: MessageChange<'_>) -> Result<StreamEntry, StoreError>;
+    /// The stream entries of every conversation `user` is in with a position above `after`, by
+    /// position (for resume).
+    async fn entries_after(
         &self,
         user: UserId,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError>;
-    /// Every message with an id above `after`, whoever's, by id: how a node of several catches up
-    /// on what the broker did not bring it.
+    ) -> Result<Vec<StreamEntry>, StoreError>;
+    /// Every stream entry with a position above `after`, whoever's, by position: how a node of
+    /// several catches up on what the broker did not bring it.
     async fn committed_after(&self, after: i64, limit: u32)
-        -> Result<Vec<ChatMessage>, StoreError>;
-    /// The newest message id of all (0: none yet).
-    async fn newest_message_id(&self) -> Result<i64, StoreError>;
+        -> Result<Vec<StreamEntry>, StoreError>;
+    /// The newest stream position of all (0: none yet).
+    async fn newest_position(&self) -> Result<i64, StoreError>;
     /// The newest message id in any of `user`'s conversations (0: none): where a client that has
     /// everything up to now resumes from.
     async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
@@ -207,8 +239,9 @@ pub trait MessageStore {
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
 }
 
-/// The admin console: every account and conversation, full-text search over all messages, and the
-/// audit log of what admins looked at or changed. Implemented once per backend.
+/// The admin console: every account and conversation, full-text search over all messages (which a
+/// user's search of their own conversations shares), and the audit log of what admins looked at or
+/// changed. Implemented once per backend.
 #[allow(async_fn_in_trait)]
 pub trait AdminStore {
     /// Accounts whose name starts with `prefix`, alphabetically.
@@ -226,10 +259,12 @@ pub trait AdminStore {
         limit: u32,
     ) -> Result<Vec<ChatSummary>, StoreError>;
     /// Messages containing every one of `words` (plain words, matched as words: nothing in them is
-    /// query syntax), newest first.
+    /// query syntax), newest first: everyone's (the admin search), or only those of conversations
+    /// `within` is in (a user's own search).
     async fn search_messages(
         &self,
         words: &[&str],
+        within: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError>;
     async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;
@@ -246,6 +281,7 @@ impl From<StoreError> for crate::error::AppError {
                 AppError::conflict(ErrorCode::UsernameTaken, "that username is taken")
             }
             StoreError::MissingReference => AppError::no_such_user(),
+            StoreError::Refused(refusal) => refusal.into(),
             StoreError::Other(cause) => AppError::internal(cause),
         }
     }

@@ -47,6 +47,17 @@ fn InboxView(data: Inbox) -> impl IntoView {
 
     let refresh_pending = StoredValue::new(false);
     let realtime = use_realtime(latest_id, move |frame| {
+        // An edit or deletion of a conversation's last message changes its preview.
+        if let ServerFrame::MessageEdited { message, .. }
+        | ServerFrame::MessageDeleted { message, .. } = &frame
+        {
+            conversations.update(|list| {
+                for summary in list.iter_mut().filter(|c| c.last_message.id == message.id) {
+                    summary.last_message = message.clone();
+                }
+            });
+            return;
+        }
         let ServerFrame::Message { message } = &frame else {
             if matches!(&frame, ServerFrame::Event(ServerEvent::Read { .. })) {
                 // Read in another tab or by the peer: the server recounts unread messages.
@@ -103,6 +114,14 @@ fn InboxView(data: Inbox) -> impl IntoView {
                 </form>
                 <PeopleResults query people />
             </section>
+            <section class="find-messages" aria-labelledby="search-heading">
+                <h2 id="search-heading" class="visually-hidden">"Search your messages"</h2>
+                <form method="get" action="/search" role="search">
+                    <label for="search-q" class="visually-hidden">"Search your messages"</label>
+                    <input id="search-q" name="q" type="search" placeholder="Search your messages" data-testid="message-search" />
+                    <button type="submit">"Search messages"</button>
+                </form>
+            </section>
             <section aria-labelledby="inbox-heading">
                 <h1 id="inbox-heading">
                     "Inbox" <LinkStatusLabel realtime />
@@ -112,7 +131,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
                     fallback=|| view! { <p class="empty" data-testid="inbox-empty">"No conversations yet. Find someone above to say hello."</p> }
                 >
                     <ul class="conversations" data-testid="conversation-list">
-                        <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id, c.unread) let:summary>
+                        <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id, c.last_message.edited_at, c.last_message.deleted_at, c.unread) let:summary>
                             <ConversationRow summary me=my_id conversations now />
                         </For>
                     </ul>
@@ -174,7 +193,10 @@ fn ConversationRow(
                         <span class="unread" data-testid="unread-count" aria-label=format!("{} unread", summary.unread)>{summary.unread}</span>
                     })}
                 </span>
-                <span class="snippet">{prefix}{snippet(&last.message, 80)}</span>
+                <span class="snippet">
+                    {prefix}
+                    {if last.is_deleted() { "Message deleted".to_owned() } else { snippet(&last.message, 80) }}
+                </span>
                 <time datetime=crate::domain::rfc3339_millis::format(&last.date)>{when}</time>
             </a>
             <ActionForm action=block attr:class="block-form">

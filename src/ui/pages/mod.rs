@@ -5,6 +5,7 @@ mod auth;
 mod conversation;
 mod inbox;
 mod not_found;
+mod search;
 mod settings;
 
 pub use admin::{
@@ -14,4 +15,5 @@ pub use auth::{error_text, LoginPage, SignupPage};
 pub use conversation::ConversationPage;
 pub use inbox::InboxPage;
 pub use not_found::{NotFoundContent, NotFoundPage, NOT_FOUND_TITLE};
+pub use search::SearchPage;
 pub use settings::SettingsPage;

@@ -47,6 +47,19 @@ pub(super) async fn handle_text(
                 Err(err) => FrameError::refusal(err, None),
             }
         }
+        // The change itself reaches this connection through the sender's own room.
+        Ok(ClientFrame::Edit { id, message }) => {
+            match messaging::edit_message(state, user, None, id, &message).await {
+                Ok(_) => return,
+                Err(err) => FrameError::change_refusal(err),
+            }
+        }
+        Ok(ClientFrame::Delete { id }) => {
+            match messaging::delete_message(state, user, None, id).await {
+                Ok(_) => return,
+                Err(err) => FrameError::change_refusal(err),
+            }
+        }
     };
     if !revoked.is_cancelled() {
         let _ = direct

@@ -96,7 +96,8 @@ impl Writer {
         Ok(())
     }
 
-    /// Everything after message `after`, at most `REPLAY_LIMIT` of it.
+    /// Everything after stream position `after` (messages, edits, deletions), at most
+    /// `REPLAY_LIMIT` of it.
     #[tracing::instrument(name = "replay", skip(self, state))]
     async fn replay(
         &mut self,
@@ -108,7 +109,7 @@ impl Writer {
         let mut sent = 0;
         loop {
             let wanted = REPLAY_BATCH.min((REPLAY_LIMIT - sent) as u32 + 1);
-            let batch = match state.store.messages_after(user, cursor, wanted).await {
+            let batch = match state.store.entries_after(user, cursor, wanted).await {
                 Ok(batch) => batch,
                 Err(err) => {
                     // Better a clear failure than a silent gap: the client will reconnect.
@@ -122,7 +123,7 @@ impl Writer {
                 }
             };
             let full = batch.len() == wanted as usize;
-            for message in batch {
+            for entry in batch {
                 if sent == REPLAY_LIMIT {
                     // One more exists than the limit allows: say so instead of sending it.
                     self.send(&ServerFrame::ReplayTruncated { through: cursor })
@@ -130,9 +131,9 @@ impl Writer {
                     self.replayed_through = Some(cursor);
                     return Ok(());
                 }
-                cursor = message.id;
+                cursor = entry.position;
                 sent += 1;
-                self.send(&ServerFrame::Message { message }).await?;
+                self.send(&ServerFrame::for_entry(entry)).await?;
             }
             if !full {
                 break;
@@ -148,8 +149,8 @@ impl Writer {
                 biased;
                 Some(direct) = self.direct.recv() => self.obey(direct).await,
                 frame = self.frames.recv() => match frame {
-                    Some(Outbound { message_id: Some(id), .. })
-                        if self.replayed_through.is_some_and(|r| id <= r) => ControlFlow::Continue(()),
+                    Some(Outbound { position: Some(position), .. })
+                        if self.replayed_through.is_some_and(|r| position <= r) => ControlFlow::Continue(()),
                     Some(frame) => Self::go_on_if(self.write_frame(frame.text, frame.committed).await),
                     // Evicted: the connection sends the closing frames through `direct`; no more
                     // pings from here on.

@@ -95,6 +95,7 @@ impl AdminStore for PgStore {
     async fn search_messages(
         &self,
         words: &[&str],
+        within: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError> {
         // A NUL separates words, as on SQLite (no message holds one: messages are parsed first).
@@ -113,10 +114,13 @@ impl AdminStore for PgStore {
              from chat c
              join users s on s.id = c.sender join users r on r.id = c.receiver
              where c.search @@ ({all_of})
+               and ($2::bigint is null or c.sender = $2 or c.receiver = $2)
              order by c.date desc, c.id desc limit $1",
             all_of = all_of(words.len())
         );
-        let mut query = sqlx::query(&sql).bind(bigint(limit));
+        let mut query = sqlx::query(&sql)
+            .bind(bigint(limit))
+            .bind(within.map(UserId::get));
         for word in words {
             query = query.bind(word);
         }
@@ -189,14 +193,14 @@ impl AdminStore for PgStore {
 }
 
 /// A tsquery matching text that contains every one of `words` words, bound as parameters
-/// `$2`, `$3`, ...: only placeholders are written into the SQL, never a word. Each word is read
+/// `$3`, `$4`, ...: only placeholders are written into the SQL, never a word. Each word is read
 /// by `phraseto_tsquery` as plain text (as FTS5 reads a quoted word): `don't` must appear as
 /// `don` followed by `t`, and `OR`, `&`, `!`, `:*` or parentheses are punctuation or words, never
 /// operators. A word with nothing searchable in it (`&` alone) adds no condition; PostgreSQL drops
 /// it, and a search made only of such words finds nothing.
 fn all_of(words: usize) -> String {
     (0..words)
-        .map(|n| format!("phraseto_tsquery('simple', ${})", n + 2))
+        .map(|n| format!("phraseto_tsquery('simple', ${})", n + 3))
         .collect::<Vec<_>>()
         .join(" && ")
 }
@@ -207,11 +211,11 @@ mod tests {
 
     #[test]
     fn only_placeholders_reach_the_sql() {
-        assert_eq!(all_of(1), "phraseto_tsquery('simple', $2)");
+        assert_eq!(all_of(1), "phraseto_tsquery('simple', $3)");
         assert_eq!(
             all_of(3),
-            "phraseto_tsquery('simple', $2) && phraseto_tsquery('simple', $3) \
-             && phraseto_tsquery('simple', $4)"
+            "phraseto_tsquery('simple', $3) && phraseto_tsquery('simple', $4) \
+             && phraseto_tsquery('simple', $5)"
         );
     }
 }

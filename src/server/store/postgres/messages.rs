@@ -4,11 +4,13 @@
 //! below it).
 
 use super::{
-    bigint, classify, from_millis, message_from_row, user_from_columns, user_from_row, PgStore,
-    MESSAGE_COLUMNS,
+    bigint, classify, entry_from_row, from_millis, message_from_row, user_from_columns,
+    user_from_row, PgStore, MESSAGE_COLUMNS, MESSAGE_COLUMNS_C,
 };
-use crate::domain::{BlockedUser, ChatMessage, ConversationSummary, Relation, UserId};
-use crate::server::store::{HistoryPage, MessageStore, NewMessage, PageEnd, StoreError, Stored};
+use crate::domain::{BlockedUser, ConversationSummary, Relation, StreamEntry, UserId};
+use crate::server::store::{
+    HistoryPage, MessageChange, MessageStore, NewMessage, PageEnd, StoreError, Stored,
+};
 use anyhow::Context;
 use sqlx::Row;
 
@@ -18,29 +20,40 @@ impl MessageStore for PgStore {
         self.writer.insert(message).await
     }
 
-    #[tracing::instrument(name = "store.messages_after", level = "debug", skip(self))]
-    async fn messages_after(
+    #[tracing::instrument(name = "store.change_message", level = "debug", skip(self, change), fields(actor = %change.actor, id = change.message_id))]
+    async fn change_message(&self, change: MessageChange<'_>) -> Result<StreamEntry, StoreError> {
+        self.writer.change(change).await
+    }
+
+    #[tracing::instrument(name = "store.entries_after", level = "debug", skip(self))]
+    async fn entries_after(
         &self,
         user: UserId,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
-        // Two index range scans (sender, id) and (receiver, id); `union` keeps a note to self once.
+    ) -> Result<Vec<StreamEntry>, StoreError> {
+        // Two index range scans (sender, id) and (receiver, id), `union` keeping a note to self
+        // once; then the changes since `after` (few), each with its message as it is now.
         let rows = sqlx::query(&format!(
-            "select {MESSAGE_COLUMNS} from chat where sender = $1 and id > $2
+            "select id as position, 'sent' as change, {MESSAGE_COLUMNS} from chat
+             where sender = $1 and id > $2
              union
-             select {MESSAGE_COLUMNS} from chat where receiver = $1 and id > $2
-             order by id limit $3"
+             select id, 'sent', {MESSAGE_COLUMNS} from chat where receiver = $1 and id > $2
+             union all
+             select x.id, x.kind, {MESSAGE_COLUMNS_C} from chat_change x
+             join chat c on c.id = x.message_id
+             where x.id > $2 and (c.sender = $1 or c.receiver = $1)
+             order by position limit $3"
         ))
         .bind(user.get())
         .bind(after)
         .bind(bigint(limit))
         .fetch_all(&self.pool)
         .await
-        .context("select messages after")?;
+        .context("select stream entries after")?;
         Ok(rows
             .iter()
-            .map(message_from_row)
+            .map(entry_from_row)
             .collect::<anyhow::Result<_>>()?)
     }
 
@@ -49,27 +62,35 @@ impl MessageStore for PgStore {
         &self,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<ChatMessage>, StoreError> {
+    ) -> Result<Vec<StreamEntry>, StoreError> {
         let rows = sqlx::query(&format!(
-            "select {MESSAGE_COLUMNS} from chat where id > $1 order by id limit $2"
+            "select id as position, 'sent' as change, {MESSAGE_COLUMNS} from chat where id > $1
+             union all
+             select x.id, x.kind, {MESSAGE_COLUMNS_C} from chat_change x
+             join chat c on c.id = x.message_id where x.id > $1
+             order by position limit $2"
         ))
         .bind(after)
         .bind(bigint(limit))
         .fetch_all(&self.pool)
         .await
-        .context("select committed messages")?;
+        .context("select committed entries")?;
         Ok(rows
             .iter()
-            .map(message_from_row)
+            .map(entry_from_row)
             .collect::<anyhow::Result<_>>()?)
     }
 
-    #[tracing::instrument(name = "store.newest_message_id", level = "debug", skip(self))]
-    async fn newest_message_id(&self) -> Result<i64, StoreError> {
-        let id: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from chat")
-            .fetch_one(&self.pool)
-            .await
-            .context("select the newest message id")?;
+    #[tracing::instrument(name = "store.newest_position", level = "debug", skip(self))]
+    async fn newest_position(&self) -> Result<i64, StoreError> {
+        // The tables, not the counter: a writer holding the counter row has not committed yet.
+        let id: i64 = sqlx::query_scalar(
+            "select greatest((select coalesce(max(id), 0) from chat),
+                             (select coalesce(max(id), 0) from chat_change))",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("select the newest position")?;
         Ok(id)
     }
 
@@ -286,7 +307,8 @@ impl MessageStore for PgStore {
     #[tracing::instrument(name = "store.conversations", level = "debug", skip(self))]
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError> {
         let rows = sqlx::query(
-            "select c.id, c.sender, c.receiver, c.message, c.date, c.client_id, v.unread,
+            "select c.id, c.sender, c.receiver, c.message, c.date, c.client_id, c.edited_at,
+                    c.deleted_at, v.unread,
                     u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin
              from conversation v
              join chat c on c.id = v.last_message_id

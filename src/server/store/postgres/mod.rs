@@ -14,9 +14,11 @@ mod messages;
 mod sessions;
 mod writer;
 
-use super::encoding::{escape_like, from_millis};
+use super::encoding::{
+    change_from_name, change_name, escape_like, from_millis, from_optional_millis,
+};
 use super::{CommitListener, StoreError};
-use crate::domain::{ChatMessage, User, UserId, Username};
+use crate::domain::{ChatMessage, StreamEntry, User, UserId, Username};
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions, Connection, PgPool, Row};
@@ -67,7 +69,7 @@ impl PgStore {
             .await
             .context("connect to PostgreSQL")?;
         sessions::adopt_earlier_sessions(&pool).await?;
-        let writer = MessageWriter::start(&options, on_commit).await?;
+        let writer = writer::start(&options, on_commit).await?;
         Ok(Self { pool, writer })
     }
 
@@ -106,6 +108,17 @@ fn message_from_row(row: &PgRow) -> anyhow::Result<ChatMessage> {
         message: row.try_get("message")?,
         date: from_millis(row.try_get("date")?)?,
         client_id: row.try_get("client_id")?,
+        edited_at: from_optional_millis(row.try_get("edited_at")?)?,
+        deleted_at: from_optional_millis(row.try_get("deleted_at")?)?,
+    })
+}
+
+/// A stream entry from `position`, `change` and the message's columns.
+fn entry_from_row(row: &PgRow) -> anyhow::Result<StreamEntry> {
+    Ok(StreamEntry {
+        position: row.try_get("position")?,
+        change: change_from_name(row.try_get("change")?)?,
+        message: message_from_row(row)?,
     })
 }
 
@@ -143,5 +156,7 @@ fn without_nul(text: &str) -> Cow<'_, str> {
     }
 }
 
-const MESSAGE_COLUMNS: &str = "id, sender, receiver, message, date, client_id";
-const MESSAGE_COLUMNS_C: &str = "c.id, c.sender, c.receiver, c.message, c.date, c.client_id";
+const MESSAGE_COLUMNS: &str =
+    "id, sender, receiver, message, date, client_id, edited_at, deleted_at";
+const MESSAGE_COLUMNS_C: &str =
+    "c.id, c.sender, c.receiver, c.message, c.date, c.client_id, c.edited_at, c.deleted_at";

@@ -1,10 +1,10 @@
-//! Group commit for new messages, and the order in which they become visible.
+//! How a batch of the group commit (`store::group_commit`) is written on PostgreSQL, and the order
+//! in which messages and changes become visible.
 //!
-//! As on SQLite, one task per node owns the writing: sends that arrive while a transaction is
-//! committing wait in the queue and go into the next transaction together, written by one
-//! `insert … select … from unnest(…)` whose text is the same for any batch size (prepared once).
-//! Each caller hears back only after the transaction holding its message has committed, so an
-//! acknowledgement means durable (`synchronous_commit` stays on outside the tests).
+//! New messages are written by one `insert … select … from unnest(…)` whose text is the same for
+//! any batch size (prepared once). Each caller hears back only after the transaction holding its
+//! job has committed, so an acknowledgement means durable (`synchronous_commit` stays on outside
+//! the tests).
 //!
 //! What SQLite gives for free, one writer at a time, PostgreSQL must be made to give: with several
 //! nodes writing at once, ids taken from a sequence at insert time can commit out of order (11
@@ -20,138 +20,50 @@
 //! original. The unique index is the backstop for rows written any other way: the insert skips
 //! the conflicting row and the writer re-reads the row that won.
 //!
-//! After each commit the batch's new messages go, in id order, to this node's commit listener,
-//! before the next batch begins (one queue, one publishing task), as on SQLite.
+//! Edits and deletions take the next ids from the same counter, in the same transaction, as rows
+//! of `chat_change`: one gap-free sequence of positions across messages and changes, which is what
+//! lets a node fill a hole from the database (`realtime::sequencer`).
 
-use super::{message_from_row, MESSAGE_COLUMNS};
-use crate::domain::{ChatMessage, ClientId, UserId};
-use crate::server::store::{CommitListener, NewMessage, StoreError, Stored};
+use super::{change_name, message_from_row, MESSAGE_COLUMNS};
+use crate::domain::{Change, ChatMessage, ClientId, StreamEntry, UserId, EDIT_WINDOW};
+use crate::server::store::group_commit::{
+    delete_statement, edit_statement, ChangeJob, SendJob, Unchanged, WriteBatch, Written, UNCHANGED,
+};
+use crate::server::store::{CommitListener, StoreError, Stored};
 use anyhow::{anyhow, Context};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 use std::collections::{HashMap, HashSet};
-use tokio::sync::{mpsc, oneshot};
+use std::future::Future;
 
-/// The most messages written in one transaction: bounds how long a batch holds the counter row
-/// (and so how long every other node's writer waits behind it).
-const MAX_BATCH: usize = 512;
-/// Sends queued beyond this wait in `insert` (back-pressure) instead of growing memory.
-const QUEUE_CAPACITY: usize = 8192;
+pub(super) use crate::server::store::group_commit::Writer as MessageWriter;
 
-#[derive(Clone)]
-pub(super) struct MessageWriter {
-    queue: mpsc::Sender<Job>,
-}
-
-/// A message to store and where to send the outcome.
-struct Job {
-    sender: UserId,
-    receiver: UserId,
-    text: String,
-    client_id: Option<ClientId>,
-    reply: oneshot::Sender<Result<Stored, StoreError>>,
-}
-
-impl MessageWriter {
-    /// Connects the writer and starts its task on the current runtime. The task ends when the
-    /// last clone of the writer is dropped.
-    pub(super) async fn start(
-        options: &PgConnectOptions,
-        on_commit: CommitListener,
-    ) -> anyhow::Result<Self> {
-        // A pool of one, not a bare connection: the writer never waits behind readers for a
-        // connection, and one lost (a database restart) is replaced for the next batch.
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .context("open the message writer's connection")?;
-        let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
-        // As on SQLite: committed batches go, in commit order, to one publishing task, so fan-out
-        // runs beside the next transaction instead of delaying it. Unbounded, but it never holds
-        // more than what was committed and not yet published.
-        let (publish, committed) = mpsc::unbounded_channel();
-        tokio::spawn(publish_in_commit_order(committed, on_commit));
-        tokio::spawn(run(pool, jobs, publish));
-        Ok(Self { queue })
-    }
-
-    /// Messages waiting for the writer to take them.
-    pub(super) fn queued(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
-    }
-
-    /// Stores one message; returns once the transaction that holds it has committed.
-    pub(super) async fn insert(&self, message: NewMessage<'_>) -> Result<Stored, StoreError> {
-        let (reply, outcome) = oneshot::channel();
-        let job = Job {
-            sender: message.sender,
-            receiver: message.receiver,
-            text: message.text.to_owned(),
-            client_id: message.client_id,
-            reply,
-        };
-        self.queue
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Other(anyhow!("the message writer has stopped")))?;
-        outcome
-            .await
-            .map_err(|_| StoreError::Other(anyhow!("the message writer stopped mid-write")))?
-    }
-}
-
-async fn run(
-    pool: PgPool,
-    mut jobs: mpsc::Receiver<Job>,
-    publish: mpsc::UnboundedSender<Vec<ChatMessage>>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    // `recv_many` waits for one job, then takes whatever else is already queued.
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = match write_batch(&pool, &batch).await {
-            Ok(outcomes) => outcomes,
-            Err(err) => {
-                // Nothing of the batch was committed (the transaction rolled back when dropped).
-                tracing::error!(error = %format!("{err:#}"), size = batch.len(), "message batch failed");
-                batch
-                    .iter()
-                    .map(|_| {
-                        Err(StoreError::Other(anyhow!(
-                            "storing the message failed: {err:#}"
-                        )))
-                    })
-                    .collect()
-            }
-        };
-        let mut committed: Vec<ChatMessage> = outcomes
-            .iter()
-            .filter_map(|outcome| match outcome {
-                Ok(stored) if stored.is_new => Some(stored.message.clone()),
-                _ => None,
-            })
-            .collect();
-        committed.sort_unstable_by_key(|m| m.id);
-        // Queued before any caller hears back, so a message is on its way to the rooms by the
-        // time its sender's ack is.
-        if !committed.is_empty() {
-            let _ = publish.send(committed);
-        }
-        for (job, outcome) in batch.drain(..).zip(outcomes) {
-            // A caller that gave up (its connection dropped) no longer listens; the message is stored.
-            let _ = job.reply.send(outcome);
-        }
-    }
-    pool.close().await;
-}
-
-/// Hands each committed batch to the listener, in the order the writer committed them.
-async fn publish_in_commit_order(
-    mut committed: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
+/// Connects the writer and starts the group commit on it.
+pub(super) async fn start(
+    options: &PgConnectOptions,
     on_commit: CommitListener,
-) {
-    while let Some(batch) = committed.recv().await {
-        on_commit(&batch);
+) -> anyhow::Result<MessageWriter> {
+    // A pool of one, not a bare connection: the writer never waits behind readers for a
+    // connection, and one lost (a database restart) is replaced for the next batch.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await
+        .context("open the message writer's connection")?;
+    Ok(MessageWriter::start(Batches { pool }, on_commit))
+}
+
+struct Batches {
+    pool: PgPool,
+}
+
+impl WriteBatch for Batches {
+    fn write(
+        &mut self,
+        sends: &[&SendJob],
+        changes: &[&ChangeJob],
+    ) -> impl Future<Output = anyhow::Result<Written>> + Send {
+        write_batch(&self.pool, sends, changes)
     }
 }
 
@@ -171,11 +83,12 @@ enum Plan {
 /// (checked before inserting: a failed statement would abort the whole transaction on
 /// PostgreSQL); any other error fails the whole batch, since nothing of it is committed.
 // The writer's task runs outside any caller's span, so the batch gets its own.
-#[tracing::instrument(name = "store.write_batch", level = "debug", skip_all, fields(size = batch.len()))]
+#[tracing::instrument(name = "store.write_batch", level = "debug", skip_all, fields(size = batch.len() + changes.len()))]
 async fn write_batch(
     pool: &PgPool,
-    batch: &[Job],
-) -> anyhow::Result<Vec<Result<Stored, StoreError>>> {
+    batch: &[&SendJob],
+    changes: &[&ChangeJob],
+) -> anyhow::Result<Written> {
     let mut transaction = pool.begin().await.context("begin a message batch")?;
     // Users are never deleted, so this can be read before the lock, keeping the locked part short.
     let users = existing_users(&mut transaction, batch).await?;
@@ -188,7 +101,7 @@ async fn write_batch(
     let stored_before = stored_before(&mut transaction, batch).await?;
 
     let mut claimed: HashMap<(UserId, ClientId), usize> = HashMap::new();
-    let mut new_jobs: Vec<&Job> = Vec::new();
+    let mut new_jobs: Vec<&SendJob> = Vec::new();
     let plans: Vec<Plan> = batch
         .iter()
         .enumerate()
@@ -245,17 +158,24 @@ async fn write_batch(
         };
         outcomes.push(Ok(outcome));
     }
+    let mut changed = Vec::with_capacity(changes.len());
+    for change in changes {
+        changed.push(apply_change(&mut transaction, change).await?);
+    }
     transaction
         .commit()
         .await
         .context("commit a message batch")?;
-    Ok(outcomes)
+    Ok(Written {
+        sends: outcomes,
+        changes: changed,
+    })
 }
 
 /// Which of the batch's senders and receivers exist.
 async fn existing_users(
     connection: &mut PgConnection,
-    batch: &[Job],
+    batch: &[&SendJob],
 ) -> anyhow::Result<HashSet<i64>> {
     let ids: Vec<i64> = batch
         .iter()
@@ -274,7 +194,7 @@ async fn existing_users(
 /// The messages already stored under the batch's (sender, client_id) keys: retries.
 async fn stored_before(
     connection: &mut PgConnection,
-    batch: &[Job],
+    batch: &[&SendJob],
 ) -> anyhow::Result<HashMap<(UserId, ClientId), ChatMessage>> {
     let (senders, client_ids): (Vec<i64>, Vec<ClientId>) = batch
         .iter()
@@ -316,7 +236,7 @@ async fn stored_before(
 /// the first id handed out and the rows inserted, by id.
 async fn insert_new(
     connection: &mut PgConnection,
-    jobs: &[&Job],
+    jobs: &[&SendJob],
 ) -> anyhow::Result<(i64, HashMap<i64, ChatMessage>)> {
     if jobs.is_empty() {
         return Ok((0, HashMap::new()));
@@ -364,7 +284,7 @@ async fn insert_new(
 }
 
 /// The message a retried send's `client_id` already names.
-async fn original(connection: &mut PgConnection, job: &Job) -> anyhow::Result<ChatMessage> {
+async fn original(connection: &mut PgConnection, job: &SendJob) -> anyhow::Result<ChatMessage> {
     let row = sqlx::query(&format!(
         "select {MESSAGE_COLUMNS} from chat where sender = $1 and client_id = $2"
     ))
@@ -374,4 +294,83 @@ async fn original(connection: &mut PgConnection, job: &Job) -> anyhow::Result<Ch
     .await
     .context("select the original of a retried send")?;
     message_from_row(&row)
+}
+
+/// Edits or deletes one message if its rules allow. The writer already holds the counter row;
+/// the change takes the next id from it, and its date from the counter's clock (never below the
+/// newest message's), against which the edit window is measured. The rules are the UPDATE's
+/// condition, so what is checked is what is written; a refused change takes no id.
+async fn apply_change(
+    connection: &mut PgConnection,
+    change: &ChangeJob,
+) -> anyhow::Result<Result<StreamEntry, StoreError>> {
+    let at: i64 =
+        sqlx::query_scalar("select greatest(last_date, now_millis()) from message_counter")
+            .fetch_one(&mut *connection)
+            .await
+            .context("read the counter's clock")?;
+    let peer = change.peer.map(|p| p.get());
+    let updated = match &change.new_text {
+        Some(text) => sqlx::query(&edit_statement(MESSAGE_COLUMNS))
+            .bind(text.as_str())
+            .bind(at)
+            .bind(change.message_id)
+            .bind(change.actor.get())
+            .bind(peer)
+            .bind(at - EDIT_WINDOW.num_milliseconds())
+            .fetch_optional(&mut *connection)
+            .await
+            .context("edit a message")?,
+        None => sqlx::query(&delete_statement(MESSAGE_COLUMNS))
+            .bind(at)
+            .bind(change.message_id)
+            .bind(change.actor.get())
+            .bind(peer)
+            .fetch_optional(&mut *connection)
+            .await
+            .context("delete a message")?,
+    };
+    let Some(row) = updated else {
+        let found = sqlx::query(UNCHANGED)
+            .bind(change.message_id)
+            .fetch_optional(&mut *connection)
+            .await
+            .context("look at a message that was not changed")?
+            .map(|row| -> anyhow::Result<_> {
+                Ok(Unchanged {
+                    sender: UserId::new(row.try_get("sender")?),
+                    receiver: UserId::new(row.try_get("receiver")?),
+                    deleted: row.try_get("deleted")?,
+                    blocked: row.try_get("blocked")?,
+                })
+            })
+            .transpose()?;
+        return Ok(Err(change.refusal(found).into()));
+    };
+    let message = message_from_row(&row)?;
+    let position: i64 = sqlx::query_scalar(
+        "update message_counter set last_id = last_id + 1, last_date = $1 returning last_id",
+    )
+    .bind(at)
+    .fetch_one(&mut *connection)
+    .await
+    .context("advance the message counter")?;
+    let kind = if change.new_text.is_some() {
+        Change::Edited
+    } else {
+        Change::Deleted
+    };
+    sqlx::query("insert into chat_change (id, message_id, kind, date) values ($1, $2, $3, $4)")
+        .bind(position)
+        .bind(message.id)
+        .bind(change_name(kind))
+        .bind(at)
+        .execute(&mut *connection)
+        .await
+        .context("record a change")?;
+    Ok(Ok(StreamEntry {
+        position,
+        change: kind,
+        message,
+    }))
 }

@@ -91,6 +91,7 @@ impl AdminStore for SqliteStore {
     async fn search_messages(
         &self,
         words: &[&str],
+        within: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let Some(query) = fts5_all_of(words) else {
@@ -102,11 +103,12 @@ impl AdminStore for SqliteStore {
                     r.id as r_id, r.username as r_username, r.is_admin as r_is_admin
              from chat_fts f join chat c on c.id = f.rowid
              join users s on s.id = c.sender join users r on r.id = c.receiver
-             where chat_fts match $1
+             where chat_fts match $1 and ($3 is null or c.sender = $3 or c.receiver = $3)
              order by c.date desc, c.id desc limit $2"
         ))
         .bind(query)
         .bind(limit)
+        .bind(within.map(UserId::get))
         .fetch_all(&self.pool)
         .await
         .context("full-text search")?;

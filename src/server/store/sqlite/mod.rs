@@ -9,9 +9,11 @@ mod messages;
 mod sessions;
 mod writer;
 
-use super::encoding::{escape_like, from_millis};
+use super::encoding::{
+    change_from_name, change_name, escape_like, from_millis, from_optional_millis,
+};
 use super::{CommitListener, StoreError};
-use crate::domain::{ChatMessage, User, UserId, Username};
+use crate::domain::{ChatMessage, StreamEntry, User, UserId, Username};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -45,6 +47,9 @@ impl SqliteStore {
             // FULL: a message acknowledged as stored survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // A deleted message's text is overwritten where it lay, wherever that costs no extra
+            // I/O (docs/API.md: what a deletion erases).
+            .pragma("secure_delete", "fast")
             .busy_timeout(Duration::from_secs(5));
         let file = options.get_filename();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -61,7 +66,7 @@ impl SqliteStore {
             .await
             .context("apply migrations")?;
         sessions::adopt_earlier_sessions(&pool).await?;
-        let writer = MessageWriter::start(&options, on_commit).await?;
+        let writer = writer::start(&options, on_commit).await?;
         Ok(Self { pool, writer })
     }
 
@@ -108,6 +113,17 @@ fn message_from_row(row: &SqliteRow) -> anyhow::Result<ChatMessage> {
             .map(|c| c.parse())
             .transpose()
             .context("stored client_id is not a UUID")?,
+        edited_at: from_optional_millis(row.try_get("edited_at")?)?,
+        deleted_at: from_optional_millis(row.try_get("deleted_at")?)?,
+    })
+}
+
+/// A stream entry from `position`, `change` and the message's columns (`ENTRY_COLUMNS`).
+fn entry_from_row(row: &SqliteRow) -> anyhow::Result<StreamEntry> {
+    Ok(StreamEntry {
+        position: row.try_get("position")?,
+        change: change_from_name(row.try_get("change")?)?,
+        message: message_from_row(row)?,
     })
 }
 
@@ -124,5 +140,7 @@ fn classify(err: sqlx::Error, what: &'static str) -> StoreError {
     StoreError::Other(anyhow::Error::new(err).context(what))
 }
 
-const MESSAGE_COLUMNS: &str = "id, sender, receiver, message, date, client_id";
-const MESSAGE_COLUMNS_C: &str = "c.id, c.sender, c.receiver, c.message, c.date, c.client_id";
+const MESSAGE_COLUMNS: &str =
+    "id, sender, receiver, message, date, client_id, edited_at, deleted_at";
+const MESSAGE_COLUMNS_C: &str =
+    "c.id, c.sender, c.receiver, c.message, c.date, c.client_id, c.edited_at, c.deleted_at";

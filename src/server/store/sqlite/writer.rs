@@ -1,104 +1,66 @@
-//! Group commit for new messages.
+//! How a batch of the group commit (`store::group_commit`) is written on SQLite.
 //!
 //! With `synchronous=FULL` every commit costs an fsync, and SQLite has one writer at a time, so a
-//! transaction per message caps throughput at one fsync per message, in series. Instead, one task
-//! owns one connection and writes every new message: sends that arrive while a transaction is
-//! committing wait in the queue and go into the next transaction together, so a burst of N sends
-//! costs one fsync, not N. Each caller hears back only after the transaction holding its message
-//! has committed, so an acknowledgement still means "on disk".
+//! transaction per message would cap throughput at one fsync per message, in series; the group
+//! commit makes a burst of N sends one transaction. New messages go in with one multi-row INSERT.
 //!
-//! Under light load a batch is a single message and nothing waits: the writer never delays a
-//! transaction to collect more.
-//!
-//! The writer is also where live delivery starts: after each commit it queues the batch's new
-//! messages, in id order, for the commit listener, before it begins the next batch; one task
-//! works that queue off in order. Publishing from here (rather than from each caller once its own
-//! insert returns, when two callers can race) is what makes every room receive messages in
-//! strictly increasing id order.
+//! Positions: messages, edits and deletions share one sequence (`domain::StreamEntry`). The batch
+//! takes the write lock as it begins (`BEGIN IMMEDIATE`), reads the highest position in use and
+//! hands out the next ones itself, so a change (a row of `chat_change`) and a message (a row of
+//! `chat`) never get the same number and come in the order they were written. A position whose
+//! row was not written (a retried send, a refused change) is simply never used: a resuming
+//! client asks for "everything above N", which holes do not disturb.
 
-use super::{classify, message_from_row, MESSAGE_COLUMNS};
-use crate::domain::{ChatMessage, ClientId, UserId};
-use crate::server::store::{CommitListener, NewMessage, StoreError, Stored};
+use super::{change_name, classify, message_from_row, MESSAGE_COLUMNS};
+use crate::domain::{Change, ChatMessage, StreamEntry, UserId, EDIT_WINDOW};
+use crate::server::store::group_commit::{
+    delete_statement, edit_statement, ChangeJob, SendJob, Unchanged, WriteBatch, Written, UNCHANGED,
+};
+use crate::server::store::{CommitListener, StoreError, Stored};
 use anyhow::{anyhow, Context};
 use chrono::Utc;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Connection, QueryBuilder};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Row};
 use std::collections::HashSet;
+use std::future::Future;
 use std::slice;
-use tokio::sync::{mpsc, oneshot};
 
-/// The most messages written in one transaction: bounds how long a batch holds the write lock
-/// (and so how long a login or a read-pointer update can wait behind it).
-const MAX_BATCH: usize = 512;
-/// Sends queued beyond this wait in `insert` (back-pressure) instead of growing memory.
-const QUEUE_CAPACITY: usize = 8192;
+pub(super) use crate::server::store::group_commit::Writer as MessageWriter;
 
-#[derive(Clone)]
-pub(super) struct MessageWriter {
-    queue: mpsc::Sender<Job>,
+/// Opens the writer's own connection and starts the group commit on it.
+pub(super) async fn start(
+    options: &SqliteConnectOptions,
+    on_commit: CommitListener,
+) -> anyhow::Result<MessageWriter> {
+    let mut connection = options
+        .connect()
+        .await
+        .context("open the message writer's connection")?;
+    let newest: Option<i64> = sqlx::query_scalar("select date from chat order by id desc limit 1")
+        .fetch_optional(&mut connection)
+        .await
+        .context("read the newest message's date")?;
+    let clock = Clock {
+        last: newest.unwrap_or(0),
+    };
+    Ok(MessageWriter::start(
+        Batches { connection, clock },
+        on_commit,
+    ))
 }
 
-/// A message to store and where to send the outcome.
-struct Job {
-    sender: UserId,
-    receiver: UserId,
-    text: String,
-    client_id: Option<ClientId>,
-    reply: oneshot::Sender<Result<Stored, StoreError>>,
+struct Batches {
+    connection: SqliteConnection,
+    clock: Clock,
 }
 
-impl MessageWriter {
-    /// Opens the writer's own connection and starts its task on the current runtime. The task ends
-    /// when the last clone of the writer is dropped.
-    pub(super) async fn start(
-        options: &SqliteConnectOptions,
-        on_commit: CommitListener,
-    ) -> anyhow::Result<Self> {
-        let mut connection = options
-            .connect()
-            .await
-            .context("open the message writer's connection")?;
-        let newest: Option<i64> =
-            sqlx::query_scalar("select date from chat order by id desc limit 1")
-                .fetch_optional(&mut connection)
-                .await
-                .context("read the newest message's date")?;
-        let clock = Clock {
-            last: newest.unwrap_or(0),
-        };
-        let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
-        // Committed batches go, in commit order, to one publishing task: the order is kept (one
-        // queue, one consumer), and encoding and fan-out run beside the next transaction instead
-        // of delaying it. Unbounded, but it never holds more than what was committed and not yet
-        // published, which the publisher works off without waiting on anything.
-        let (publish, committed) = mpsc::unbounded_channel();
-        tokio::spawn(publish_in_commit_order(committed, on_commit));
-        tokio::spawn(run(connection, clock, jobs, publish));
-        Ok(Self { queue })
-    }
-
-    /// Messages waiting for the writer to take them.
-    pub(super) fn queued(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
-    }
-
-    /// Stores one message; returns once the transaction that holds it has committed.
-    pub(super) async fn insert(&self, message: NewMessage<'_>) -> Result<Stored, StoreError> {
-        let (reply, outcome) = oneshot::channel();
-        let job = Job {
-            sender: message.sender,
-            receiver: message.receiver,
-            text: message.text.to_owned(),
-            client_id: message.client_id,
-            reply,
-        };
-        self.queue
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Other(anyhow!("the message writer has stopped")))?;
-        outcome
-            .await
-            .map_err(|_| StoreError::Other(anyhow!("the message writer stopped mid-write")))?
+impl WriteBatch for Batches {
+    fn write(
+        &mut self,
+        sends: &[&SendJob],
+        changes: &[&ChangeJob],
+    ) -> impl Future<Output = anyhow::Result<Written>> + Send {
+        write_batch(&mut self.connection, &mut self.clock, sends, changes)
     }
 }
 
@@ -117,124 +79,105 @@ impl Clock {
     }
 }
 
-async fn run(
-    mut connection: SqliteConnection,
-    mut clock: Clock,
-    mut jobs: mpsc::Receiver<Job>,
-    publish: mpsc::UnboundedSender<Vec<ChatMessage>>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    // `recv_many` waits for one job, then takes whatever else is already queued.
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = match write_batch(&mut connection, &mut clock, &batch).await {
-            Ok(outcomes) => outcomes,
-            Err(err) => {
-                tracing::error!(error = %format!("{err:#}"), size = batch.len(), "message batch failed");
-                batch
-                    .iter()
-                    .map(|_| {
-                        Err(StoreError::Other(anyhow!(
-                            "storing the message failed: {err:#}"
-                        )))
-                    })
-                    .collect()
-            }
-        };
-        let mut committed: Vec<ChatMessage> = outcomes
-            .iter()
-            .filter_map(|outcome| match outcome {
-                Ok(stored) if stored.is_new => Some(stored.message.clone()),
-                _ => None,
-            })
-            .collect();
-        // Ids were handed out in VALUES order, but a batch written a row at a time, or one whose
-        // retries were answered with their originals, is cheapest to make sure of here.
-        committed.sort_unstable_by_key(|m| m.id);
-        // Queued before any caller hears back, so a message is on its way to the rooms by the
-        // time its sender's ack is. The publisher outlives the writer only to finish the queue.
-        if !committed.is_empty() {
-            let _ = publish.send(committed);
-        }
-        for (job, outcome) in batch.drain(..).zip(outcomes) {
-            // A caller that gave up (its connection dropped) no longer listens; the message is stored.
-            let _ = job.reply.send(outcome);
-        }
-    }
-    let _ = connection.close().await;
-}
-
-/// Hands each committed batch to the listener, in the order the writer committed them.
-async fn publish_in_commit_order(
-    mut committed: mpsc::UnboundedReceiver<Vec<ChatMessage>>,
-    on_commit: CommitListener,
-) {
-    while let Some(batch) = committed.recv().await {
-        on_commit(&batch);
-    }
-}
-
-/// Writes a batch in one transaction, normally with one multi-row INSERT (a statement per
-/// message costs a round trip to SQLite's thread each). A message that breaks a constraint (its
-/// receiver does not exist) fails that statement, so the batch is then written a row at a time,
-/// where it fails alone: SQLite undoes only the failing statement, and the rest commits. Any other
-/// error fails the whole batch, since nothing of it is committed.
+/// Writes a batch in one transaction, the sends normally with one multi-row INSERT (a statement
+/// per message costs a round trip to SQLite's thread each). A message that breaks a constraint
+/// (its receiver does not exist) fails that statement, so the sends are then written a row at a
+/// time, where it fails alone: SQLite undoes only the failing statement, and the rest commits.
+/// Any other error fails the whole batch, since nothing of it is committed.
 // The writer's task runs outside any caller's span, so the batch gets its own.
-#[tracing::instrument(name = "store.write_batch", level = "debug", skip_all, fields(size = batch.len()))]
+#[tracing::instrument(name = "store.write_batch", level = "debug", skip_all, fields(size = sends.len() + changes.len()))]
 async fn write_batch(
     connection: &mut SqliteConnection,
     clock: &mut Clock,
-    batch: &[Job],
-) -> anyhow::Result<Vec<Result<Stored, StoreError>>> {
-    let dates: Vec<i64> = batch.iter().map(|_| clock.next()).collect();
-    let mut transaction = connection.begin().await.context("begin a message batch")?;
-    let outcomes = match insert_together(&mut transaction, batch, &dates).await {
-        Ok(outcomes) => outcomes,
-        Err(StoreError::MissingReference | StoreError::Conflict(_)) => {
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for (job, date) in batch.iter().zip(&dates) {
-                let outcome = match insert_together(
-                    &mut transaction,
-                    slice::from_ref(job),
-                    slice::from_ref(date),
-                )
-                .await
-                {
-                    Ok(mut one) => one.pop().context("no outcome for a one-row insert")?,
-                    Err(StoreError::Other(err)) => return Err(err),
-                    Err(refused) => Err(refused),
-                };
-                outcomes.push(outcome);
+    sends: &[&SendJob],
+    changes: &[&ChangeJob],
+) -> anyhow::Result<Written> {
+    let dates: Vec<i64> = sends.iter().map(|_| clock.next()).collect();
+    let mut transaction = connection
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .context("begin a message batch")?;
+    let mut next: i64 = sqlx::query_scalar(
+        "select max((select coalesce(max(id), 0) from chat),
+                    (select coalesce(max(id), 0) from chat_change)) + 1",
+    )
+    .fetch_one(&mut *transaction)
+    .await
+    .context("read the newest position")?;
+    let sent = if sends.is_empty() {
+        Vec::new()
+    } else {
+        match insert_together(&mut transaction, sends, &dates, next).await {
+            Ok(outcomes) => {
+                next += sends.len() as i64;
+                outcomes
             }
-            outcomes
+            Err(StoreError::MissingReference | StoreError::Conflict(_)) => {
+                let mut outcomes = Vec::with_capacity(sends.len());
+                for (job, date) in sends.iter().zip(&dates) {
+                    let outcome = match insert_together(
+                        &mut transaction,
+                        slice::from_ref(job),
+                        slice::from_ref(date),
+                        next,
+                    )
+                    .await
+                    {
+                        Ok(mut one) => one.pop().context("no outcome for a one-row insert")?,
+                        Err(StoreError::Other(err)) => return Err(err),
+                        Err(refused) => Err(refused),
+                    };
+                    next += 1;
+                    outcomes.push(outcome);
+                }
+                outcomes
+            }
+            Err(StoreError::Other(err)) => return Err(err),
+            Err(StoreError::Refused(refusal)) => return Err(refusal.into()),
         }
-        Err(StoreError::Other(err)) => return Err(err),
     };
+    let mut changed = Vec::with_capacity(changes.len());
+    for change in changes {
+        let outcome = apply_change(&mut transaction, change, next, clock.next()).await?;
+        if outcome.is_ok() {
+            next += 1;
+        }
+        changed.push(outcome);
+    }
     transaction
         .commit()
         .await
         .context("commit a message batch")?;
-    Ok(outcomes)
+    Ok(Written {
+        sends: sent,
+        changes: changed,
+    })
 }
 
-/// One INSERT for the whole batch. A retried client_id conflicts with the partial unique index
-/// and is neither inserted nor returned (nor is a repeat of one earlier in the same batch); those
-/// jobs get their original. SQLite hands out the new ids in VALUES order, so the k-th job that
-/// was inserted owns the k-th smallest returned id.
+/// One INSERT for the given sends, with ids from `first_id` on in their order. A retried
+/// client_id conflicts with the partial unique index and is neither inserted nor returned (nor is
+/// a repeat of one earlier in the same batch); those jobs get their original, and their id stays
+/// unused.
 async fn insert_together(
     connection: &mut SqliteConnection,
-    batch: &[Job],
+    batch: &[&SendJob],
     dates: &[i64],
+    first_id: i64,
 ) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
     let mut insert = QueryBuilder::<Sqlite>::new(
-        "insert into chat (sender, receiver, message, date, client_id) ",
+        "insert into chat (id, sender, receiver, message, date, client_id) ",
     );
-    insert.push_values(batch.iter().zip(dates), |mut row, (job, date)| {
-        row.push_bind(job.sender.get())
-            .push_bind(job.receiver.get())
-            .push_bind(job.text.as_str())
-            .push_bind(*date)
-            .push_bind(job.client_id.map(|c| c.to_string()));
-    });
+    insert.push_values(
+        batch.iter().zip(dates).zip(first_id..),
+        |mut row, ((job, date), id)| {
+            row.push_bind(id)
+                .push_bind(job.sender.get())
+                .push_bind(job.receiver.get())
+                .push_bind(job.text.as_str())
+                .push_bind(*date)
+                .push_bind(job.client_id.map(|c| c.to_string()));
+        },
+    );
     insert
         .push(" on conflict (sender, client_id) where client_id is not null do nothing returning ");
     insert.push(MESSAGE_COLUMNS);
@@ -248,7 +191,7 @@ async fn insert_together(
         .map(message_from_row)
         .collect::<anyhow::Result<Vec<_>>>()?;
     inserted.sort_unstable_by_key(|m| m.id);
-    let mut unclaimed: HashSet<(UserId, ClientId)> = inserted
+    let mut unclaimed: HashSet<(UserId, uuid::Uuid)> = inserted
         .iter()
         .filter_map(|m| m.client_id.map(|c| (m.sender, c)))
         .collect();
@@ -278,7 +221,7 @@ async fn insert_together(
 }
 
 /// The message a retried send's `client_id` already names.
-async fn original(connection: &mut SqliteConnection, job: &Job) -> anyhow::Result<ChatMessage> {
+async fn original(connection: &mut SqliteConnection, job: &SendJob) -> anyhow::Result<ChatMessage> {
     let row = sqlx::query(&format!(
         "select {MESSAGE_COLUMNS} from chat where sender = $1 and client_id = $2"
     ))
@@ -288,4 +231,71 @@ async fn original(connection: &mut SqliteConnection, job: &Job) -> anyhow::Resul
     .await
     .context("select the original of a retried send")?;
     message_from_row(&row)
+}
+
+/// Edits or deletes one message if its rules allow, as position `position` at date `at`. The
+/// rules are the UPDATE's condition, so what is checked is what is written.
+async fn apply_change(
+    connection: &mut SqliteConnection,
+    change: &ChangeJob,
+    position: i64,
+    at: i64,
+) -> anyhow::Result<Result<StreamEntry, StoreError>> {
+    let peer = change.peer.map(|p| p.get());
+    let updated = match &change.new_text {
+        Some(text) => sqlx::query(&edit_statement(MESSAGE_COLUMNS))
+            .bind(text.as_str())
+            .bind(at)
+            .bind(change.message_id)
+            .bind(change.actor.get())
+            .bind(peer)
+            .bind(at - EDIT_WINDOW.num_milliseconds())
+            .fetch_optional(&mut *connection)
+            .await
+            .context("edit a message")?,
+        None => sqlx::query(&delete_statement(MESSAGE_COLUMNS))
+            .bind(at)
+            .bind(change.message_id)
+            .bind(change.actor.get())
+            .bind(peer)
+            .fetch_optional(&mut *connection)
+            .await
+            .context("delete a message")?,
+    };
+    let Some(row) = updated else {
+        let found = sqlx::query(UNCHANGED)
+            .bind(change.message_id)
+            .fetch_optional(&mut *connection)
+            .await
+            .context("look at a message that was not changed")?
+            .map(|row| -> anyhow::Result<_> {
+                Ok(Unchanged {
+                    sender: UserId::new(row.try_get("sender")?),
+                    receiver: UserId::new(row.try_get("receiver")?),
+                    deleted: row.try_get("deleted")?,
+                    blocked: row.try_get("blocked")?,
+                })
+            })
+            .transpose()?;
+        return Ok(Err(change.refusal(found).into()));
+    };
+    let message = message_from_row(&row)?;
+    let kind = if change.new_text.is_some() {
+        Change::Edited
+    } else {
+        Change::Deleted
+    };
+    sqlx::query("insert into chat_change (id, message_id, kind, date) values ($1, $2, $3, $4)")
+        .bind(position)
+        .bind(message.id)
+        .bind(change_name(kind))
+        .bind(at)
+        .execute(&mut *connection)
+        .await
+        .context("record a change")?;
+    Ok(Ok(StreamEntry {
+        position,
+        change: kind,
+        message,
+    }))
 }

@@ -75,6 +75,18 @@ fn ReasonForm(action: String, before: Option<i64>, through: Option<i64>) -> impl
     }
 }
 
+/// That a message was edited or deleted, and when: never the text it had before (nothing keeps it).
+fn change_mark(m: &crate::domain::ChatMessage) -> Option<impl IntoView> {
+    let (what, at) = match (m.deleted_at, m.edited_at) {
+        (Some(at), _) => ("deleted", at),
+        (None, Some(at)) => ("edited", at),
+        (None, None) => return None,
+    };
+    Some(view! {
+        <span class="change-mark" data-testid="admin-change-mark">{format!("[{what} {}] ", exact(&at))}</span>
+    })
+}
+
 #[component]
 fn AdminConversationView(convo: AdminConversationData) -> impl IntoView {
     let AdminConversationData {
@@ -119,7 +131,10 @@ fn AdminConversationView(convo: AdminConversationData) -> impl IntoView {
                             <td><time>{exact(&m.date)}</time></td>
                             <td>{name_of(m.sender)}</td>
                             <td>{name_of(m.receiver)}</td>
-                            <td class="text" data-testid="admin-message-text">{m.message}</td>
+                            <td class="text" data-testid="admin-message-text">
+                                {change_mark(&m)}
+                                {m.message}
+                            </td>
                         </tr>
                     }).collect_view()}
                 </tbody>

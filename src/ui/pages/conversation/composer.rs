@@ -4,11 +4,14 @@
 //! under it shows why a send (or loading older messages) failed.
 //!
 //! What I am writing is kept as a draft in this browser (`ui::drafts`) until I send it.
+//!
+//! The composer also edits my messages: Edit on one of them, or Up in an empty composer for my
+//! newest, puts its text here with an "Editing" line above; Enter saves, Esc puts the draft back.
 
 use super::live::LiveState;
 use crate::api::blocks::UnblockUser;
 use crate::api::messaging::SendChat;
-use crate::domain::{counted_length, UserId};
+use crate::domain::{counted_length, ChatMessage, UserId};
 use crate::protocol::ClientFrame;
 use crate::ui::drafts::{draft_key, load_draft, save_draft};
 use crate::ui::pages::error_text;
@@ -46,6 +49,28 @@ pub(super) fn Composer(
             }
         });
     }
+    // Editing one of my messages: its text in the box; done or cancelled: the draft again.
+    {
+        let draft = draft.clone();
+        Effect::new(move |was_editing: Option<bool>| {
+            let editing = live.editing.get();
+            if let Some(textarea) = input.get() {
+                match &editing {
+                    Some(message) => {
+                        textarea.set_value(&message.message);
+                        let _ = textarea.focus();
+                    }
+                    None if was_editing == Some(true) => {
+                        textarea.set_value(&load_draft(&draft).unwrap_or_default());
+                        let _ = textarea.focus();
+                    }
+                    None => {}
+                }
+                length.set(counted_length(&textarea.value()));
+            }
+            editing.is_some()
+        });
+    }
     let send_action = ServerAction::<SendChat>::new();
     let unblock_action = ServerAction::<UnblockUser>::new();
     Effect::new(move |_| {
@@ -77,6 +102,10 @@ pub(super) fn Composer(
             return;
         }
         live.send_error.set(None);
+        if let Some(editing) = live.editing.get_untracked() {
+            save_edit(live, editing, text);
+            return;
+        }
         // Answering is reading: the "New messages" line has done its work.
         live.seen_all();
         live.outbox.send(realtime, live.peer, text);
@@ -93,7 +122,10 @@ pub(super) fn Composer(
         if let Some(textarea) = input.get_untracked() {
             let text = textarea.value();
             length.set(counted_length(&text));
-            save_draft(&draft, &text);
+            // While editing, the box holds the message, not the draft.
+            if live.editing.with_untracked(Option::is_none) {
+                save_draft(&draft, &text);
+            }
         }
         // Typing notices only make sense inside an existing conversation (the server agrees).
         let now = now_ms();
@@ -108,6 +140,21 @@ pub(super) fn Composer(
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit_form(&ev);
+        }
+        // Up in an empty composer edits my newest message, as in other messengers.
+        if ev.key() == "ArrowUp" && live.editing.with_untracked(Option::is_none) {
+            let empty = input
+                .get_untracked()
+                .is_some_and(|textarea| textarea.value().is_empty());
+            if let Some(mine) = live.my_last_message().filter(|_| empty) {
+                ev.prevent_default();
+                live.editing.set(Some(mine));
+            }
+            return;
+        }
+        if ev.key() == "Escape" && live.editing.with_untracked(Option::is_some) {
+            live.editing.set(None);
+            return;
         }
         // On a narrow screen the conversation is the whole page: Esc goes back to the inbox.
         if ev.key() == "Escape" && is_narrow_screen() {
@@ -132,6 +179,13 @@ pub(super) fn Composer(
         </Show>
         <form class="composer" method="post" action=send_url on:submit=on_submit data-testid="composer" hidden=move || live.blocked.get()>
             <input type="hidden" name="to" value=live.peer.get() />
+            <Show when=move || live.editing.with(Option::is_some)>
+                <p class="editing-line" data-testid="editing-line">
+                    "Editing your message · "
+                    <button type="button" class="link-button" data-testid="cancel-edit"
+                        on:click=move |_| live.editing.set(None)>"Cancel"</button>
+                </p>
+            </Show>
             <label for="message" class="visually-hidden">{format!("Message {peer_name}")}</label>
             <textarea
                 id="message"
@@ -145,10 +199,33 @@ pub(super) fn Composer(
                 data-testid="composer-input"
             ></textarea>
             <span class="counter" class:over=over_limit data-testid="composer-counter" aria-live="polite">{counter}</span>
-            <button type="submit" data-testid="send" disabled=over_limit>"Send"</button>
+            <button type="submit" data-testid="send" disabled=over_limit>
+                {move || if live.editing.with(Option::is_some) { "Save" } else { "Send" }}
+            </button>
         </form>
         <SendError error=move || live.send_error.get().or_else(|| send_action.value().with(error_text)) />
     }
+}
+
+/// Stores the new text of a message I am editing; the editor closes once it is stored, and the
+/// error line says why if it was refused (the 15 minutes passed, say).
+fn save_edit(live: LiveState, editing: ChatMessage, text: String) {
+    if text.trim() == editing.message {
+        live.editing.set(None);
+        return;
+    }
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        match crate::api::messaging::edit_chat(live.peer, editing.id, text).await {
+            Ok(edited) => {
+                live.replace_message(edited);
+                live.editing.set(None);
+            }
+            Err(err) => live.send_error.set(Some(err.to_string())),
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
 }
 
 /// In place of the composer while I block the peer.

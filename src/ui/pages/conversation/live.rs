@@ -37,6 +37,8 @@ pub(super) struct LiveState {
     pub blocked: RwSignal<bool>,
     /// The error line under the composer: a refused send, or older messages that failed to load.
     pub send_error: RwSignal<Option<String>>,
+    /// The message of mine the composer is editing, if any.
+    pub editing: RwSignal<Option<ChatMessage>>,
     /// Whether a refresh of `unread_total` is already scheduled.
     unread_refresh: StoredValue<bool>,
 }
@@ -68,6 +70,7 @@ impl LiveState {
             peer_typing: RwSignal::new(0),
             blocked: RwSignal::new(initial.i_blocked),
             send_error: RwSignal::new(None),
+            editing: RwSignal::new(None),
             unread_refresh: StoredValue::new(false),
         }
     }
@@ -75,6 +78,26 @@ impl LiveState {
     /// Adds messages from any source (the socket, an older page, an HTTP send) to the list.
     pub fn add_messages(self, incoming: impl IntoIterator<Item = ChatMessage>) {
         self.messages.update(|list| merge(list, incoming));
+    }
+
+    /// Puts the message as it is stored now in place of the copy shown (or adds it): an edit or
+    /// a deletion, from the socket or from my own request.
+    pub fn replace_message(self, message: ChatMessage) {
+        self.messages
+            .update(|list| match list.iter_mut().find(|m| m.id == message.id) {
+                Some(shown) => *shown = message,
+                None => merge(list, [message]),
+            });
+    }
+
+    /// My newest message that can still be changed (for Up in an empty composer).
+    pub fn my_last_message(self) -> Option<ChatMessage> {
+        self.messages.with_untracked(|list| {
+            list.iter()
+                .rev()
+                .find(|m| m.sender == self.me && !m.is_deleted())
+                .cloned()
+        })
     }
 
     /// The newest message id shown (0 for none), not tracked.
@@ -103,6 +126,19 @@ impl LiveState {
                     notify::new_message(&name, &message.message, format!("/c/{name}"));
                 }
                 self.add_messages([message]);
+            }
+            ServerFrame::MessageEdited { message, .. }
+            | ServerFrame::MessageDeleted { message, .. }
+                if message.involves(me, peer) =>
+            {
+                if self
+                    .editing
+                    .with_untracked(|e| e.as_ref().is_some_and(|e| e.id == message.id))
+                    && message.is_deleted()
+                {
+                    self.editing.set(None);
+                }
+                self.replace_message(message);
             }
             // Another conversation: one more unread if it came to me. Counted here, not fetched.
             ServerFrame::Message { message } if message.receiver == me && message.sender != me => {
@@ -204,6 +240,8 @@ mod tests {
             message: format!("m{id}"),
             date: Utc.timestamp_millis_opt(ms).unwrap(),
             client_id: None,
+            edited_at: None,
+            deleted_at: None,
         }
     }
 

@@ -5,7 +5,10 @@
 
 use super::live::LiveState;
 use super::outbox::Pending;
+#[cfg(feature = "hydrate")]
+use crate::api::messaging::delete_chat;
 use crate::api::messaging::load_older;
+use crate::domain::ChatMessage;
 use crate::protocol::ClientFrame;
 use crate::ui::components::MessageBubble;
 use crate::ui::intl;
@@ -26,6 +29,8 @@ pub(super) fn MessageList(
     has_more: bool,
     peer_name: String,
     scroller: NodeRef<html::Div>,
+    /// The message a search opened the conversation at, if one did.
+    found: Option<i64>,
 ) -> impl IntoView {
     let has_more = RwSignal::new(has_more);
     // The first render lays the days out in UTC, as the server did; then in the reader's zone.
@@ -38,7 +43,7 @@ pub(super) fn MessageList(
             timeline(list, unread, |date| calendar_day(date, readers_zone))
         })
     });
-    show_new_messages(live, scroller, hydrated);
+    show_new_messages(live, scroller, hydrated, found);
     let typing_name = peer_name.clone();
     let log_label = format!("Messages with {peer_name}");
     let loading_older = RwSignal::new(false);
@@ -148,8 +153,10 @@ pub(super) fn MessageList(
                             Row::Message { message, continues } => {
                                 let mine = message.sender == live.me;
                                 let sender = if mine { "You".to_owned() } else { peer_name.clone() };
+                                let on_edit = move |message| live.editing.set(Some(message));
+                                let on_delete = move |message| delete_after_asking(live, message);
                                 view! {
-                                    <MessageBubble mine read_up_to=live.peer_read_up_to.into() continues sender message />
+                                    <MessageBubble mine read_up_to=live.peer_read_up_to.into() continues sender found=found == Some(message.id) message on_edit on_delete />
                                 }
                                 .into_any()
                             }
@@ -169,16 +176,48 @@ pub(super) fn MessageList(
     }
 }
 
-/// Brings the "New messages" line into view when the page opens with unread messages, and when I
-/// come back to the tab after messages arrived while it was hidden (everything shown when I left
-/// counts as seen, so the line moves to the first of those).
-fn show_new_messages(live: LiveState, scroller: NodeRef<html::Div>, hydrated: ReadSignal<bool>) {
+/// Deletes my `message` for both of us, once I confirm it.
+fn delete_after_asking(live: LiveState, message: ChatMessage) {
+    #[cfg(feature = "hydrate")]
+    {
+        let sure = window()
+            .confirm_with_message("Delete this message for everyone?")
+            .unwrap_or(false);
+        if !sure {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match delete_chat(live.peer, message.id).await {
+                Ok(deleted) => live.replace_message(deleted),
+                Err(err) => live.send_error.set(Some(err.to_string())),
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (live, message);
+}
+
+/// Brings the "New messages" line into view when the page opens with unread messages (or the
+/// message a search opened it at), and when I come back to the tab after messages arrived while it
+/// was hidden (everything shown when I left counts as seen, so the line moves to the first of
+/// those).
+fn show_new_messages(
+    live: LiveState,
+    scroller: NodeRef<html::Div>,
+    hydrated: ReadSignal<bool>,
+    found: Option<i64>,
+) {
     let scroll_to_line = move || {
         request_animation_frame(move || scroll_into_view(scroller, ".unread-line"));
     };
     Effect::new(move |_| {
         if hydrated.get() {
-            scroll_to_line();
+            match found {
+                Some(id) => request_animation_frame(move || {
+                    scroll_into_view(scroller, &format!("[data-id=\"{id}\"]"))
+                }),
+                None => scroll_to_line(),
+            }
         }
     });
     let visibility = window_event_listener_untyped("visibilitychange", move |_| {

@@ -13,9 +13,10 @@ mod messages;
 mod outbox;
 
 use crate::api::messaging::{load_conversation, Conversation};
+use crate::domain::ConversationSummary;
 use crate::ui::components::{LiveTitle, Loaded, TopBar};
 use crate::ui::realtime::use_realtime;
-use crate::ui::url::path_param;
+use crate::ui::url::{path_param, query_param};
 use composer::Composer;
 use header::ConversationHeader;
 use leptos::html;
@@ -25,12 +26,21 @@ use messages::MessageList;
 
 #[component]
 pub fn ConversationPage() -> impl IntoView {
-    let conversation = Resource::new(path_param("username"), load_conversation);
-    view! { <Loaded resource=conversation render=|data| view! { <ConversationView data /> } /> }
+    let (username, at) = (path_param("username"), query_param("at"));
+    let conversation = Resource::new(
+        move || (username(), at().parse::<i64>().ok()),
+        |(username, at)| load_conversation(username, at),
+    );
+    view! {
+        <Loaded resource=conversation render=move |data| {
+            let found = at().parse::<i64>().ok();
+            view! { <ConversationView data found /> }
+        } />
+    }
 }
 
 #[component]
-fn ConversationView(data: Conversation) -> impl IntoView {
+fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
     let Conversation {
         me,
         peer,
@@ -42,6 +52,7 @@ fn ConversationView(data: Conversation) -> impl IntoView {
         latest_id,
         i_blocked,
         max_message_chars,
+        conversations,
     } = data;
     let live = LiveState::new(Initial {
         me: me.id,
@@ -68,10 +79,40 @@ fn ConversationView(data: Conversation) -> impl IntoView {
     view! {
         <LiveTitle text=title />
         <TopBar me />
-        <main class="page conversation">
-            <ConversationHeader live realtime peer_name=peer_name.clone() />
-            <MessageList live realtime has_more peer_name=peer_name.clone() scroller />
-            <Composer live realtime peer_name scroller max_chars=max_message_chars />
-        </main>
+        <div class="conversation-layout">
+            <SideInbox conversations current=peer_name.clone() />
+            <main class="page conversation">
+                <ConversationHeader live realtime peer_name=peer_name.clone() />
+                <MessageList live realtime has_more peer_name=peer_name.clone() scroller found />
+                <Composer live realtime peer_name scroller max_chars=max_message_chars />
+            </main>
+        </div>
+    }
+}
+
+/// On a wide screen, my conversations beside the open one (CSS hides it on narrow ones, where the
+/// conversation is the whole page and the back arrow leads to the inbox).
+#[component]
+fn SideInbox(conversations: Vec<ConversationSummary>, current: String) -> impl IntoView {
+    view! {
+        <nav class="side-inbox" aria-label="Conversations" data-testid="side-inbox">
+            <h2>"Conversations"</h2>
+            <ul>
+                {conversations.into_iter().map(|summary| {
+                    let name = summary.peer.username.to_string();
+                    let here = (name == current).then_some("page");
+                    view! {
+                        <li>
+                            <a href=format!("/c/{name}") aria-current=here>
+                                {name.clone()}
+                                {(summary.unread > 0).then(|| view! {
+                                    <span class="unread" aria-label=format!("{} unread", summary.unread)>{summary.unread}</span>
+                                })}
+                            </a>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </nav>
     }
 }
