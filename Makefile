@@ -9,7 +9,7 @@ LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/parley.db
 export LEPTOS_SITE_ADDR DATABASE_URL
 
-.PHONY: run run-postgres run-cluster test tools release lint unit e2e e2e-postgres
+.PHONY: run run-postgres run-cluster test tools release lint unit e2e e2e-postgres screenshots
 
 ## run: build the release build and serve it on the SQLite default
 run: release
@@ -69,3 +69,7 @@ bench: release
 ## bench-smoke: every benchmark scenario at a tiny size; fails on any error, never on slowness
 bench-smoke: release
 	cargo bench --profile dev --features ssr --bench loadgen -- smoke
+
+## screenshots: the pictures in docs/screenshots, from a real run of the release build
+screenshots: release
+	cd end2end && npx playwright test --config screenshots.config.ts

@@ -58,6 +58,12 @@ if ! [ -x /usr/bin/chromium ]; then
   sudo_if_needed apt-get update -qq && apt_updated=1
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq chromium >/dev/null
 fi
+# The sqlite3 shell: `make screenshots` backdates a few messages of its demo data with it.
+if ! command -v sqlite3 >/dev/null; then
+  log "installing sqlite3"
+  [ "$apt_updated" = 1 ] || { sudo_if_needed apt-get update -qq && apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq sqlite3 >/dev/null
+fi
 if dpkg -s binaryen >/dev/null 2>&1; then
   log "removing Debian's binaryen (its wasm-opt breaks hydration)"
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get remove -y -qq binaryen >/dev/null

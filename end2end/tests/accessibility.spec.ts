@@ -11,7 +11,7 @@ async function seriousProblems(page: Page): Promise<string[]> {
 }
 
 test.describe("accessibility", () => {
-  test("the login, inbox, conversation and admin pages have no serious or critical problems", async ({
+  test("the login, inbox, search, conversation and admin pages have no serious or critical problems", async ({
     people,
     page,
   }) => {
@@ -27,6 +27,9 @@ test.describe("accessibility", () => {
     await inbox.goto();
     await inbox.waitForLive();
     expect(await seriousProblems(inbox.page), "inbox").toEqual([]);
+    await inbox.page.goto("/search?q=hello");
+    await expect(inbox.page.getByTestId("search-hit")).toHaveCount(1);
+    expect(await seriousProblems(inbox.page), "search").toEqual([]);
 
     const conversation = new ConversationPage(await alice.newPage(), bob.username);
     await conversation.goto();

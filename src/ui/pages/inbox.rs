@@ -114,8 +114,8 @@ fn InboxView(data: Inbox) -> impl IntoView {
                 </form>
                 <PeopleResults query people />
             </section>
-            <section class="find-messages" aria-labelledby="search-heading">
-                <h2 id="search-heading" class="visually-hidden">"Search your messages"</h2>
+            <section class="find-messages">
+                <h2>"Search your messages"</h2>
                 <form method="get" action="/search" role="search">
                     <label for="search-q" class="visually-hidden">"Search your messages"</label>
                     <input id="search-q" name="q" type="search" placeholder="Search your messages" data-testid="message-search" />

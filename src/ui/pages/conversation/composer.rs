@@ -146,7 +146,7 @@ pub(super) fn Composer(
             let empty = input
                 .get_untracked()
                 .is_some_and(|textarea| textarea.value().is_empty());
-            if let Some(mine) = live.my_last_message().filter(|_| empty) {
+            if let Some(mine) = live.my_last_editable().filter(|_| empty) {
                 ev.prevent_default();
                 live.editing.set(Some(mine));
             }

@@ -90,12 +90,13 @@ impl LiveState {
             });
     }
 
-    /// My newest message that can still be changed (for Up in an empty composer).
-    pub fn my_last_message(self) -> Option<ChatMessage> {
+    /// My newest message, if it can still be edited (for Up in an empty composer).
+    pub fn my_last_editable(self) -> Option<ChatMessage> {
         self.messages.with_untracked(|list| {
             list.iter()
                 .rev()
                 .find(|m| m.sender == self.me && !m.is_deleted())
+                .filter(|m| m.is_editable_at(chrono::Utc::now()))
                 .cloned()
         })
     }
