@@ -32,6 +32,7 @@ pub enum ErrorCode {
     AccountDisabled,
     Blocked,
     NotYours,
+    WrongPassword,
     // 404
     NotFound,
     // 409
@@ -70,7 +71,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the tests that hold the documents to this table.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 41] = [
         Self::BadRequest,
         Self::Network,
         Self::MalformedJson,
@@ -84,6 +85,7 @@ impl ErrorCode {
         Self::AccountDisabled,
         Self::Blocked,
         Self::NotYours,
+        Self::WrongPassword,
         Self::NotFound,
         Self::UsernameTaken,
         Self::EditWindowPassed,
@@ -128,6 +130,7 @@ impl ErrorCode {
             Self::AccountDisabled => "account_disabled",
             Self::Blocked => "blocked",
             Self::NotYours => "not_yours",
+            Self::WrongPassword => "wrong_password",
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",
             Self::EditWindowPassed => "edit_window_passed",

@@ -13,7 +13,7 @@ pub async fn sign_up(username: String, password: String) -> Result<User, AppErro
     context::respond(async move {
         let (state, sess) = context::session().await?;
         let user = accounts::sign_up(&state, context::client_addr()?, &username, password).await?;
-        session::start_session(&sess, &user).await?;
+        session::start_session(&sess, &user, context::new_device()?).await?;
         leptos_axum::redirect("/");
         Ok(user)
     })
@@ -26,7 +26,7 @@ pub async fn log_in(username: String, password: String) -> Result<User, AppError
         let (state, sess) = context::session().await?;
         let user =
             accounts::authenticate(&state, context::client_addr()?, &username, password).await?;
-        session::start_session(&sess, &user).await?;
+        session::start_session(&sess, &user, context::new_device()?).await?;
         leptos_axum::redirect("/");
         Ok(user)
     })

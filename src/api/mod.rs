@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod blocks;
 pub mod messaging;
+pub mod settings;
 
 /// Where the server functions below are served: each `#[server(prefix = "/_app", ...)]` says it
 /// again, because an attribute cannot name a constant.
@@ -84,6 +85,14 @@ mod context {
     pub async fn admin() -> Result<(AppState, crate::domain::User), AppError> {
         let (state, AdminCaller(me)) = extract::<AdminCaller>().await?;
         Ok((state, me))
+    }
+
+    /// The device the request being served comes from, as a new session sees it.
+    pub fn new_device() -> Result<crate::domain::Device, AppError> {
+        Ok(crate::server::auth::device_of(
+            &request_parts()?.headers,
+            Some(client_addr()?),
+        ))
     }
 
     /// The client address of the request being served (see `server::client_addr`).

@@ -4,6 +4,7 @@
 //! frame); everything past the edge works with values that are valid by construction.
 
 pub mod admin;
+mod device;
 mod invisible;
 mod message;
 mod password;
@@ -13,6 +14,7 @@ mod time;
 mod user;
 mod username;
 
+pub use device::{describe, ActiveSession, Device, SEEN_EVERY_SECS};
 pub use message::{
     counted_length, Change, ChangeRefusal, ChatMessage, ClientId, HistoryPage, MessageText,
     MessageTextError, StreamEntry, DEFAULT_MAX_MESSAGE_CHARS, EDIT_WINDOW,

@@ -1,11 +1,15 @@
 //! Account services shared by the pages' server functions and the JSON API: parse, then store.
+//! Signing up and in, the password, and the devices (sessions) an account is logged in on.
 
+use super::auth::{current_device, end_session, session_id};
 use super::client_addr::ClientAddr;
+use super::events::Event;
 use super::hashing::{hash_password, verify_password};
 use super::state::AppState;
-use super::store::{AccountStore, StoreError};
-use crate::domain::{Password, User, Username};
+use super::store::{AccountStore, SessionTable, StoreError};
+use crate::domain::{ActiveSession, Password, User, UserId, Username};
 use crate::error::{AppError, ErrorCode};
+use tower_sessions::Session;
 
 #[tracing::instrument(name = "sign up", skip(state, password))]
 pub async fn sign_up(
@@ -95,5 +99,115 @@ pub async fn create_admin(
             "that username is taken; use --promote to make it an admin",
         )),
         created => Ok(created?),
+    }
+}
+
+/// Changes `me`'s password, given the current one. Every other session of the account ends at once
+/// (their sockets are told `leave` and closed with the logout code); this one stays. A wrong
+/// current password counts as a failed login for the limits, so it cannot be guessed faster here
+/// than on the login page.
+#[tracing::instrument(name = "change password", skip_all, fields(me = %me.id))]
+pub async fn change_password(
+    state: &AppState,
+    session: &Session,
+    from: ClientAddr,
+    me: &User,
+    current: String,
+    new: String,
+) -> Result<(), AppError> {
+    let name = me.username.as_str();
+    state.limits.check_login(from, name)?;
+    let stored = state
+        .store
+        .credentials(&me.username)
+        .await?
+        .map(|c| c.password_hash);
+    // Malformed input still pays for one hash, as at login.
+    let candidate = Password::parse(current)
+        .unwrap_or_else(|_| Password::parse("invalid-placeholder".into()).expect("valid length"));
+    if !verify_password(stored, candidate).await? {
+        state.limits.login_failed(from, name);
+        return Err(AppError::forbidden(
+            ErrorCode::WrongPassword,
+            "that is not your current password",
+        ));
+    }
+    let hash = hash_password(Password::parse(new)?).await?;
+    if !state.store.set_password_hash(me.id, &hash).await? {
+        return Err(AppError::unauthorized());
+    }
+    let keep = session_id(session).unwrap_or_default();
+    let ended = state.store.delete_sessions_except(me.id, &keep).await?;
+    logged_out(state, me.id, ended);
+    Ok(())
+}
+
+/// The sessions `me` is logged in with, most recently used first, this one marked `current`.
+#[tracing::instrument(name = "list devices", skip_all, fields(me = %me.id))]
+pub async fn devices(
+    state: &AppState,
+    session: &Session,
+    me: &User,
+) -> Result<Vec<ActiveSession>, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    let current = current_device(session).await?;
+    let mut list: Vec<ActiveSession> = state
+        .store
+        .devices_of(me.id, now)
+        .await?
+        .into_iter()
+        .map(|(_, device)| match &current {
+            // This request's view of this session is newer than what is stored.
+            Some(here) if here.id == device.id => ActiveSession::of(here.clone(), true),
+            _ => ActiveSession::of(device, false),
+        })
+        .collect();
+    // A session whose device this very request made is not stored yet.
+    if let Some(here) = current.filter(|here| !list.iter().any(|s| s.id == here.id)) {
+        list.insert(0, ActiveSession::of(here, true));
+    }
+    Ok(list)
+}
+
+/// Ends `me`'s session on `device` (its sockets close with the logout code). This device's own
+/// session is simply logged out.
+#[tracing::instrument(name = "log out device", skip(state, session, me), fields(me = %me.id))]
+pub async fn log_out_device(
+    state: &AppState,
+    session: &Session,
+    me: &User,
+    device: uuid::Uuid,
+) -> Result<(), AppError> {
+    if current_device(session)
+        .await?
+        .is_some_and(|here| here.id == device)
+    {
+        return end_session(session, state).await;
+    }
+    let Some(ended) = state.store.delete_device(me.id, device).await? else {
+        return Err(AppError::not_found("no such session"));
+    };
+    logged_out(state, me.id, [ended]);
+    Ok(())
+}
+
+/// Ends every session of `me`'s but this one; returns how many ended.
+#[tracing::instrument(name = "log out other devices", skip_all, fields(me = %me.id))]
+pub async fn log_out_other_devices(
+    state: &AppState,
+    session: &Session,
+    me: &User,
+) -> Result<usize, AppError> {
+    let keep = session_id(session).unwrap_or_default();
+    let ended = state.store.delete_sessions_except(me.id, &keep).await?;
+    let count = ended.len();
+    logged_out(state, me.id, ended);
+    Ok(count)
+}
+
+/// Closes the sockets of sessions that have just been deleted, on every node.
+fn logged_out(state: &AppState, user: UserId, sessions: impl IntoIterator<Item = String>) {
+    for session_id in sessions {
+        state.events.publish(Event::LoggedOut { user, session_id });
     }
 }

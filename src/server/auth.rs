@@ -6,27 +6,73 @@
 //! - `Caller`: must be logged in (401 otherwise).
 //! - `AdminCaller`: must be an admin (404 otherwise: to anyone else the console does not exist).
 //!
-//! The session holds only the user id; the account is read on every request, so a deleted or
-//! disabled account is logged out at once. It is read once per request: the answer is kept in
+//! The session holds the user id and the device it is used from (`domain::Device`: browser,
+//! address, when first and last seen, for the devices list); the account is read on every request,
+//! so a deleted or disabled account is logged out at once. It is read once per request: the answer is kept in
 //! the request's extensions, where a page render's several server functions find it.
 //! (Password hashing is in `hashing`.)
 
+use super::client_addr::ClientAddr;
 use super::events::Event;
 use super::state::AppState;
 use super::store::AccountStore;
-use crate::domain::{User, UserId};
+use crate::domain::{Device, User, UserId};
 use crate::error::AppError;
 use axum::extract::FromRequestParts;
+use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use tower_sessions::Session;
 
 /// The session key holding the logged-in user's id.
 pub const USER_ID_KEY: &str = super::store::SESSION_USER_ID_KEY;
+/// The session key holding the device it is used from.
+pub const DEVICE_KEY: &str = super::store::SESSION_DEVICE_KEY;
 
-/// Binds the session to `user`, under a fresh session id (no session fixation).
-pub async fn start_session(session: &Session, user: &User) -> Result<(), AppError> {
+/// Binds the session to `user`, under a fresh session id (no session fixation), as a new
+/// `device` (see `device_of`).
+pub async fn start_session(session: &Session, user: &User, device: Device) -> Result<(), AppError> {
     session.cycle_id().await?;
+    session.insert(DEVICE_KEY, device).await?;
     Ok(session.insert(USER_ID_KEY, user.id.get()).await?)
+}
+
+/// The device a request comes from, as a session first sees it: its browser, its address, now.
+pub fn device_of(headers: &HeaderMap, from: Option<ClientAddr>) -> Device {
+    let agent = headers
+        .get(USER_AGENT)
+        .and_then(|agent| agent.to_str().ok())
+        .unwrap_or_default();
+    let addr = from.map(|addr| addr.0.to_string()).unwrap_or_default();
+    Device::new(agent, addr, chrono::Utc::now().timestamp())
+}
+
+/// The id of this request's session, when it has been stored.
+pub fn session_id(session: &Session) -> Option<String> {
+    session.id().map(|id| id.to_string())
+}
+
+/// The device this session is used from, as its latest request left it.
+pub async fn current_device(session: &Session) -> Result<Option<Device>, AppError> {
+    Ok(session.get::<Device>(DEVICE_KEY).await?)
+}
+
+/// Keeps the session's device up to date: the address and time it was last seen, written at most
+/// every `SEEN_EVERY_SECS` (or on a new address), since each is a session write. A session from
+/// before devices were kept gets one here.
+async fn note_device(session: &Session, parts: &Parts) -> Result<(), AppError> {
+    let from = parts.extensions.get::<ClientAddr>().copied();
+    let device = match current_device(session).await? {
+        Some(known) => {
+            let addr = from.map(|addr| addr.0.to_string()).unwrap_or_default();
+            match known.seen(&addr, chrono::Utc::now().timestamp()) {
+                Some(seen) => seen,
+                None => return Ok(()),
+            }
+        }
+        None => device_of(&parts.headers, from),
+    };
+    Ok(session.insert(DEVICE_KEY, device).await?)
 }
 
 /// Ends the session: its open sockets are told `leave` and closed, then it is deleted.
@@ -90,6 +136,9 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<User>, Ap
     }
     let session = session_of(parts, state).await?;
     let user = session_user(&session, state).await?;
+    if user.is_some() {
+        note_device(&session, parts).await?;
+    }
     parts.extensions.insert(Resolved(user.clone()));
     Ok(user)
 }

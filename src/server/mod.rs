@@ -8,6 +8,7 @@ pub mod client_addr;
 pub mod config;
 pub mod csrf;
 pub mod events;
+pub mod export;
 pub mod hashing;
 pub mod headers;
 pub mod http;

@@ -405,8 +405,10 @@ impl TestApp {
                 json!({"message": text}),
             )
             .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        res.json().await.expect("json")
+        let status = res.status();
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
     }
 
     pub async fn history(&self, who: &Person, peer: i64, query: &str) -> Value {

@@ -9,6 +9,7 @@ mod cluster;
 mod copy_database;
 mod crash;
 mod delivery;
+mod devices;
 mod edits;
 mod hardening;
 mod headers;

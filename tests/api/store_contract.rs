@@ -5,10 +5,10 @@
 
 use crate::helpers::TestApp;
 use parley::domain::admin::AuditAction;
-use parley::domain::{ClientId, User, UserId, Username};
+use parley::domain::{Change, ChangeRefusal, ClientId, Device, User, UserId, Username};
 use parley::server::store::{
-    AccountStore, AdminStore, MessageStore, NewAuditEntry, NewMessage, PageEnd, SessionRow,
-    SessionTable, StoreError,
+    AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewAuditEntry, NewMessage,
+    PageEnd, SessionRow, SessionTable, StoreError,
 };
 
 /// Defines each named check (an `async fn(TestApp)` below) as two tests, one per backend.
@@ -39,6 +39,8 @@ on_both_backends!(
     admin_views_and_the_audit_log,
     search_treats_every_typed_word_as_a_plain_word,
     sessions_by_id_expiry_and_owner,
+    devices_by_owner_and_handle,
+    changes_and_exports,
 );
 
 async fn user(app: &TestApp, name: &str) -> User {
@@ -535,6 +537,7 @@ async fn sessions_by_id_expiry_and_owner(app: TestApp) {
         user: user.map(|u| u.id),
         data: data.to_vec(),
         expires,
+        device: None,
     };
     let now = 1_800_000_000;
 
@@ -596,4 +599,172 @@ async fn sessions_by_id_expiry_and_owner(app: TestApp) {
     );
     store.delete_session("b1").await.unwrap();
     assert_eq!(app.session_count().await, 0);
+}
+
+async fn devices_by_owner_and_handle(app: TestApp) {
+    let store = &app.state.store;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    let now = 1_800_000_000;
+    let device = |agent: &str, seen: i64| Device {
+        id: ClientId::new_v4(),
+        user_agent: agent.to_owned(),
+        client_addr: "192.0.2.1".to_owned(),
+        created_at: now - 100,
+        last_seen_at: seen,
+    };
+    let (laptop, phone, bens) = (
+        device("laptop", now - 5),
+        device("phone", now - 1),
+        device("ben's", now),
+    );
+    let row = |id: &str, user: &User, device: Option<&Device>, expires: i64| SessionRow {
+        id: id.to_owned(),
+        user: Some(user.id),
+        data: id.as_bytes().to_vec(),
+        expires,
+        device: device.cloned(),
+    };
+    for session in [
+        row("a-laptop", &ann, Some(&laptop), now + 60),
+        row("a-phone", &ann, Some(&phone), now + 60),
+        row("a-bare", &ann, None, now + 60),
+        row("a-expired", &ann, Some(&device("old", now - 50)), now - 1),
+        row("b-only", &ben, Some(&bens), now + 60),
+    ] {
+        store.save_session(&session).await.unwrap();
+    }
+    // Unexpired sessions with a device, most recently seen first, with their session ids.
+    let listed = store.devices_of(ann.id, now).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            ("a-phone".to_owned(), phone.clone()),
+            ("a-laptop".to_owned(), laptop.clone())
+        ]
+    );
+    // A save moves the columns with the record.
+    let moved = Device {
+        client_addr: "192.0.2.9".into(),
+        last_seen_at: now + 10,
+        ..laptop.clone()
+    };
+    store
+        .save_session(&row("a-laptop", &ann, Some(&moved), now + 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.devices_of(ann.id, now).await.unwrap()[0],
+        ("a-laptop".to_owned(), moved)
+    );
+
+    // Only the owner's handle deletes, and it deletes that one session.
+    assert_eq!(store.delete_device(ben.id, phone.id).await.unwrap(), None);
+    assert_eq!(
+        store.delete_device(ann.id, phone.id).await.unwrap(),
+        Some("a-phone".to_owned())
+    );
+    assert_eq!(store.delete_device(ann.id, phone.id).await.unwrap(), None);
+    let mut others = store
+        .delete_sessions_except(ann.id, "a-bare")
+        .await
+        .unwrap();
+    others.sort();
+    assert_eq!(others, ["a-expired", "a-laptop"]);
+    assert!(store.load_session("a-bare", now).await.unwrap().is_some());
+    assert!(store.load_session("b-only", now).await.unwrap().is_some());
+    assert!(store
+        .set_password_hash(ann.id, "another hash")
+        .await
+        .unwrap());
+    assert!(!store
+        .set_password_hash(UserId::new(9_999), "x")
+        .await
+        .unwrap());
+}
+
+async fn changes_and_exports(app: TestApp) {
+    let store = &app.state.store;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    let cat = user(&app, "cat").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(send(&app, &ann, &ben, &format!("m{n}")).await);
+    }
+    send(&app, &cat, &ann, "from cat").await;
+    let edited = store
+        .change_message(MessageChange {
+            actor: ann.id,
+            message_id: ids[1],
+            peer: Some(ben.id),
+            kind: ChangeKind::Edit("m1, edited"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(edited.change, Change::Edited);
+    assert!(edited.position > *ids.last().unwrap());
+    assert_eq!(edited.message.message, "m1, edited");
+    let refused = store
+        .change_message(MessageChange {
+            actor: ben.id,
+            message_id: ids[2],
+            peer: None,
+            kind: ChangeKind::Delete,
+        })
+        .await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::Refused(ChangeRefusal::NotYours))
+    ));
+    let deleted = store
+        .change_message(MessageChange {
+            actor: ann.id,
+            message_id: ids[2],
+            peer: None,
+            kind: ChangeKind::Delete,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted.position,
+        edited.position + 1,
+        "positions follow each other"
+    );
+    assert!(deleted.message.is_deleted() && deleted.message.message.is_empty());
+
+    // Resume sees the changes in order; the export pages read the conversation as it is now.
+    let entries = store.entries_after(ben.id, ids[4], 10).await.unwrap();
+    let kinds: Vec<Change> = entries.iter().map(|e| e.change).collect();
+    assert_eq!(kinds, [Change::Edited, Change::Deleted]);
+    assert_eq!(store.newest_position().await.unwrap(), deleted.position);
+    let first = store.messages_after(ann.id, ben.id, None, 2).await.unwrap();
+    let rest = store
+        .messages_after(ann.id, ben.id, Some(first[1].id), 10)
+        .await
+        .unwrap();
+    let texts: Vec<String> = first
+        .iter()
+        .chain(&rest)
+        .map(|m| m.message.clone())
+        .collect();
+    assert_eq!(texts, ["m0", "m1, edited", "", "m3", "m4"]);
+    // An `after` from another conversation reads nothing.
+    let cats = store
+        .messages_after(ann.id, cat.id, None, 10)
+        .await
+        .unwrap();
+    assert!(store
+        .messages_after(ann.id, ben.id, Some(cats[0].id), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let peers: Vec<(String, i64)> = store
+        .conversation_peers(ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, read)| (u.username.to_string(), read))
+        .collect();
+    assert_eq!(peers, [("ben".to_owned(), 0), ("cat".to_owned(), 0)]);
 }

@@ -4,11 +4,11 @@ use super::json::JsonBody;
 use crate::domain::User;
 use crate::error::AppError;
 use crate::server::accounts;
-use crate::server::auth::{end_session, start_session, Caller};
+use crate::server::auth::{device_of, end_session, start_session, Caller};
 use crate::server::client_addr::ClientAddr;
 use crate::server::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
@@ -23,22 +23,24 @@ pub struct CredentialsBody {
 pub async fn signup(
     State(state): State<AppState>,
     Extension(from): Extension<ClientAddr>,
+    headers: HeaderMap,
     session: Session,
     JsonBody(body): JsonBody<CredentialsBody>,
 ) -> Result<(StatusCode, Json<User>), AppError> {
     let user = accounts::sign_up(&state, from, &body.username, body.password).await?;
-    start_session(&session, &user).await?;
+    start_session(&session, &user, device_of(&headers, Some(from))).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 pub async fn login(
     State(state): State<AppState>,
     Extension(from): Extension<ClientAddr>,
+    headers: HeaderMap,
     session: Session,
     JsonBody(body): JsonBody<CredentialsBody>,
 ) -> Result<Json<User>, AppError> {
     let user = accounts::authenticate(&state, from, &body.username, body.password).await?;
-    start_session(&session, &user).await?;
+    start_session(&session, &user, device_of(&headers, Some(from))).await?;
     Ok(Json(user))
 }
 

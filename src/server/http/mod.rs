@@ -7,9 +7,10 @@ mod blocks;
 mod conversations;
 pub(crate) mod health;
 pub(crate) mod json;
+mod me;
 
 use super::state::AppState;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -18,6 +19,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/me/password", post(me::change_password))
+        .route("/me/export", get(me::export))
+        .route("/me/sessions", get(me::sessions))
+        .route("/me/sessions/log-out-others", post(me::log_out_others))
+        .route("/me/sessions/{id}", delete(me::log_out_session))
         .route("/users", get(conversations::find_people))
         .route("/conversations", get(conversations::list))
         .route("/blocks", get(blocks::list))

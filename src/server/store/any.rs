@@ -15,7 +15,8 @@ use super::{
 };
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
-    BlockedUser, ConversationSummary, Relation, StreamEntry, User, UserId, Username,
+    BlockedUser, ChatMessage, ConversationSummary, Device, Relation, StreamEntry, User, UserId,
+    Username,
 };
 
 /// The storage backend in use.
@@ -73,6 +74,9 @@ impl SessionTable for Store {
         async fn load_session(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError>;
         async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
         async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError>;
+        async fn devices_of(&self, user: UserId, now: i64) -> Result<Vec<(String, Device)>, StoreError>;
+        async fn delete_device(&self, user: UserId, device: uuid::Uuid) -> Result<Option<String>, StoreError>;
+        async fn delete_sessions_except(&self, user: UserId, keep: &str) -> Result<Vec<String>, StoreError>;
     }
 }
 
@@ -86,6 +90,7 @@ impl AccountStore for Store {
         async fn promote(&self, name: &Username) -> Result<bool, StoreError>;
         async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError>;
         async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError>;
+        async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<bool, StoreError>;
         async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
         async fn search_users(&self, prefix: &str, exclude: UserId, limit: u32) -> Result<Vec<User>, StoreError>;
     }
@@ -110,6 +115,8 @@ impl MessageStore for Store {
         async fn unread_total(&self, user: UserId) -> Result<i64, StoreError>;
         async fn history(&self, a: UserId, b: UserId, end: PageEnd, limit: u32) -> Result<HistoryPage, StoreError>;
         async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
+        async fn conversation_peers(&self, user: UserId) -> Result<Vec<(User, i64)>, StoreError>;
+        async fn messages_after(&self, a: UserId, b: UserId, after: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
     }
 }
 

@@ -16,8 +16,8 @@ mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
-    BlockedUser, ChangeRefusal, ChatMessage, ClientId, ConversationSummary, Relation, StreamEntry,
-    User, UserId, Username,
+    BlockedUser, ChangeRefusal, ChatMessage, ClientId, ConversationSummary, Device, Relation,
+    StreamEntry, User, UserId, Username,
 };
 
 pub use any::Store;
@@ -31,6 +31,9 @@ use std::sync::Arc;
 /// The key under which a session record holds its user's id. Sessions live in the application
 /// database, and deleting every session of one user (`AccountStore::delete_sessions_of`) reads it.
 pub const SESSION_USER_ID_KEY: &str = "user_id";
+/// The key under which a logged-in session record holds its `domain::Device`, which the session
+/// table copies into columns of its own for the devices list.
+pub const SESSION_DEVICE_KEY: &str = "device";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -143,6 +146,8 @@ pub trait AccountStore {
     async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError>;
     /// Deletes every stored session of `user`; returns how many.
     async fn delete_sessions_of(&self, user: UserId) -> Result<u64, StoreError>;
+    /// Replaces `user`'s password hash; false if there is no such user.
+    async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<bool, StoreError>;
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Users whose name starts with `prefix`, except `exclude`, alphabetically.
     async fn search_users(
@@ -168,6 +173,22 @@ pub trait SessionTable {
     async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
     /// Deletes the sessions expired by `now`; returns how many.
     async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError>;
+    /// `user`'s unexpired sessions that have a device, most recently seen first, each with its
+    /// session id (which never leaves the server).
+    async fn devices_of(&self, user: UserId, now: i64)
+        -> Result<Vec<(String, Device)>, StoreError>;
+    /// Deletes `user`'s session on `device`; its session id, or `None` if `user` has no such one.
+    async fn delete_device(
+        &self,
+        user: UserId,
+        device: uuid::Uuid,
+    ) -> Result<Option<String>, StoreError>;
+    /// Deletes every session of `user` but `keep`; returns the ids deleted.
+    async fn delete_sessions_except(
+        &self,
+        user: UserId,
+        keep: &str,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 /// Messages and conversations between two users: storing and reading messages, read pointers,
@@ -237,6 +258,19 @@ pub trait MessageStore {
     ) -> Result<HistoryPage, StoreError>;
     /// Every conversation `user` is in with its latest message, newest activity first.
     async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
+    /// Everyone `user` has a conversation with, blocked or not, by username, each with how far
+    /// `user` has read (for the export).
+    async fn conversation_peers(&self, user: UserId) -> Result<Vec<(User, i64)>, StoreError>;
+    /// Up to `limit` messages of the pair `a`–`b` in date order (ties by id), after message
+    /// `after` (from the first when `None`): the export reads a conversation with these, a page
+    /// at a time.
+    async fn messages_after(
+        &self,
+        a: UserId,
+        b: UserId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
 }
 
 /// The admin console: every account and conversation, full-text search over all messages (which a

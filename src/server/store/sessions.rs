@@ -4,8 +4,8 @@
 //! tower-sessions record into a `SessionRow` (the MessagePack record, plus the account it belongs
 //! to pulled out into a column a query can find) and leaves the SQL to the backend in use.
 
-use super::{SessionTable, Store, StoreError, SESSION_USER_ID_KEY};
-use crate::domain::UserId;
+use super::{SessionTable, Store, StoreError, SESSION_DEVICE_KEY, SESSION_USER_ID_KEY};
+use crate::domain::{Device, UserId};
 use async_trait::async_trait;
 use std::fmt;
 use std::time::Duration;
@@ -22,6 +22,8 @@ pub struct SessionRow {
     pub data: Vec<u8>,
     /// When it expires, in Unix seconds.
     pub expires: i64,
+    /// The browser it is used from, once logged in (the devices list reads these columns).
+    pub device: Option<Device>,
 }
 
 impl SessionRow {
@@ -32,6 +34,7 @@ impl SessionRow {
             data: rmp_serde::to_vec(record)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?,
             expires: record.expiry_date.unix_timestamp(),
+            device: device(record),
         })
     }
 
@@ -42,6 +45,7 @@ impl SessionRow {
         Some(Self {
             id,
             user: owner(&record),
+            device: device(&record),
             data,
             expires,
         })
@@ -55,6 +59,14 @@ fn owner(record: &Record) -> Option<UserId> {
         .get(SESSION_USER_ID_KEY)
         .and_then(|id| id.as_i64())
         .map(UserId::new)
+}
+
+/// The device a logged-in record is used from (see `server::auth`).
+fn device(record: &Record) -> Option<Device> {
+    record
+        .data
+        .get(SESSION_DEVICE_KEY)
+        .and_then(|device| serde_json::from_value(device.clone()).ok())
 }
 
 #[derive(Clone)]
@@ -147,14 +159,22 @@ macro_rules! session_table {
     ($store:ty) => {
         impl SessionTable for $store {
             async fn insert_session(&self, row: &SessionRow) -> Result<bool, StoreError> {
+                let device = row.device.as_ref();
                 let done = sqlx::query(
-                    "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4)
+                    "insert into sessions (id, user_id, data, expiry_date, device_id, user_agent,
+                                           client_addr, created_at, last_seen_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      on conflict (id) do nothing",
                 )
                 .bind(&row.id)
                 .bind(row.user.map(|u| u.get()))
                 .bind(&row.data)
                 .bind(row.expires)
+                .bind(device.map(|d| d.id.to_string()))
+                .bind(device.map(|d| d.user_agent.as_str()))
+                .bind(device.map(|d| d.client_addr.as_str()))
+                .bind(device.map(|d| d.created_at))
+                .bind(device.map(|d| d.last_seen_at))
                 .execute(&self.pool)
                 .await
                 .context("insert session")?;
@@ -162,15 +182,26 @@ macro_rules! session_table {
             }
 
             async fn save_session(&self, row: &SessionRow) -> Result<(), StoreError> {
+                let device = row.device.as_ref();
                 sqlx::query(
-                    "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4)
+                    "insert into sessions (id, user_id, data, expiry_date, device_id, user_agent,
+                                           client_addr, created_at, last_seen_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      on conflict (id) do update set
-                         user_id = excluded.user_id, data = excluded.data, expiry_date = excluded.expiry_date",
+                         user_id = excluded.user_id, data = excluded.data,
+                         expiry_date = excluded.expiry_date, device_id = excluded.device_id,
+                         user_agent = excluded.user_agent, client_addr = excluded.client_addr,
+                         created_at = excluded.created_at, last_seen_at = excluded.last_seen_at",
                 )
                 .bind(&row.id)
                 .bind(row.user.map(|u| u.get()))
                 .bind(&row.data)
                 .bind(row.expires)
+                .bind(device.map(|d| d.id.to_string()))
+                .bind(device.map(|d| d.user_agent.as_str()))
+                .bind(device.map(|d| d.client_addr.as_str()))
+                .bind(device.map(|d| d.created_at))
+                .bind(device.map(|d| d.last_seen_at))
                 .execute(&self.pool)
                 .await
                 .context("save session")?;
@@ -195,6 +226,63 @@ macro_rules! session_table {
                     .await
                     .context("delete session")?;
                 Ok(())
+            }
+
+            async fn devices_of(
+                &self,
+                user: UserId,
+                now: i64,
+            ) -> Result<Vec<(String, Device)>, StoreError> {
+                let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+                    "select id, device_id, user_agent, client_addr, created_at, last_seen_at
+                     from sessions
+                     where user_id = $1 and expiry_date > $2 and device_id is not null
+                     order by last_seen_at desc, created_at desc",
+                )
+                .bind(user.get())
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .context("select devices")?;
+                rows.into_iter()
+                    .map(|(session, id, user_agent, client_addr, created_at, last_seen_at)| {
+                        let id = id.parse().context("stored device id is not a UUID")?;
+                        Ok((
+                            session,
+                            Device { id, user_agent, client_addr, created_at, last_seen_at },
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn delete_device(
+                &self,
+                user: UserId,
+                device: uuid::Uuid,
+            ) -> Result<Option<String>, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "delete from sessions where user_id = $1 and device_id = $2 returning id",
+                )
+                .bind(user.get())
+                .bind(device.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .context("delete a device's session")?)
+            }
+
+            async fn delete_sessions_except(
+                &self,
+                user: UserId,
+                keep: &str,
+            ) -> Result<Vec<String>, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "delete from sessions where user_id = $1 and id <> $2 returning id",
+                )
+                .bind(user.get())
+                .bind(keep)
+                .fetch_all(&self.pool)
+                .await
+                .context("delete the other sessions")?)
             }
 
             async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {

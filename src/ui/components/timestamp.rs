@@ -7,15 +7,16 @@ use leptos::prelude::*;
 /// once hydrated, the browser shows the local time as the reader's locale writes it (12- or
 /// 24-hour), with the full date and time on hover and focus. The exact stored date is always in
 /// `datetime`.
+///
+/// `with_date` shows the date too (for times that are not under a day line).
 #[component]
-pub fn Timestamp(date: DateTime<Utc>) -> impl IntoView {
+pub fn Timestamp(date: DateTime<Utc>, #[prop(optional)] with_date: bool) -> impl IntoView {
     let hydrated = crate::ui::hydrated();
-    let text = move || {
-        if hydrated.get() {
-            intl::format(date, &[("timeStyle", "short")])
-        } else {
-            date.format("%H:%M UTC").to_string()
-        }
+    let text = move || match (hydrated.get(), with_date) {
+        (true, false) => intl::format(date, &[("timeStyle", "short")]),
+        (true, true) => intl::format(date, &[("dateStyle", "medium"), ("timeStyle", "short")]),
+        (false, false) => date.format("%H:%M UTC").to_string(),
+        (false, true) => date.format("%Y-%m-%d %H:%M UTC").to_string(),
     };
     let full = move || {
         if hydrated.get() {

@@ -79,7 +79,7 @@ fn Hit(hit: SearchHit, me: UserId, words: Vec<String>) -> impl IntoView {
         <li data-testid="search-hit">
             <a href=format!("/c/{peer_name}?at={}", hit.message.id) data-testid="search-hit-link">{who}</a>
             " "
-            <crate::ui::components::Timestamp date=hit.message.date />
+            <crate::ui::components::Timestamp date=hit.message.date with_date=true />
             <p class="text">{text}</p>
         </li>
     }

@@ -1,11 +1,15 @@
 //! `/settings`: the caller's account settings: desktop notifications (asked for only from here),
-//! and the people they have blocked, each with "Unblock" (a plain form, so it works without
-//! JavaScript).
+//! the password, the devices the account is logged in on, and the people they have blocked. Every
+//! form is a plain form, so it works without JavaScript.
 
-use crate::api::blocks::{load_settings, Settings, UnblockUser};
-use crate::domain::BlockedUser;
-use crate::ui::components::{Loaded, TopBar};
+use crate::api::blocks::UnblockUser;
+use crate::api::settings::{
+    load_settings, ChangePassword, LogOutDevice, LogOutOtherDevices, Settings,
+};
+use crate::domain::{ActiveSession, BlockedUser};
+use crate::ui::components::{Loaded, Timestamp, TopBar};
 use crate::ui::notify::{self, Permission};
+use crate::ui::pages::error_text;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,13 +24,24 @@ pub fn SettingsPage() -> impl IntoView {
 
 #[component]
 fn SettingsView(data: Settings) -> impl IntoView {
-    let Settings { me, blocks } = data;
+    let Settings {
+        me,
+        blocks,
+        devices,
+    } = data;
     let blocks = RwSignal::new(blocks);
     view! {
         <TopBar me />
         <main class="page settings">
             <h1>"Settings"</h1>
             <Notifications />
+            <PasswordForm />
+            <Devices devices />
+            <section aria-labelledby="export-heading" class="card">
+                <h2 id="export-heading">"Your data"</h2>
+                <p class="muted">"Every conversation with every message, your read positions and the people you blocked, as one JSON file."</p>
+                <a href="/api/me/export" download data-testid="export" class="button-link">"Download my data"</a>
+            </section>
             <section aria-labelledby="blocked-heading" class="card">
                 <h2 id="blocked-heading">"Blocked people"</h2>
                 <p class="muted">
@@ -95,6 +110,95 @@ fn BlockedRow(blocked: BlockedUser, blocks: RwSignal<Vec<BlockedUser>>) -> impl 
                     {unblock_label}
                 </button>
             </ActionForm>
+        </li>
+    }
+}
+
+/// Change the password, given the current one. Every other device is logged out.
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let done = move || {
+        change.value().with(|outcome| match outcome {
+            Some(Ok(())) => Some("Password changed. Every other device has been logged out."),
+            _ => None,
+        })
+    };
+    view! {
+        <section aria-labelledby="password-heading" class="card">
+            <h2 id="password-heading">"Password"</h2>
+            <ActionForm action=change attr:class="password-form" attr:data-testid="password-form">
+                <label for="current-password">"Current password"</label>
+                <input id="current-password" name="current_password" type="password" required autocomplete="current-password" />
+                <label for="new-password">"New password"</label>
+                <input id="new-password" name="new_password" type="password" required minlength="8" autocomplete="new-password" />
+                <button type="submit" data-testid="change-password">"Change password"</button>
+            </ActionForm>
+            <p class="notice" role="status" data-testid="password-changed">{done}</p>
+            <p class="form-error" role="alert" data-testid="password-error">{move || change.value().with(error_text)}</p>
+        </section>
+    }
+}
+
+/// Where the account is logged in: each session with its browser, address and times, "Log out"
+/// for each other one, and "Log out every other device".
+#[component]
+fn Devices(devices: Vec<ActiveSession>) -> impl IntoView {
+    let devices = RwSignal::new(devices);
+    let others = ServerAction::<LogOutOtherDevices>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = others.value().get() {
+            devices.update(|list| list.retain(|d| d.current));
+        }
+    });
+    view! {
+        <section aria-labelledby="devices-heading" class="card">
+            <h2 id="devices-heading">"Devices"</h2>
+            <p class="muted">"Where your account is logged in. Log out any you do not recognise, then change your password."</p>
+            <ul class="devices" data-testid="devices">
+                <For each=move || devices.get() key=|d| d.id let:device>
+                    <DeviceRow device devices />
+                </For>
+            </ul>
+            <Show when=move || devices.with(|list| list.iter().any(|d| !d.current))>
+                <ActionForm action=others>
+                    <button type="submit" data-testid="log-out-others">"Log out every other device"</button>
+                </ActionForm>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn DeviceRow(device: ActiveSession, devices: RwSignal<Vec<ActiveSession>>) -> impl IntoView {
+    let log_out = ServerAction::<LogOutDevice>::new();
+    let id = device.id;
+    Effect::new(move |_| {
+        if let Some(Ok(())) = log_out.value().get() {
+            devices.update(|list| list.retain(|d| d.id != id));
+        }
+    });
+    let name = format!("{} on {}", device.browser, device.os);
+    let label = format!("Log out {name}");
+    let current = device.current;
+    view! {
+        <li data-testid="device" data-current=current.to_string() data-device=id.to_string()>
+            <div>
+                <strong>{name}</strong>
+                {current.then(|| view! { <span class="this-device">" · this device"</span> })}
+                <p class="muted">
+                    {format!("{} · signed in ", device.client_addr)}
+                    <Timestamp date=device.created_at with_date=true />
+                    " · last seen "
+                    <Timestamp date=device.last_seen_at with_date=true />
+                </p>
+            </div>
+            {(!current).then(|| view! {
+                <ActionForm action=log_out>
+                    <input type="hidden" name="device" value=id.to_string() />
+                    <button type="submit" class="link-button" data-testid="log-out-device" aria-label=label.clone()>"Log out"</button>
+                </ActionForm>
+            })}
         </li>
     }
 }

@@ -115,6 +115,17 @@ impl AccountStore for PgStore {
         Ok(done.rows_affected())
     }
 
+    #[tracing::instrument(name = "store.set_password_hash", level = "debug", skip(self, hash))]
+    async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("update users set password_hash = $1 where id = $2")
+            .bind(hash)
+            .bind(user.get())
+            .execute(&self.pool)
+            .await
+            .context("update password hash")?;
+        Ok(done.rows_affected() == 1)
+    }
+
     #[tracing::instrument(name = "store.user_by_name", level = "debug", skip(self))]
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
         if has_nul(name) {

@@ -2,6 +2,7 @@
 //! earlier versions kept them in.
 
 use super::PgStore;
+use crate::domain::{Device, UserId};
 use crate::server::store::{SessionRow, SessionTable, StoreError};
 use anyhow::Context;
 use sqlx::PgPool;

@@ -6,7 +6,9 @@ use super::{
     classify, entry_from_row, from_millis, message_from_row, millis, user_from_columns,
     user_from_row, SqliteStore, MESSAGE_COLUMNS, MESSAGE_COLUMNS_C,
 };
-use crate::domain::{BlockedUser, ConversationSummary, Relation, StreamEntry, UserId};
+use crate::domain::{
+    BlockedUser, ChatMessage, ConversationSummary, Relation, StreamEntry, User, UserId,
+};
 use crate::server::store::{
     HistoryPage, MessageChange, MessageStore, NewMessage, PageEnd, StoreError, Stored,
 };
@@ -328,5 +330,54 @@ impl MessageStore for SqliteStore {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(summaries)
+    }
+
+    #[tracing::instrument(name = "store.conversation_peers", level = "debug", skip(self))]
+    async fn conversation_peers(&self, user: UserId) -> Result<Vec<(User, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "select u.id, u.username, u.is_admin, v.read_up_to from conversation v
+             join users u on u.id = v.peer where v.owner = $1 order by u.username",
+        )
+        .bind(user.get())
+        .fetch_all(&self.pool)
+        .await
+        .context("select conversation peers")?;
+        rows.iter()
+            .map(|row| -> Result<(User, i64), StoreError> {
+                Ok((
+                    user_from_row(row)?,
+                    row.try_get("read_up_to").context("read_up_to")?,
+                ))
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(name = "store.messages_after", level = "debug", skip(self))]
+    async fn messages_after(
+        &self,
+        a: UserId,
+        b: UserId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let (lo, hi) = (a.min(b).get(), a.max(b).get());
+        // Keyset on (date, id) along the pair's index; an `after` outside the pair reads nothing.
+        let rows = sqlx::query(&format!(
+            "select {MESSAGE_COLUMNS} from chat where pair_lo = $1 and pair_hi = $2
+               and ($3 is null or (date, id) > (select date, id from chat
+                                                where id = $3 and pair_lo = $1 and pair_hi = $2))
+             order by date, id limit $4"
+        ))
+        .bind(lo)
+        .bind(hi)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("select messages after")?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<anyhow::Result<_>>()?)
     }
 }

@@ -2,6 +2,7 @@
 //! versions kept them in.
 
 use super::SqliteStore;
+use crate::domain::{Device, UserId};
 use crate::server::store::{SessionRow, SessionTable, StoreError};
 use anyhow::Context;
 use sqlx::SqlitePool;
