@@ -2,7 +2,7 @@
 
 use crate::ui::pages::{
     AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
-    ConversationPage, InboxPage, LoginPage, NotFoundContent, NotFoundPage, SearchPage,
+    ConversationPage, InboxPage, LoginPage, NotFoundContent, NotFoundPage, ResetPage, SearchPage,
     SettingsPage, SignupPage, NOT_FOUND_TITLE,
 };
 use leptos::prelude::*;
@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/signup") view=SignupPage />
+                <Route path=path!("/reset/:token") view=ResetPage ssr=SsrMode::Async />
                 // Async: the whole page is rendered before it is sent, so it is complete without
                 // JavaScript (streamed fragments would need a script to be swapped in).
                 <Route path=path!("/") view=InboxPage ssr=SsrMode::Async />

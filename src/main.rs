@@ -34,6 +34,23 @@ async fn main() -> anyhow::Result<()> {
             println!("{} is now an admin (user id {})", admin.username, admin.id);
             Ok(())
         }
+        Command::ResetLink { username } => {
+            use parley::server::reset_links::{self, MadeBy};
+            let state = AppState::open(cli.config).await?;
+            let user = parley::server::messaging::peer_by_name(&state, &username)
+                .await
+                .map_err(|_| anyhow::anyhow!("there is no user called {username}"))?;
+            let link = reset_links::create(&state, MadeBy::CommandLine, user.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", link.path);
+            eprintln!(
+                "Give {} this path on your Parley site's address (e.g. https://chat.example.com{}). \
+                 It works once, until {}.",
+                user.username, link.path, link.expires_at
+            );
+            Ok(())
+        }
         Command::CopyDatabase { from, to } => {
             let copied =
                 parley::server::store::copy::copy_database(&from, &to, |line| println!("{line}"))

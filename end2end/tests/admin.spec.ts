@@ -13,25 +13,12 @@ import {
   logInViaApi,
   pathIs,
   sendViaApi,
+  signInAsAdmin,
   test,
   uniqueName,
   waitUntilSettled,
-  type Visitor,
 } from "./fixtures";
 import type { Page } from "@playwright/test";
-
-/** The admin signs in on the login page and lands on their inbox, with the Admin link. */
-async function signInAsAdmin(admin: Visitor): Promise<Page> {
-  const page = await admin.newPage();
-  const login = new LoginPage(page);
-  await login.goto();
-  await login.logIn(admin.username, admin.password);
-  const inbox = new InboxPage(page);
-  await inbox.expectOnPage(admin.username);
-  await expect(inbox.topBar.adminLink).toHaveText("Admin");
-  await expect(inbox.topBar.adminLink).toHaveAttribute("href", "/admin");
-  return page;
-}
 
 /** The not-found page every /admin page is to anyone but an admin. */
 async function expectNotFound(page: Page, path: string, who: string, options: { soft?: boolean } = {}): Promise<void> {

@@ -3,14 +3,12 @@ import {
   ConversationPage,
   expect,
   InboxPage,
-  LoginPage,
   sendViaApi,
+  signInAsAdmin,
   test,
   uniqueName,
   type Person,
-  type Visitor,
 } from "./fixtures";
-import type { Page } from "@playwright/test";
 
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true };
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
@@ -19,15 +17,6 @@ async function openConversation(person: Person, peer: Person): Promise<Conversat
   const conversation = new ConversationPage(await person.newPage(), peer.username);
   await conversation.goto();
   return conversation;
-}
-
-async function signInAsAdmin(admin: Visitor): Promise<Page> {
-  const page = await admin.newPage();
-  const login = new LoginPage(page);
-  await login.goto();
-  await login.logIn(admin.username, admin.password);
-  await new InboxPage(page).expectOnPage(admin.username);
-  return page;
 }
 
 for (const [device, options] of [

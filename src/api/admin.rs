@@ -133,3 +133,34 @@ pub async fn admin_set_disabled(user: UserId, disabled: bool) -> Result<User, Ap
     })
     .await
 }
+
+/// A password reset link just made, shown once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResetLinkMade {
+    pub username: String,
+    /// `/reset/<token>`, after the site's address.
+    pub path: String,
+    #[serde(with = "crate::domain::rfc3339_millis")]
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Makes a one-time password reset link for `username`, recorded in the audit log with `reason`.
+#[server(prefix = "/_app", endpoint = "admin/reset-link")]
+pub async fn admin_reset_link(username: String, reason: String) -> Result<ResetLinkMade, AppError> {
+    use crate::server::reset_links::{self, MadeBy};
+    context::respond(async move {
+        let (state, me) = context::admin().await?;
+        let user = crate::server::messaging::peer_by_name(&state, username.trim()).await?;
+        let made_by = MadeBy::Admin {
+            admin: &me,
+            reason: &reason,
+        };
+        let link = reset_links::create(&state, made_by, user.id).await?;
+        Ok(ResetLinkMade {
+            username: user.username.to_string(),
+            path: link.path,
+            expires_at: link.expires_at,
+        })
+    })
+    .await
+}

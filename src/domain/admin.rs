@@ -80,6 +80,7 @@ pub enum AuditAction {
     Search,
     DisableUser,
     EnableUser,
+    CreateResetLink,
 }
 
 impl AuditAction {
@@ -89,6 +90,7 @@ impl AuditAction {
             Self::Search => "search",
             Self::DisableUser => "disable_user",
             Self::EnableUser => "enable_user",
+            Self::CreateResetLink => "create_reset_link",
         }
     }
 
@@ -98,6 +100,7 @@ impl AuditAction {
             Self::Search,
             Self::DisableUser,
             Self::EnableUser,
+            Self::CreateResetLink,
         ]
         .into_iter()
         .find(|a| a.as_str() == raw)

@@ -51,6 +51,22 @@ pub async fn chats(
     Ok(state.store.chats(filter, offset(page), PAGE).await?)
 }
 
+/// An admin's reason for an audited action, trimmed: required (`missing` says what to say), and
+/// at most `MAX_REASON_CHARS` characters.
+pub fn audit_reason<'a>(raw: &'a str, missing: &str) -> Result<&'a str, AppError> {
+    let reason = raw.trim();
+    if reason.is_empty() {
+        return Err(AppError::bad_request(ErrorCode::ReasonRequired, missing));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(AppError::unprocessable(
+            ErrorCode::ReasonTooLong,
+            format!("keep the reason under {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason)
+}
+
 /// The stored messages of the pair `a`–`b`, after recording who read them and why.
 #[tracing::instrument(name = "admin reads conversation", skip(state, admin, read), fields(admin = %admin.id))]
 pub async fn read_conversation(
@@ -59,19 +75,7 @@ pub async fn read_conversation(
     (a, b): (UserId, UserId),
     read: &ConversationRead,
 ) -> Result<ConversationExcerpt, AppError> {
-    let reason = read.reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::bad_request(
-            ErrorCode::ReasonRequired,
-            "say why you are opening this conversation",
-        ));
-    }
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(AppError::unprocessable(
-            ErrorCode::ReasonTooLong,
-            format!("keep the reason under {MAX_REASON_CHARS} characters"),
-        ));
-    }
+    let reason = audit_reason(&read.reason, "say why you are opening this conversation")?;
     let user_a = state
         .store
         .user_by_id(a)

@@ -34,6 +34,13 @@ pub enum Command {
         #[arg(long)]
         promote: bool,
     },
+    /// Make a one-time password reset link for a user (valid 24 hours) and print it. There is no
+    /// e-mail: give the link to its owner some other way.
+    ResetLink {
+        /// Whose password is to be reset.
+        #[arg(long)]
+        username: String,
+    },
     /// Copy a SQLite database into an empty PostgreSQL database (moving a deployment):
     /// everything, ids and dates kept, sessions included. Stop the server first.
     CopyDatabase {

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod pages;
 pub mod realtime;
 pub mod relations;
+pub mod reset_links;
 pub mod router;
 pub mod state;
 pub mod store;

@@ -78,6 +78,10 @@ async fn guard_pages(State(state): State<AppState>, request: Request, next: Next
     if !matches!(parts.method, Method::GET | Method::HEAD) || !is_page(&path) || !routed {
         return next.run(Request::from_parts(parts, body)).await;
     }
+    // A reset link works for whoever holds it, logged in or not.
+    if path.starts_with("/reset/") {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let logged_in = match MaybeCaller::from_request_parts(&mut parts, &state).await {
         Ok(MaybeCaller(user)) => user.is_some(),
         Err(err) => return err.into_response(),

@@ -3,7 +3,7 @@
 //! cannot forget the check. The audited reads (messages, search) also refuse requests another
 //! site started (`check_audited_read`); they stay GETs for clients that are not browsers.
 
-use super::json::{user_id, QueryParams};
+use super::json::{user_id, JsonBody, QueryParams};
 use crate::domain::admin::{
     AccountSummary, AuditEntry, ChatSummary, ConversationExcerpt, ConversationRead, SearchHit,
 };
@@ -12,9 +12,10 @@ use crate::error::AppError;
 use crate::server::admin;
 use crate::server::auth::AdminCaller;
 use crate::server::csrf::check_audited_read;
+use crate::server::reset_links::{self, MadeBy, ResetLink};
 use crate::server::state::AppState;
 use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, MethodRouter};
@@ -26,6 +27,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users", only(get(users)))
         .route("/users/{id}/disable", only(set_disabled(true)))
         .route("/users/{id}/enable", only(set_disabled(false)))
+        .route("/users/{id}/reset-link", only(post(reset_link)))
         .route("/chats", only(get(chats)))
         .route("/chats/{user_a}/{user_b}/messages", only(get(messages)))
         .route("/search", only(get(search)))
@@ -152,4 +154,25 @@ fn set_disabled(disabled: bool) -> MethodRouter<AppState> {
             Ok::<_, AppError>(Json(Disabled { user, disabled }))
         },
     )
+}
+
+#[derive(Deserialize)]
+struct ResetLinkBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /users/{id}/reset-link`: a one-time password reset link for the user, shown once.
+async fn reset_link(
+    State(state): State<AppState>,
+    AdminCaller(me): AdminCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ResetLinkBody>,
+) -> Result<(StatusCode, Json<ResetLink>), AppError> {
+    let made_by = MadeBy::Admin {
+        admin: &me,
+        reason: &body.reason,
+    };
+    let link = reset_links::create(&state, made_by, user_id(&id)?).await?;
+    Ok((StatusCode::CREATED, Json(link)))
 }

@@ -10,8 +10,8 @@ use super::sessions::SessionRecords;
 use super::sqlite::SqliteStore;
 use super::{
     Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
-    MessageChange, MessageStore, NewAuditEntry, NewMessage, PageEnd, SessionRow, SessionTable,
-    StoreError, Stored,
+    MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd, ResetLinkTable,
+    SessionRow, SessionTable, StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
@@ -77,6 +77,14 @@ impl SessionTable for Store {
         async fn devices_of(&self, user: UserId, now: i64) -> Result<Vec<(String, Device)>, StoreError>;
         async fn delete_device(&self, user: UserId, device: uuid::Uuid) -> Result<Option<String>, StoreError>;
         async fn delete_sessions_except(&self, user: UserId, keep: &str) -> Result<Vec<String>, StoreError>;
+    }
+}
+
+impl ResetLinkTable for Store {
+    forward! {
+        async fn create_reset_link(&self, link: NewResetLink<'_>) -> Result<(), StoreError>;
+        async fn reset_link_user(&self, token_hash: &str, now: i64) -> Result<Option<User>, StoreError>;
+        async fn use_reset_link(&self, token_hash: &str, now: i64, password_hash: &str) -> Result<Option<(UserId, Vec<String>)>, StoreError>;
     }
 }
 

@@ -1,9 +1,10 @@
 //! The storage interface. Pages, handlers and the realtime layer talk to `Store` and nothing else,
 //! whichever backend `DATABASE_URL` chose: SQLite (`sqlite`, the embedded default) or PostgreSQL
 //! (`postgres`, one database shared by several app nodes). What they may ask of it is split by
-//! concern into `AccountStore`, `MessageStore` and `AdminStore`, so each caller names only the
-//! part it uses; each backend implements all three with the same meaning, and the tests run the
-//! contract against both.
+//! concern into `AccountStore`, `MessageStore` and `AdminStore`, with `SessionTable` and
+//! `ResetLinkTable` for the two tables whose queries are the same text everywhere, so each caller
+//! names only the part it uses; each backend implements all of them with the same meaning, and the
+//! tests run the contract against both.
 
 mod any;
 mod backend;
@@ -11,6 +12,7 @@ pub mod copy;
 mod encoding;
 mod group_commit;
 mod postgres;
+mod reset_links;
 mod sessions;
 mod sqlite;
 
@@ -72,6 +74,16 @@ pub enum PageEnd {
     Before(i64),
     /// At this message, included (for jumping to a search hit).
     Through(i64),
+}
+
+/// A password reset link to keep. Dates are ms since the epoch.
+pub struct NewResetLink<'a> {
+    pub token_hash: &'a str,
+    pub user: UserId,
+    /// The admin who made it; `None` on the command line.
+    pub created_by: Option<UserId>,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 /// An audit-log line to append.
@@ -156,6 +168,27 @@ pub trait AccountStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
+}
+
+/// One-time password reset links (`server::reset_links`), kept as the hash of their token.
+/// Implemented once for every backend (`reset_links.rs`).
+#[allow(async_fn_in_trait)]
+pub trait ResetLinkTable {
+    /// Keeps a new password reset link (the hash of its token); `MissingReference` if the user
+    /// does not exist.
+    async fn create_reset_link(&self, link: NewResetLink<'_>) -> Result<(), StoreError>;
+    /// The user a reset link names, if it is unused and unexpired at `now` (ms).
+    async fn reset_link_user(&self, token_hash: &str, now: i64)
+        -> Result<Option<User>, StoreError>;
+    /// Uses a reset link, if it is unused and unexpired at `now` (ms): in one transaction, marks it
+    /// used, sets its user's password hash and deletes every session of theirs. Returns the user
+    /// and the ids of the sessions deleted; `None` (and nothing changed) for any other link.
+    async fn use_reset_link(
+        &self,
+        token_hash: &str,
+        now: i64,
+        password_hash: &str,
+    ) -> Result<Option<(UserId, Vec<String>)>, StoreError>;
 }
 
 /// The session table: tower-sessions' records, each with the account it belongs to in a column of

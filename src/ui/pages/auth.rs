@@ -1,7 +1,9 @@
-//! `/login` and `/signup`: plain forms that post without JavaScript and are enhanced once hydrated.
+//! `/login`, `/signup` and `/reset/{token}`: plain forms that post without JavaScript and are
+//! enhanced once hydrated.
 
-use crate::api::auth::{LogIn, SignUp};
+use crate::api::auth::{load_reset_link, LogIn, ResetPassword, SignUp};
 use crate::error::AppError;
+use crate::ui::url::path_param;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -76,6 +78,53 @@ pub fn SignupPage() -> impl IntoView {
                 <button type="submit" disabled=move || action.pending().get()>"Sign up"</button>
             </ActionForm>
             <p>"Already have an account? " <a href="/login">"Log in"</a></p>
+        </main>
+    }
+}
+
+/// `/reset/{token}`: a one-time link an admin made lets its owner set a new password.
+#[component]
+pub fn ResetPage() -> impl IntoView {
+    let token = path_param("token");
+    let link = Resource::new(token, load_reset_link);
+    view! {
+        <Title text="Set a new password · Parley" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match link.await {
+                    Ok(username) => view! { <ResetForm username token=token() /> }.into_any(),
+                    // Whatever the reason (used, expired, made up), the same plain answer.
+                    Err(_) => view! {
+                        <main class="page narrow auth">
+                            <h1>"This link does not work"</h1>
+                            <p class="notice" role="alert" data-testid="reset-link-dead">
+                                "It was used already, or it expired (links work for 24 hours). Ask an admin for a new one."
+                            </p>
+                            <p><a href="/login">"Log in"</a></p>
+                        </main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ResetForm(username: String, token: String) -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let error = move || action.value().with(error_text);
+    view! {
+        <main class="page narrow auth">
+            <h1>"Set a new password"</h1>
+            <p>{format!("For {username}. Every device logged in as {username} will be logged out.")}</p>
+            <ActionForm action=action attr:class="card" attr:data-testid="reset-form">
+                <input type="hidden" name="token" value=token />
+                <label for="new-password">"New password"</label>
+                <input id="new-password" name="new_password" type="password" autocomplete="new-password" required minlength="8" />
+                <FormError error />
+                <button type="submit" disabled=move || action.pending().get()>"Set password"</button>
+            </ActionForm>
         </main>
     }
 }

@@ -11,7 +11,7 @@ mod settings;
 pub use admin::{
     AdminAuditPage, AdminChatsPage, AdminConversationPage, AdminSearchPage, AdminUsersPage,
 };
-pub use auth::{error_text, LoginPage, SignupPage};
+pub use auth::{error_text, LoginPage, ResetPage, SignupPage};
 pub use conversation::ConversationPage;
 pub use inbox::InboxPage;
 pub use not_found::{NotFoundContent, NotFoundPage, NOT_FOUND_TITLE};

@@ -11,6 +11,7 @@
 mod accounts;
 mod admin;
 mod messages;
+mod reset_links;
 mod sessions;
 mod writer;
 

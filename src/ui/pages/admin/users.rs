@@ -1,8 +1,9 @@
 //! `/admin`: the accounts, filtered by a username prefix, each with a button to disable or enable it.
 
 use super::{exact, has_next_page, page_param, AdminFrame, Pager};
-use crate::api::admin::{admin_accounts, AdminAccountsData, AdminSetDisabled};
+use crate::api::admin::{admin_accounts, AdminAccountsData, AdminResetLink, AdminSetDisabled};
 use crate::ui::components::Loaded;
+use crate::ui::pages::error_text;
 use crate::ui::url::query_param;
 use leptos::prelude::*;
 
@@ -53,8 +54,54 @@ pub fn AdminUsersPage() -> impl IntoView {
                         </tbody>
                     </table>
                     <Pager page=page() has_next base=format!("/admin?q={}", q()) />
+                    <ResetLinkForm />
                 </AdminFrame>
             }
         } />
+    }
+}
+
+/// A one-time password reset link for a user who cannot log in (there is no e-mail here): made
+/// with a reason that goes in the audit log, shown once, valid for 24 hours.
+#[component]
+fn ResetLinkForm() -> impl IntoView {
+    let make = ServerAction::<AdminResetLink>::new();
+    let made = move || {
+        make.value().with(|outcome| {
+            let Some(Ok(link)) = outcome else { return None };
+            let address = format!("{}{}", site_origin(), link.path);
+            Some(view! {
+                <p class="notice" data-testid="reset-link-made">
+                    {format!("Give this link to {}; it works once, until {} (UTC): ", link.username, super::exact(&link.expires_at))}
+                    <code data-testid="reset-link">{address}</code>
+                </p>
+            })
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="reset-heading">
+            <h2 id="reset-heading">"Password reset link"</h2>
+            <ActionForm action=make attr:class="inline-form" attr:data-testid="reset-link-form">
+                <label for="reset-username">"Username"</label>
+                <input id="reset-username" name="username" required />
+                <label for="reset-reason">"Reason"</label>
+                <input id="reset-reason" name="reason" required maxlength="500" placeholder="e.g. forgot password, ticket #42" />
+                <button type="submit" class="small">"Make link"</button>
+            </ActionForm>
+            {made}
+            <p class="form-error" role="alert">{move || make.value().with(error_text)}</p>
+        </section>
+    }
+}
+
+/// This site's own address, once in the browser (the server cannot know what users type).
+fn site_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        window().location().origin().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
     }
 }
