@@ -567,27 +567,33 @@ async fn sessions_by_id_expiry_and_owner(app: TestApp) {
     assert_eq!(store.load_session("nobody", now).await.unwrap(), None);
 
     // An anonymous session that logs in gains its owner on save.
-    store
-        .save_session(&row("a2", None, b"a2", now + 60))
+    assert!(store
+        .insert_session(&row("a2", None, b"a2", now + 60))
         .await
-        .unwrap();
+        .unwrap());
     store
         .save_session(&row("a2", Some(&ann), b"a2", now + 60))
         .await
         .unwrap();
-    store
-        .save_session(&row("b1", Some(&ben), b"b1", now + 60))
+    assert!(store
+        .insert_session(&row("b1", Some(&ben), b"b1", now + 60))
         .await
-        .unwrap();
-    store
-        .save_session(&row("old", None, b"old", now - 1))
+        .unwrap());
+    assert!(store
+        .insert_session(&row("old", None, b"old", now - 1))
         .await
-        .unwrap();
+        .unwrap());
     assert_eq!(
         store.load_session("old", now).await.unwrap(),
         None,
         "expired"
     );
+    // Saving is updating: a session deleted meanwhile is not brought back by a late save.
+    store
+        .save_session(&row("gone", Some(&ann), b"gone", now + 60))
+        .await
+        .unwrap();
+    assert_eq!(store.load_session("gone", now).await.unwrap(), None);
 
     assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1);
     assert_eq!(app.session_count().await, 3);
@@ -632,7 +638,7 @@ async fn devices_by_owner_and_handle(app: TestApp) {
         row("a-expired", &ann, Some(&device("old", now - 50)), now - 1),
         row("b-only", &ben, Some(&bens), now + 60),
     ] {
-        store.save_session(&session).await.unwrap();
+        assert!(store.insert_session(&session).await.unwrap());
     }
     // Unexpired sessions with a device, most recently seen first, with their session ids.
     let listed = store.devices_of(ann.id, now).await.unwrap();

@@ -199,7 +199,8 @@ pub trait ResetLinkTable {
 pub trait SessionTable {
     /// Stores a new session; false (and nothing written) when its id is already taken.
     async fn insert_session(&self, row: &SessionRow) -> Result<bool, StoreError>;
-    /// Stores a session, replacing the one with its id.
+    /// Updates a stored session. A session that is no longer stored (deleted, expired) is not
+    /// written back: ending a session is final.
     async fn save_session(&self, row: &SessionRow) -> Result<(), StoreError>;
     /// The record of session `id`, unless it is unknown or expired by `now`.
     async fn load_session(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError>;

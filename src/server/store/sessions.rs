@@ -182,16 +182,15 @@ macro_rules! session_table {
             }
 
             async fn save_session(&self, row: &SessionRow) -> Result<(), StoreError> {
+                // An update, never an insert: a session deleted meanwhile (logged out from another
+                // device, its password changed) stays deleted, even if a request of its was still
+                // on its way and saves it as it ends.
                 let device = row.device.as_ref();
                 sqlx::query(
-                    "insert into sessions (id, user_id, data, expiry_date, device_id, user_agent,
-                                           client_addr, created_at, last_seen_at)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     on conflict (id) do update set
-                         user_id = excluded.user_id, data = excluded.data,
-                         expiry_date = excluded.expiry_date, device_id = excluded.device_id,
-                         user_agent = excluded.user_agent, client_addr = excluded.client_addr,
-                         created_at = excluded.created_at, last_seen_at = excluded.last_seen_at",
+                    "update sessions set
+                         user_id = $2, data = $3, expiry_date = $4, device_id = $5, user_agent = $6,
+                         client_addr = $7, created_at = $8, last_seen_at = $9
+                     where id = $1",
                 )
                 .bind(&row.id)
                 .bind(row.user.map(|u| u.get()))

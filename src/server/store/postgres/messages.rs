@@ -366,19 +366,27 @@ impl MessageStore for PgStore {
     ) -> Result<Vec<ChatMessage>, StoreError> {
         let (lo, hi) = (a.min(b).get(), a.max(b).get());
         // Keyset on (date, id) along the pair's index; an `after` outside the pair reads nothing.
-        let rows = sqlx::query(&format!(
-            "select {MESSAGE_COLUMNS} from chat where pair_lo = $1 and pair_hi = $2
-               and ($3::bigint is null or (date, id) > (select date, id from chat
-                                                where id = $3 and pair_lo = $1 and pair_hi = $2))
-             order by date, id limit $4"
-        ))
-        .bind(lo)
-        .bind(hi)
-        .bind(after)
-        .bind(bigint(limit))
-        .fetch_all(&self.pool)
-        .await
-        .context("select messages after")?;
+        // Two spellings rather than one with `$3 is null or …`, which the planner cannot turn into
+        // an index range, so every page would scan the conversation from its start.
+        let anchor = match after {
+            Some(_) => {
+                "and (date, id) > (select date, id from chat
+                                         where id = $4 and pair_lo = $1 and pair_hi = $2)"
+            }
+            None => "",
+        };
+        let sql = format!(
+            "select {MESSAGE_COLUMNS} from chat where pair_lo = $1 and pair_hi = $2 {anchor}
+             order by date, id limit $3"
+        );
+        let mut query = sqlx::query(&sql).bind(lo).bind(hi).bind(bigint(limit));
+        if let Some(after) = after {
+            query = query.bind(after);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .context("select messages after")?;
         Ok(rows
             .iter()
             .map(message_from_row)
