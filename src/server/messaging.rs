@@ -96,15 +96,7 @@ pub async fn edit_message(
         peer,
         kind: ChangeKind::Edit(text.as_str()),
     };
-    let entry = state.store.change_message(change).await?;
-    // Over the socket the peer was not named: the block is checked against the message's.
-    let peer_of_message = entry.message.peer_of(me.id);
-    if peer.is_none() && peer_of_message != me.id {
-        // Already written; a block that predates it cannot be told from one that crossed it, and
-        // the room of a blocker never shows the conversation anyway (see `blocks_between`).
-        let _ = relation(state, me.id, peer_of_message).await;
-    }
-    Ok(entry.message)
+    Ok(state.store.change_message(change).await?.message)
 }
 
 /// Deletes `me`'s message `id` for both people: its text is removed from the database, its row

@@ -18,7 +18,7 @@
 //! What a batch is written with is the backend's (`sqlite::writer`, `postgres::writer`).
 
 use super::{ChangeKind, CommitListener, MessageChange, NewMessage, StoreError, Stored};
-use crate::domain::{ChangeRefusal, ClientId, StreamEntry, UserId};
+use crate::domain::{Change, ChangeRefusal, ClientId, StreamEntry, UserId};
 use anyhow::anyhow;
 use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
@@ -83,6 +83,85 @@ pub(super) fn delete_statement(columns: &str) -> String {
     )
 }
 
+/// Writes the two halves of a change that are the same SQL on both backends, for a backend's
+/// `writer.rs` (which has `message_from_row`, `change_name` and `MESSAGE_COLUMNS` in scope):
+/// `update_message` applies the change if its rules allow (else says why not, from the row), and
+/// `record_change` adds its row to `chat_change` at the position the backend gave it.
+macro_rules! change_queries {
+    ($connection:ty) => {
+        async fn update_message(
+            connection: &mut $connection,
+            change: &ChangeJob,
+            at: i64,
+        ) -> anyhow::Result<Result<ChatMessage, StoreError>> {
+            let peer = change.peer.map(|p| p.get());
+            let updated = match &change.new_text {
+                Some(text) => sqlx::query(&edit_statement(MESSAGE_COLUMNS))
+                    .bind(text.as_str())
+                    .bind(at)
+                    .bind(change.message_id)
+                    .bind(change.actor.get())
+                    .bind(peer)
+                    .bind(at - EDIT_WINDOW.num_milliseconds())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .context("edit a message")?,
+                None => sqlx::query(&delete_statement(MESSAGE_COLUMNS))
+                    .bind(at)
+                    .bind(change.message_id)
+                    .bind(change.actor.get())
+                    .bind(peer)
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .context("delete a message")?,
+            };
+            if let Some(row) = updated {
+                return Ok(Ok(message_from_row(&row)?));
+            }
+            let found = sqlx::query(UNCHANGED)
+                .bind(change.message_id)
+                .fetch_optional(&mut *connection)
+                .await
+                .context("look at a message that was not changed")?
+                .map(|row| -> anyhow::Result<_> {
+                    Ok(Unchanged {
+                        sender: UserId::new(row.try_get("sender")?),
+                        receiver: UserId::new(row.try_get("receiver")?),
+                        deleted: row.try_get("deleted")?,
+                        blocked: row.try_get("blocked")?,
+                    })
+                })
+                .transpose()?;
+            Ok(Err(change.refusal(found).into()))
+        }
+
+        async fn record_change(
+            connection: &mut $connection,
+            position: i64,
+            message: ChatMessage,
+            change: Change,
+            at: i64,
+        ) -> anyhow::Result<StreamEntry> {
+            sqlx::query(
+                "insert into chat_change (id, message_id, kind, date) values ($1, $2, $3, $4)",
+            )
+            .bind(position)
+            .bind(message.id)
+            .bind(change_name(change))
+            .bind(at)
+            .execute(&mut *connection)
+            .await
+            .context("record a change")?;
+            Ok(StreamEntry {
+                position,
+                change,
+                message,
+            })
+        }
+    };
+}
+pub(super) use change_queries;
+
 /// Reads what `Unchanged` needs of message `$1` (the same SQL on both backends).
 pub(super) const UNCHANGED: &str = "select sender, receiver, deleted_at is not null as deleted,
      exists (select 1 from block b
@@ -91,6 +170,14 @@ pub(super) const UNCHANGED: &str = "select sender, receiver, deleted_at is not n
      from chat where id = $1";
 
 impl ChangeJob {
+    /// What the change is to the stream once written.
+    pub fn kind(&self) -> Change {
+        match self.new_text {
+            Some(_) => Change::Edited,
+            None => Change::Deleted,
+        }
+    }
+
     /// Why a change that matched no row was refused, from what the row says (`None`: there is no
     /// message with that id). Only asked once the conditional write found nothing to change.
     pub fn refusal(&self, found: Option<Unchanged>) -> ChangeRefusal {
@@ -116,7 +203,7 @@ impl ChangeJob {
             ChangeRefusal::NotYours
         } else if deleted {
             ChangeRefusal::AlreadyDeleted
-        } else if blocked && self.new_text.is_some() {
+        } else if blocked && self.kind() == Change::Edited {
             ChangeRefusal::Blocked
         } else {
             ChangeRefusal::EditWindowPassed

@@ -27,7 +27,8 @@
 use super::{change_name, message_from_row, MESSAGE_COLUMNS};
 use crate::domain::{Change, ChatMessage, ClientId, StreamEntry, UserId, EDIT_WINDOW};
 use crate::server::store::group_commit::{
-    delete_statement, edit_statement, ChangeJob, SendJob, Unchanged, WriteBatch, Written, UNCHANGED,
+    change_queries, delete_statement, edit_statement, ChangeJob, SendJob, Unchanged, WriteBatch,
+    Written, UNCHANGED,
 };
 use crate::server::store::{CommitListener, StoreError, Stored};
 use anyhow::{anyhow, Context};
@@ -309,45 +310,11 @@ async fn apply_change(
             .fetch_one(&mut *connection)
             .await
             .context("read the counter's clock")?;
-    let peer = change.peer.map(|p| p.get());
-    let updated = match &change.new_text {
-        Some(text) => sqlx::query(&edit_statement(MESSAGE_COLUMNS))
-            .bind(text.as_str())
-            .bind(at)
-            .bind(change.message_id)
-            .bind(change.actor.get())
-            .bind(peer)
-            .bind(at - EDIT_WINDOW.num_milliseconds())
-            .fetch_optional(&mut *connection)
-            .await
-            .context("edit a message")?,
-        None => sqlx::query(&delete_statement(MESSAGE_COLUMNS))
-            .bind(at)
-            .bind(change.message_id)
-            .bind(change.actor.get())
-            .bind(peer)
-            .fetch_optional(&mut *connection)
-            .await
-            .context("delete a message")?,
+    let message = match update_message(connection, change, at).await? {
+        Ok(message) => message,
+        Err(refused) => return Ok(Err(refused)),
     };
-    let Some(row) = updated else {
-        let found = sqlx::query(UNCHANGED)
-            .bind(change.message_id)
-            .fetch_optional(&mut *connection)
-            .await
-            .context("look at a message that was not changed")?
-            .map(|row| -> anyhow::Result<_> {
-                Ok(Unchanged {
-                    sender: UserId::new(row.try_get("sender")?),
-                    receiver: UserId::new(row.try_get("receiver")?),
-                    deleted: row.try_get("deleted")?,
-                    blocked: row.try_get("blocked")?,
-                })
-            })
-            .transpose()?;
-        return Ok(Err(change.refusal(found).into()));
-    };
-    let message = message_from_row(&row)?;
+    // Only a change that was written takes a position, so the sequence keeps no holes.
     let position: i64 = sqlx::query_scalar(
         "update message_counter set last_id = last_id + 1, last_date = $1 returning last_id",
     )
@@ -355,22 +322,14 @@ async fn apply_change(
     .fetch_one(&mut *connection)
     .await
     .context("advance the message counter")?;
-    let kind = if change.new_text.is_some() {
-        Change::Edited
-    } else {
-        Change::Deleted
-    };
-    sqlx::query("insert into chat_change (id, message_id, kind, date) values ($1, $2, $3, $4)")
-        .bind(position)
-        .bind(message.id)
-        .bind(change_name(kind))
-        .bind(at)
-        .execute(&mut *connection)
-        .await
-        .context("record a change")?;
-    Ok(Ok(StreamEntry {
+    Ok(Ok(record_change(
+        connection,
         position,
-        change: kind,
         message,
-    }))
+        change.kind(),
+        at,
+    )
+    .await?))
 }
+
+change_queries!(PgConnection);
