@@ -6,7 +6,9 @@
 //! logged on the server (see `AppError::internal`) and never sent to a client. Domain and store
 //! errors convert themselves (`From`), so services use `?` and say only what is special.
 
-use crate::domain::{ChangeRefusal, MessageTextError, PasswordError, SendRefusal, UsernameError};
+use crate::domain::{
+    ChangeRefusal, DisplayNameError, MessageTextError, PasswordError, SendRefusal, UsernameError,
+};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -46,6 +48,8 @@ pub enum ErrorCode {
     InvalidQuery,
     InvalidUsername,
     InvalidPassword,
+    InvalidDisplayName,
+    ConfirmationMismatch,
     InvalidClientId,
     InvalidLimit,
     EmptyMessage,
@@ -71,7 +75,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the tests that hold the documents to this table.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 43] = [
         Self::BadRequest,
         Self::Network,
         Self::MalformedJson,
@@ -95,6 +99,8 @@ impl ErrorCode {
         Self::InvalidQuery,
         Self::InvalidUsername,
         Self::InvalidPassword,
+        Self::InvalidDisplayName,
+        Self::ConfirmationMismatch,
         Self::InvalidClientId,
         Self::InvalidLimit,
         Self::EmptyMessage,
@@ -139,6 +145,8 @@ impl ErrorCode {
             Self::InvalidInput => "invalid_input",
             Self::InvalidQuery => "invalid_query",
             Self::InvalidUsername => "invalid_username",
+            Self::InvalidDisplayName => "invalid_display_name",
+            Self::ConfirmationMismatch => "confirmation_mismatch",
             Self::InvalidPassword => "invalid_password",
             Self::InvalidClientId => "invalid_client_id",
             Self::InvalidLimit => "invalid_limit",
@@ -333,6 +341,12 @@ impl From<UsernameError> for AppError {
     }
 }
 
+impl From<DisplayNameError> for AppError {
+    fn from(err: DisplayNameError) -> Self {
+        Self::unprocessable(ErrorCode::InvalidDisplayName, err.to_string())
+    }
+}
+
 impl From<PasswordError> for AppError {
     fn from(err: PasswordError) -> Self {
         Self::unprocessable(ErrorCode::InvalidPassword, err.to_string())
@@ -375,6 +389,8 @@ impl From<SendRefusal> for AppError {
             SendRefusal::PeerBlocked => {
                 Self::forbidden(ErrorCode::Blocked, "you can't message this person")
             }
+            // As for an account that never existed: there is nobody to write to.
+            SendRefusal::PeerDeleted => Self::not_found("that account was deleted"),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The settings page: what it shows, and its forms (password, devices). Thin adapters over
+//! The settings page: what it shows, and its forms (profile, password, devices, deletion). Thin adapters over
 //! `server::accounts` and `server::messaging`, like `/api/me/…`. Every form works without
 //! JavaScript: the post returns to the page it came from.
 
@@ -36,6 +36,34 @@ pub async fn load_settings() -> Result<Settings, AppError> {
     })
     .await
 }
+
+/// Sets the display name (empty: none). Returns the account as others now see it.
+#[server(prefix = "/_app", endpoint = "profile")]
+pub async fn set_display_name(display_name: String) -> Result<User, AppError> {
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        accounts::set_display_name(&state, &me, Some(&display_name)).await
+    })
+    .await
+}
+
+/// Deletes the account, given the password and the username typed again; the browser goes to the
+/// login page, which says so.
+#[server(prefix = "/_app", endpoint = "delete-account")]
+pub async fn delete_account(password: String, confirm: String) -> Result<(), AppError> {
+    context::respond(async move {
+        let (state, me) = context::logged_in().await?;
+        let (_, session) = context::session().await?;
+        let from = context::client_addr()?;
+        accounts::delete_account(&state, &session, from, &me, password, &confirm).await?;
+        leptos_axum::redirect(ACCOUNT_DELETED_PAGE);
+        Ok(())
+    })
+    .await
+}
+
+/// Where a deleted account's browser is sent: the login page, saying the account is gone.
+pub const ACCOUNT_DELETED_PAGE: &str = "/login?account=deleted";
 
 /// Changes the password; every other device is logged out.
 #[server(prefix = "/_app", endpoint = "password")]

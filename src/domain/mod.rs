@@ -5,6 +5,7 @@
 
 pub mod admin;
 mod device;
+mod display_name;
 mod invisible;
 mod message;
 mod password;
@@ -15,6 +16,7 @@ mod user;
 mod username;
 
 pub use device::{describe, ActiveSession, Device, SEEN_EVERY_SECS};
+pub use display_name::{DisplayName, DisplayNameError};
 pub use message::{
     counted_length, Change, ChangeRefusal, ChatMessage, ClientId, HistoryPage, MessageText,
     MessageTextError, StreamEntry, DEFAULT_MAX_MESSAGE_CHARS, EDIT_WINDOW,

@@ -20,6 +20,8 @@ pub struct Relation {
     pub peer_wrote: bool,
     pub i_blocked: bool,
     pub peer_blocked: bool,
+    /// The peer's account was deleted: nobody can write to it any more.
+    pub peer_deleted: bool,
 }
 
 /// Why a message may not be sent.
@@ -29,6 +31,8 @@ pub enum SendRefusal {
     IBlocked,
     /// The peer blocked me. Said as no more than "you can't message this person".
     PeerBlocked,
+    /// The peer's account was deleted.
+    PeerDeleted,
 }
 
 impl Relation {
@@ -55,6 +59,9 @@ impl Relation {
 
     /// Whether I may send the peer a message.
     pub fn may_send(self) -> Result<(), SendRefusal> {
+        if self.peer_deleted {
+            return Err(SendRefusal::PeerDeleted);
+        }
         match (self.i_blocked, self.peer_blocked) {
             (true, _) => Err(SendRefusal::IBlocked),
             (false, true) => Err(SendRefusal::PeerBlocked),

@@ -1,4 +1,4 @@
-use super::{ChatMessage, Username};
+use super::{ChatMessage, DisplayName, Username};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -29,6 +29,36 @@ pub struct User {
     pub id: UserId,
     pub username: Username,
     pub is_admin: bool,
+    /// The name they chose to be shown by, if any.
+    #[serde(default)]
+    pub display_name: Option<DisplayName>,
+    /// The account was deleted: others see "Deleted account" and never its names.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl User {
+    /// What a deleted account is called wherever a person's name would be.
+    pub const DELETED_LABEL: &'static str = "Deleted account";
+
+    /// How the person is named to others: "Deleted account", else their display name, else
+    /// their username.
+    pub fn shown_name(&self) -> String {
+        if self.deleted {
+            Self::DELETED_LABEL.to_owned()
+        } else if let Some(name) = &self.display_name {
+            name.to_string()
+        } else {
+            self.username.to_string()
+        }
+    }
+
+    /// The username to show beside `shown_name`, where it tells people apart: whenever a display
+    /// name is shown (two people may choose the same one, and nobody can choose another's
+    /// username).
+    pub fn username_beside(&self) -> Option<&Username> {
+        (!self.deleted && self.display_name.is_some()).then_some(&self.username)
+    }
 }
 
 /// One line of the inbox: who the conversation is with and its latest message.

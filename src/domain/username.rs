@@ -12,11 +12,16 @@ pub enum UsernameError {
     Length,
     #[error("username may contain only letters a-z, digits, '_', '.' and '-'")]
     Characters,
+    #[error("usernames beginning with 'deleted.' are reserved")]
+    Reserved,
 }
 
 impl Username {
     pub const MIN_CHARS: usize = 3;
     pub const MAX_CHARS: usize = 32;
+    /// A deleted account's username becomes this followed by its id once the name is freed, so
+    /// no new account may take a name that begins with it.
+    pub const RETIRED_PREFIX: &'static str = "deleted.";
 
     pub fn parse(raw: &str) -> Result<Self, UsernameError> {
         let lowered = raw.trim().to_ascii_lowercase();
@@ -30,6 +35,15 @@ impl Username {
             return Err(UsernameError::Characters);
         }
         Ok(Self(lowered))
+    }
+
+    /// A name for a new account: as `parse`, and not one of the names deleted accounts are given.
+    pub fn parse_new(raw: &str) -> Result<Self, UsernameError> {
+        let name = Self::parse(raw)?;
+        if name.0.starts_with(Self::RETIRED_PREFIX) {
+            return Err(UsernameError::Reserved);
+        }
+        Ok(name)
     }
 
     pub fn as_str(&self) -> &str {
@@ -72,6 +86,24 @@ mod tests {
         assert_eq!(Username::parse("ab"), Err(UsernameError::Length));
         assert_eq!(Username::parse(&"x".repeat(33)), Err(UsernameError::Length));
         assert_eq!(Username::parse(""), Err(UsernameError::Length));
+    }
+
+    #[test]
+    fn new_accounts_may_not_take_retired_names() {
+        assert_eq!(
+            Username::parse_new("deleted.42"),
+            Err(UsernameError::Reserved)
+        );
+        assert_eq!(
+            Username::parse_new("Deleted.x"),
+            Err(UsernameError::Reserved)
+        );
+        assert!(
+            Username::parse("deleted.42").is_ok(),
+            "stored retired names still read"
+        );
+        assert!(Username::parse_new("deleted").is_ok());
+        assert!(Username::parse_new("deletedx").is_ok());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Account services shared by the pages' server functions and the JSON API: parse, then store.
-//! Signing up and in, the password, and the devices (sessions) an account is logged in on.
+//! Signing up and in, the profile, the password, the devices (sessions) an account is logged in
+//! on, and deleting the account.
 
 use super::auth::{current_device, end_session, session_id};
 use super::client_addr::ClientAddr;
 use super::events::Event;
 use super::hashing::{hash_password, verify_password};
 use super::state::AppState;
-use super::store::{AccountStore, SessionTable, StoreError};
-use crate::domain::{ActiveSession, Password, User, UserId, Username};
+use super::store::{AccountStore, ProfileTable, SessionTable, StoreError};
+use crate::domain::{ActiveSession, DisplayName, Password, User, UserId, Username};
 use crate::error::{AppError, ErrorCode};
 use tower_sessions::Session;
 
@@ -19,7 +20,7 @@ pub async fn sign_up(
     password: String,
 ) -> Result<User, AppError> {
     state.limits.check_signup(from)?;
-    let username = Username::parse(username)?;
+    let username = Username::parse_new(username)?;
     let password = Password::parse(password)?;
     let hash = hash_password(password).await?;
     let user = state.store.create_user(&username, &hash, false).await?;
@@ -79,7 +80,11 @@ pub async fn create_admin(
     password: Option<String>,
     promote: bool,
 ) -> Result<User, AppError> {
-    let name = Username::parse(username)?;
+    let name = if promote {
+        Username::parse(username)?
+    } else {
+        Username::parse_new(username)?
+    };
     if promote {
         if !state.store.promote(&name).await? {
             return Err(AppError::not_found(format!(
@@ -115,6 +120,25 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> Result<(), AppError> {
+    check_current_password(state, from, me, current).await?;
+    let hash = hash_password(Password::parse(new)?).await?;
+    if !state.store.set_password_hash(me.id, &hash).await? {
+        return Err(AppError::unauthorized());
+    }
+    let keep = session_id(session).unwrap_or_default();
+    let ended = state.store.delete_sessions_except(me.id, &keep).await?;
+    logged_out(state, me.id, ended);
+    Ok(())
+}
+
+/// Checks that `current` is `me`'s password. A wrong one counts as a failed login for the limits,
+/// so it cannot be guessed faster here than on the login page.
+async fn check_current_password(
+    state: &AppState,
+    from: ClientAddr,
+    me: &User,
+    current: String,
+) -> Result<(), AppError> {
     let name = me.username.as_str();
     state.limits.check_login(from, name)?;
     let stored = state
@@ -125,20 +149,67 @@ pub async fn change_password(
     // Malformed input still pays for one hash, as at login.
     let candidate = Password::parse(current)
         .unwrap_or_else(|_| Password::parse("invalid-placeholder".into()).expect("valid length"));
-    if !verify_password(stored, candidate).await? {
-        state.limits.login_failed(from, name);
-        return Err(AppError::forbidden(
-            ErrorCode::WrongPassword,
-            "that is not your current password",
+    if verify_password(stored, candidate).await? {
+        return Ok(());
+    }
+    state.limits.login_failed(from, name);
+    Err(AppError::forbidden(
+        ErrorCode::WrongPassword,
+        "that is not your current password",
+    ))
+}
+
+/// Sets `me`'s display name; an empty or missing one removes it. Returns the account as others
+/// now see it.
+#[tracing::instrument(name = "set display name", skip_all, fields(me = %me.id))]
+pub async fn set_display_name(
+    state: &AppState,
+    me: &User,
+    raw: Option<&str>,
+) -> Result<User, AppError> {
+    let name = DisplayName::parse_optional(raw)?;
+    state
+        .store
+        .set_display_name(me.id, name.as_ref())
+        .await?
+        .ok_or_else(AppError::unauthorized)
+}
+
+/// Deletes `me`'s account, given their password and their username typed again as confirmation.
+/// At once: the account can no longer log in or be written to, every session of it ends (sockets
+/// close with the logout code), its blocks and reset links go. Then, in the background
+/// (`housekeeping`), the text of every message it sent is erased through the ordered stream, and
+/// after 30 days its username is freed. The people it wrote to keep their conversations, with
+/// the sender shown as "Deleted account".
+#[tracing::instrument(name = "delete account", skip_all, fields(me = %me.id))]
+pub async fn delete_account(
+    state: &AppState,
+    session: &Session,
+    from: ClientAddr,
+    me: &User,
+    password: String,
+    confirmation: &str,
+) -> Result<(), AppError> {
+    check_current_password(state, from, me, password).await?;
+    if !confirmation
+        .trim()
+        .eq_ignore_ascii_case(me.username.as_str())
+    {
+        return Err(AppError::unprocessable(
+            ErrorCode::ConfirmationMismatch,
+            format!("type your username, {}, to confirm", me.username),
         ));
     }
-    let hash = hash_password(Password::parse(new)?).await?;
-    if !state.store.set_password_hash(me.id, &hash).await? {
+    let now = chrono::Utc::now().timestamp_millis();
+    let Some(ended) = state.store.delete_account(me.id, now).await? else {
         return Err(AppError::unauthorized());
-    }
-    let keep = session_id(session).unwrap_or_default();
-    let ended = state.store.delete_sessions_except(me.id, &keep).await?;
+    };
+    state.relations.deleted(me.id);
+    state.events.publish(Event::AccountDeleted { user: me.id });
     logged_out(state, me.id, ended);
+    // The row is gone already; this forgets it in the request too, so nothing writes it back.
+    session.flush().await?;
+    state.housekeeping.wake();
     Ok(())
 }
 

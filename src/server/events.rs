@@ -38,6 +38,10 @@ pub enum Event {
     },
     /// An admin disabled `user`: every connection of the account ends.
     AccountDisabled { user: UserId },
+    /// `user` deleted their account (its sessions are already gone): every connection of it ends
+    /// with the logout code, and with several nodes every other node's send path learns that
+    /// nobody can write to it any more (`RelationCache`).
+    AccountDeleted { user: UserId },
     /// `user` logged out of one session: the connections of that session end.
     LoggedOut { user: UserId, session_id: String },
 }

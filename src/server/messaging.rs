@@ -123,12 +123,14 @@ pub async fn delete_message(
 /// common case on the send path), else from the store. A block counts if either says so.
 async fn relation(state: &AppState, me: UserId, peer: UserId) -> Result<Relation, AppError> {
     let (i_blocked, peer_blocked) = state.relations.blocks_between(me, peer);
+    let peer_deleted = state.relations.is_deleted(peer);
     if state.relations.known_mutual(me, peer) {
         return Ok(Relation {
             i_wrote: true,
             peer_wrote: true,
             i_blocked,
             peer_blocked,
+            peer_deleted,
         });
     }
     let stored = state.store.relation(me, peer).await?;
@@ -138,6 +140,7 @@ async fn relation(state: &AppState, me: UserId, peer: UserId) -> Result<Relation
     Ok(Relation {
         i_blocked: i_blocked || stored.i_blocked,
         peer_blocked: peer_blocked || stored.peer_blocked,
+        peer_deleted,
         ..stored
     })
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod export;
 pub mod hashing;
 pub mod headers;
+pub mod housekeeping;
 pub mod http;
 pub mod limits;
 pub mod messaging;

@@ -6,10 +6,12 @@
 //!   here, loaded at start-up and updated as they change. With several nodes, a block made on one
 //!   reaches the others as an event over the broker (`realtime::cluster`), and because the broker
 //!   may lose an event, each node also reloads every block every 30 s.
+//! - Deleted accounts, which nobody may write to, are held the same way as blocks (and travel
+//!   between nodes the same way).
 //! - "Both have written" never becomes false again, so it is cached once seen, for pairs only
 //!   (a positive cache: a miss just reads the database).
 
-use super::store::{MessageStore, Store};
+use super::store::{MessageStore, ProfileTable, Store};
 use crate::domain::UserId;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, RwLock};
@@ -20,6 +22,8 @@ const MAX_MUTUAL_PAIRS: usize = 500_000;
 pub struct RelationCache {
     /// (blocker, blocked), every block there is.
     blocks: RwLock<HashSet<(UserId, UserId)>>,
+    /// Every deleted account.
+    deleted: RwLock<HashSet<UserId>>,
     /// (lower id, higher id) of pairs where both have written.
     mutual: Mutex<HashSet<(UserId, UserId)>>,
 }
@@ -39,20 +43,42 @@ impl RelationCache {
     /// Loads every block from the store.
     pub async fn load(store: &Store) -> anyhow::Result<Self> {
         let blocks = store.all_blocks().await?;
+        let deleted = store.deleted_accounts().await?;
         Ok(Self {
             blocks: RwLock::new(blocks.into_iter().collect()),
+            deleted: RwLock::new(deleted.into_iter().collect()),
             mutual: Mutex::new(HashSet::new()),
         })
     }
 
-    /// Replaces every block with what the store holds now.
+    /// Replaces every block and deleted account with what the store holds now.
     pub async fn reload(&self, store: &Store) -> anyhow::Result<()> {
         let blocks: HashSet<_> = store.all_blocks().await?.into_iter().collect();
+        let deleted: HashSet<_> = store.deleted_accounts().await?.into_iter().collect();
         *self
             .blocks
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = blocks;
+        *self
+            .deleted
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = deleted;
         Ok(())
+    }
+
+    /// `user`'s account was deleted.
+    pub fn deleted(&self, user: UserId) {
+        self.deleted
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(user);
+    }
+
+    pub fn is_deleted(&self, user: UserId) -> bool {
+        self.deleted
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&user)
     }
 
     /// (whether `me` blocked `peer`, whether `peer` blocked `me`).
@@ -98,6 +124,7 @@ mod tests {
     fn cache() -> RelationCache {
         RelationCache {
             blocks: RwLock::new(HashSet::new()),
+            deleted: RwLock::new(HashSet::new()),
             mutual: Mutex::new(HashSet::new()),
         }
     }

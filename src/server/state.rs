@@ -5,6 +5,7 @@
 use super::broker::Broker;
 use super::config::Config;
 use super::events::Events;
+use super::housekeeping::Housekeeping;
 use super::limits::Limits;
 use super::metrics::Metrics;
 use super::realtime::cluster::Cluster;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub relations: Arc<RelationCache>,
     /// What this node counts for `/metrics` beyond what its parts count themselves.
     pub metrics: Arc<Metrics>,
+    /// The background work (finishing account deletions); woken when there is some.
+    pub housekeeping: Housekeeping,
     pub leptos_options: LeptosOptions,
     pub shutdown: Shutdown,
 }
@@ -152,6 +155,7 @@ impl AppState {
             .site_addr(config.site_addr)
             .env(leptos::config::Env::PROD)
             .build();
+        let housekeeping = Housekeeping::start(store.clone());
         Ok(Self {
             store,
             hub,
@@ -161,6 +165,7 @@ impl AppState {
             limits: Arc::new(Limits::new(&config)),
             relations,
             metrics,
+            housekeeping,
             config: Arc::new(config),
             leptos_options,
             shutdown: Shutdown::default(),

@@ -24,6 +24,7 @@ mod parser_properties;
 mod postgres;
 mod postgres_store;
 mod privacy;
+mod profiles;
 mod reset_links;
 mod storage;
 mod store_contract;

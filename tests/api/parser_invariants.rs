@@ -211,6 +211,7 @@ pub fn check_username(raw: &str) {
                 "characters refused for {raw:?}"
             )
         }
+        Err(UsernameError::Reserved) => panic!("only names for new accounts are reserved: {raw:?}"),
     }
 }
 

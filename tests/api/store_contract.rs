@@ -5,10 +5,12 @@
 
 use crate::helpers::TestApp;
 use parley::domain::admin::AuditAction;
-use parley::domain::{Change, ChangeRefusal, ClientId, Device, User, UserId, Username};
+use parley::domain::{
+    Change, ChangeRefusal, ClientId, Device, DisplayName, User, UserId, Username,
+};
 use parley::server::store::{
     AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewAuditEntry, NewMessage,
-    PageEnd, SessionRow, SessionTable, StoreError,
+    PageEnd, ProfileTable, SessionRow, SessionTable, StoreError,
 };
 
 /// Defines each named check (an `async fn(TestApp)` below) as two tests, one per backend.
@@ -41,6 +43,7 @@ on_both_backends!(
     sessions_by_id_expiry_and_owner,
     devices_by_owner_and_handle,
     changes_and_exports,
+    profiles_and_deleted_accounts,
 );
 
 async fn user(app: &TestApp, name: &str) -> User {
@@ -773,4 +776,91 @@ async fn changes_and_exports(app: TestApp) {
         .map(|(u, read)| (u.username.to_string(), read))
         .collect();
     assert_eq!(peers, [("ben".to_owned(), 0), ("cat".to_owned(), 0)]);
+}
+
+async fn profiles_and_deleted_accounts(app: TestApp) {
+    let store = &app.state.store;
+    let (alice, bob) = (user(&app, "alice").await, user(&app, "bob").await);
+    let name = DisplayName::parse("Alice Liddell").unwrap();
+    let named = store
+        .set_display_name(alice.id, Some(&name))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(named.display_name, Some(name.clone()));
+    assert_eq!(
+        store
+            .user_by_id(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .display_name,
+        Some(name)
+    );
+    let first = send(&app, &alice, &bob, "one").await;
+    send(&app, &bob, &alice, "two").await;
+    let third = send(&app, &alice, &bob, "three").await;
+    assert!(
+        store.messages_to_erase(10).await.unwrap().is_empty(),
+        "nobody is deleted yet"
+    );
+    for id in ["s1", "s2"] {
+        store
+            .insert_session(&SessionRow {
+                id: id.to_owned(),
+                user: Some(alice.id),
+                data: Vec::new(),
+                expires: i64::MAX / 2,
+                device: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    let mut ended = store
+        .delete_account(alice.id, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    ended.sort();
+    assert_eq!(ended, ["s1", "s2"]);
+    assert_eq!(
+        store.delete_account(alice.id, 2_000).await.unwrap(),
+        None,
+        "only once"
+    );
+    let gone = store.user_by_id(alice.id).await.unwrap().unwrap();
+    assert!(gone.deleted && gone.display_name.is_none(), "{gone:?}");
+    assert!(
+        store.credentials(&alice.username).await.unwrap().is_none(),
+        "no login"
+    );
+    assert_eq!(store.set_display_name(alice.id, None).await.unwrap(), None);
+    assert_eq!(store.deleted_accounts().await.unwrap(), [alice.id]);
+    assert_eq!(
+        store.messages_to_erase(1).await.unwrap(),
+        [(alice.id, first)],
+        "oldest first, her messages only"
+    );
+    assert_eq!(store.messages_to_erase(10).await.unwrap().len(), 2);
+    assert_eq!(
+        store.messages_to_erase(10).await.unwrap().last(),
+        Some(&(alice.id, third))
+    );
+
+    assert_eq!(
+        store.free_usernames(1_000).await.unwrap(),
+        0,
+        "deleted at 1000, not before"
+    );
+    assert_eq!(store.free_usernames(1_001).await.unwrap(), 1);
+    assert_eq!(
+        store.free_usernames(1_001).await.unwrap(),
+        0,
+        "renamed once"
+    );
+    let renamed = store.user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(renamed.username.as_str(), format!("deleted.{}", alice.id));
+    let newcomer = user(&app, "alice").await;
+    assert_ne!(newcomer.id, alice.id);
 }

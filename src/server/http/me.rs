@@ -1,8 +1,8 @@
-//! `/api/me/…`: the caller's own account: password, sessions ("devices") and the export of its
-//! data. Thin adapters over `accounts` and `export`.
+//! `/api/me/…`: the caller's own account: profile, password, sessions ("devices"), the export of
+//! its data and its deletion. Thin adapters over `accounts` and `export`.
 
 use super::json::JsonBody;
-use crate::domain::ActiveSession;
+use crate::domain::{ActiveSession, User};
 use crate::error::AppError;
 use crate::server::accounts;
 use crate::server::auth::Caller;
@@ -17,6 +17,44 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tower_sessions::Session;
+
+pub async fn profile(Caller(me): Caller) -> Json<User> {
+    Json(me)
+}
+
+#[derive(Deserialize)]
+pub struct ProfileBody {
+    /// `null`, missing or empty: no display name.
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+pub async fn set_profile(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    JsonBody(body): JsonBody<ProfileBody>,
+) -> Result<Json<User>, AppError> {
+    let user = accounts::set_display_name(&state, &me, body.display_name.as_deref()).await?;
+    Ok(Json(user))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteBody {
+    password: String,
+    /// The account's username, typed again.
+    confirm: String,
+}
+
+pub async fn delete_account(
+    State(state): State<AppState>,
+    Extension(from): Extension<ClientAddr>,
+    Caller(me): Caller,
+    session: Session,
+    JsonBody(body): JsonBody<DeleteBody>,
+) -> Result<StatusCode, AppError> {
+    accounts::delete_account(&state, &session, from, &me, body.password, &body.confirm).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
 #[derive(Deserialize)]
 pub struct PasswordBody {

@@ -266,17 +266,19 @@ async fn apply_events(
     while let Some(message) = events.next().await {
         match serde_json::from_slice::<Event>(&message.payload) {
             Ok(event) => {
-                if let Event::BlockChanged {
-                    blocker,
-                    blocked,
-                    now_blocked,
-                } = event
-                {
-                    if now_blocked {
-                        relations.blocked(blocker, blocked);
-                    } else {
-                        relations.unblocked(blocker, blocked);
-                    }
+                match event {
+                    Event::BlockChanged {
+                        blocker,
+                        blocked,
+                        now_blocked: true,
+                    } => relations.blocked(blocker, blocked),
+                    Event::BlockChanged {
+                        blocker,
+                        blocked,
+                        now_blocked: false,
+                    } => relations.unblocked(blocker, blocked),
+                    Event::AccountDeleted { user } => relations.deleted(user),
+                    _ => {}
                 }
                 fanout::publish(&hub, &roster, event);
             }

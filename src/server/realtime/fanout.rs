@@ -67,6 +67,7 @@ pub fn publish(hub: &Hub, roster: &Roster, event: Event) {
         // For the send path of other nodes (`realtime::cluster`), not for sockets.
         Event::BlockChanged { .. } => {}
         Event::AccountDisabled { user } => hub.close_room(&room(user), Eviction::AccountDisabled),
+        Event::AccountDeleted { user } => hub.close_room(&room(user), Eviction::LoggedOut),
         Event::LoggedOut { user, session_id } => {
             hub.close_session(&room(user), &session_id, Eviction::LoggedOut)
         }

@@ -10,13 +10,13 @@ use super::sessions::SessionRecords;
 use super::sqlite::SqliteStore;
 use super::{
     Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
-    MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd, ResetLinkTable,
-    SessionRow, SessionTable, StoreError, Stored,
+    MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd, ProfileTable,
+    ResetLinkTable, SessionRow, SessionTable, StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
-    BlockedUser, ChatMessage, ConversationSummary, Device, Relation, StreamEntry, User, UserId,
-    Username,
+    BlockedUser, ChatMessage, ConversationSummary, Device, DisplayName, Relation, StreamEntry,
+    User, UserId, Username,
 };
 
 /// The storage backend in use.
@@ -85,6 +85,16 @@ impl ResetLinkTable for Store {
         async fn create_reset_link(&self, link: NewResetLink<'_>) -> Result<(), StoreError>;
         async fn reset_link_user(&self, token_hash: &str, now: i64) -> Result<Option<User>, StoreError>;
         async fn use_reset_link(&self, token_hash: &str, now: i64, password_hash: &str) -> Result<Option<(UserId, Vec<String>)>, StoreError>;
+    }
+}
+
+impl ProfileTable for Store {
+    forward! {
+        async fn set_display_name(&self, user: UserId, name: Option<&DisplayName>) -> Result<Option<User>, StoreError>;
+        async fn delete_account(&self, user: UserId, now: i64) -> Result<Option<Vec<String>>, StoreError>;
+        async fn messages_to_erase(&self, limit: u32) -> Result<Vec<(UserId, i64)>, StoreError>;
+        async fn deleted_accounts(&self) -> Result<Vec<UserId>, StoreError>;
+        async fn free_usernames(&self, deleted_before: i64) -> Result<u64, StoreError>;
     }
 }
 

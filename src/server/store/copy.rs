@@ -133,7 +133,8 @@ async fn copy_users(
     let (mut after, mut done) = (0_i64, 0_u64);
     loop {
         let rows = sqlx::query(
-            "select id, username, password_hash, is_admin, created_at, disabled, last_login_at
+            "select id, username, password_hash, is_admin, created_at, disabled, last_login_at,
+                    display_name, deleted_at
              from users where id > $1 order by id limit $2",
         )
         .bind(after)
@@ -144,9 +145,10 @@ async fn copy_users(
         let Some(last) = rows.last() else { break };
         after = last.try_get("id")?;
         sqlx::query(
-            "insert into users (id, username, password_hash, is_admin, created_at, disabled, last_login_at)
+            "insert into users (id, username, password_hash, is_admin, created_at, disabled, last_login_at,
+                                display_name, deleted_at)
              select * from unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::bigint[],
-                                  $6::boolean[], $7::bigint[])",
+                                  $6::boolean[], $7::bigint[], $8::text[], $9::bigint[])",
         )
         .bind(column::<i64>(&rows, "id")?)
         .bind(column::<String>(&rows, "username")?)
@@ -155,6 +157,8 @@ async fn copy_users(
         .bind(column::<i64>(&rows, "created_at")?)
         .bind(flags(&rows, "disabled")?)
         .bind(column::<Option<i64>>(&rows, "last_login_at")?)
+        .bind(column::<Option<String>>(&rows, "display_name")?)
+        .bind(column::<Option<i64>>(&rows, "deleted_at")?)
         .execute(&mut **tx)
         .await
         .context("write users")?;

@@ -1,8 +1,8 @@
 //! How both backends write values into SQL and read them back: dates as milliseconds since the
-//! Unix epoch (UTC), kinds of change as their names, and LIKE patterns with their wildcards
-//! escaped.
+//! Unix epoch (UTC), kinds of change as their names, LIKE patterns with their wildcards escaped,
+//! and users from their columns.
 
-use crate::domain::Change;
+use crate::domain::{Change, DisplayName, User, UserId, Username};
 use anyhow::{bail, Context};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -47,4 +47,28 @@ pub(super) fn change_from_name(name: &str) -> anyhow::Result<Change> {
 /// A stored optional date.
 pub(super) fn from_optional_millis(ms: Option<i64>) -> anyhow::Result<Option<DateTime<Utc>>> {
     ms.map(from_millis).transpose()
+}
+
+/// A user from the values of their columns. Rows are only written through `Username::parse` and
+/// `DisplayName::parse`; a value that does not parse was written by hand, and is an error.
+pub(super) fn stored_user(
+    id: i64,
+    username: String,
+    is_admin: bool,
+    display_name: Option<String>,
+    deleted_at: Option<i64>,
+) -> anyhow::Result<User> {
+    Ok(User {
+        id: UserId::new(id),
+        username: Username::parse(&username)
+            .with_context(|| format!("stored username {username:?} is invalid"))?,
+        is_admin,
+        display_name: display_name
+            .map(|name| {
+                DisplayName::parse(&name)
+                    .with_context(|| format!("stored display name {name:?} is invalid"))
+            })
+            .transpose()?,
+        deleted: deleted_at.is_some(),
+    })
 }

@@ -12,14 +12,15 @@ pub mod copy;
 mod encoding;
 mod group_commit;
 mod postgres;
+mod profiles;
 mod reset_links;
 mod sessions;
 mod sqlite;
 
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
-    BlockedUser, ChangeRefusal, ChatMessage, ClientId, ConversationSummary, Device, Relation,
-    StreamEntry, User, UserId, Username,
+    BlockedUser, ChangeRefusal, ChatMessage, ClientId, ConversationSummary, Device, DisplayName,
+    Relation, StreamEntry, User, UserId, Username,
 };
 
 pub use any::Store;
@@ -170,12 +171,43 @@ pub trait AccountStore {
     ) -> Result<Vec<User>, StoreError>;
 }
 
+/// Display names and the deletion of accounts (`server::accounts`). Implemented once for every
+/// backend (`profiles.rs`).
+#[allow(async_fn_in_trait)]
+pub trait ProfileTable {
+    /// Sets (or with `None` removes) the display name of `user`; `None` if there is no such
+    /// account or it was deleted.
+    async fn set_display_name(
+        &self,
+        user: UserId,
+        name: Option<&DisplayName>,
+    ) -> Result<Option<User>, StoreError>;
+    /// Deletes the account `user` at `now` (ms), in one transaction: marks it deleted (its
+    /// password and display name gone, its username held), removes its blocks and reset links and
+    /// deletes every session of it, whose ids it returns. `None` (and nothing changed) if there is
+    /// no such account or it was already deleted. Its messages are erased afterwards, through the
+    /// ordered stream (`messages_to_erase`).
+    async fn delete_account(
+        &self,
+        user: UserId,
+        now: i64,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+    /// Up to `limit` messages still carrying text whose sender's account was deleted, as (sender,
+    /// id), oldest first.
+    async fn messages_to_erase(&self, limit: u32) -> Result<Vec<(UserId, i64)>, StoreError>;
+    /// Every deleted account.
+    async fn deleted_accounts(&self) -> Result<Vec<UserId>, StoreError>;
+    /// Renames the accounts deleted before `deleted_before` (ms) to `deleted.<id>`, which frees
+    /// their usernames for others; returns how many were renamed.
+    async fn free_usernames(&self, deleted_before: i64) -> Result<u64, StoreError>;
+}
+
 /// One-time password reset links (`server::reset_links`), kept as the hash of their token.
 /// Implemented once for every backend (`reset_links.rs`).
 #[allow(async_fn_in_trait)]
 pub trait ResetLinkTable {
     /// Keeps a new password reset link (the hash of its token); `MissingReference` if the user
-    /// does not exist.
+    /// does not exist or was deleted.
     async fn create_reset_link(&self, link: NewResetLink<'_>) -> Result<(), StoreError>;
     /// The user a reset link names, if it is unused and unexpired at `now` (ms).
     async fn reset_link_user(&self, token_hash: &str, now: i64)

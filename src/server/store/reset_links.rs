@@ -7,9 +7,11 @@ macro_rules! reset_link_table {
         impl ResetLinkTable for $store {
             #[tracing::instrument(name = "store.create_reset_link", level = "debug", skip_all, fields(user = %link.user))]
             async fn create_reset_link(&self, link: NewResetLink<'_>) -> Result<(), StoreError> {
-                sqlx::query(
+                // A deleted account is as good as none: no link is made for it.
+                let made = sqlx::query(
                     "insert into reset_link (token_hash, user_id, created_by, created_at, expires_at)
-                     values ($1, $2, $3, $4, $5)",
+                     select $1, $2, $3, $4, $5
+                     where exists (select 1 from users where id = $2 and deleted_at is null)",
                 )
                 .bind(link.token_hash)
                 .bind(link.user.get())
@@ -19,6 +21,9 @@ macro_rules! reset_link_table {
                 .execute(&self.pool)
                 .await
                 .map_err(|e| classify(e, "reset link"))?;
+                if made.rows_affected() == 0 {
+                    return Err(StoreError::MissingReference);
+                }
                 Ok(())
             }
 
@@ -29,8 +34,9 @@ macro_rules! reset_link_table {
                 now: i64,
             ) -> Result<Option<User>, StoreError> {
                 let row = sqlx::query(
-                    "select u.id, u.username, u.is_admin from reset_link r join users u on u.id = r.user_id
-                     where r.token_hash = $1 and r.used_at is null and r.expires_at > $2",
+                    "select u.id, u.username, u.is_admin, u.display_name, u.deleted_at from reset_link r join users u on u.id = r.user_id
+                     where r.token_hash = $1 and r.used_at is null and r.expires_at > $2
+                       and u.deleted_at is null",
                 )
                 .bind(token_hash)
                 .bind(now)

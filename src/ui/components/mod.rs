@@ -5,6 +5,7 @@ mod live_title;
 mod loaded;
 mod message;
 mod notice;
+mod person_name;
 mod timestamp;
 mod top_bar;
 
@@ -13,5 +14,6 @@ pub use live_title::LiveTitle;
 pub use loaded::Loaded;
 pub use message::MessageBubble;
 pub use notice::ErrorNotice;
+pub use person_name::PersonName;
 pub use timestamp::Timestamp;
 pub use top_bar::TopBar;

@@ -3,7 +3,7 @@
 
 use crate::api::auth::{load_reset_link, LogIn, ResetPassword, SignUp};
 use crate::error::AppError;
-use crate::ui::url::path_param;
+use crate::ui::url::{path_param, query_param};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -25,10 +25,17 @@ fn FormError(error: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let error = move || action.value().with(error_text);
+    // Where `api::settings::delete_account` sends the browser.
+    let account = query_param("account");
     view! {
         <Title text="Log in · Parley" />
         <main class="page narrow auth">
             <h1>"Log in to Parley"</h1>
+            <Show when=move || account() == "deleted">
+                <p class="notice" role="status" data-testid="account-deleted">
+                    "Your account has been deleted. The people you wrote to see your messages as deleted."
+                </p>
+            </Show>
             <ActionForm action=action attr:class="card" attr:data-testid="login-form">
                 <label for="username">"Username"</label>
                 <input id="username" name="username" autocomplete="username" required autofocus />

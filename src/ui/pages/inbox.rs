@@ -5,7 +5,7 @@ use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User};
 use crate::protocol::{ServerEvent, ServerFrame};
-use crate::ui::components::{LinkStatusLabel, LiveTitle, Loaded, TopBar};
+use crate::ui::components::{LinkStatusLabel, LiveTitle, Loaded, PersonName, TopBar};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::notify;
 use crate::ui::realtime::use_realtime;
@@ -72,10 +72,12 @@ fn InboxView(data: Inbox) -> impl IntoView {
             let name = conversations.with_untracked(|list| {
                 list.iter()
                     .find(|c| c.peer.id == peer)
-                    .map(|c| c.peer.username.to_string())
+                    .map(|c| (c.peer.shown_name(), c.peer.username.to_string()))
             });
             match name {
-                Some(name) => notify::new_message(&name, &message.message, format!("/c/{name}")),
+                Some((shown, name)) => {
+                    notify::new_message(&shown, &message.message, format!("/c/{name}"))
+                }
                 None => notify::new_message("New message", &message.message, "/".to_owned()),
             }
         }
@@ -155,7 +157,7 @@ fn PeopleResults(query: String, people: Vec<User>) -> impl IntoView {
                 .into_iter()
                 .map(|person| {
                     let name = person.username.to_string();
-                    view! { <li><a href=format!("/c/{name}")>{name.clone()}</a></li> }
+                    view! { <li><a href=format!("/c/{name}")><PersonName person /></a></li> }
                 })
                 .collect_view()}
         </ul>
@@ -179,7 +181,9 @@ fn ConversationRow(
         }
     });
     let name = summary.peer.username.to_string();
-    let block_label = format!("Block {name}");
+    let block_label = format!("Block {}", summary.peer.shown_name());
+    let peer = summary.peer.clone();
+    let deleted = summary.peer.deleted;
     let last = summary.last_message;
     let prefix = if last.sender == me { "You: " } else { "" };
     let date = last.date;
@@ -188,7 +192,7 @@ fn ConversationRow(
         <li data-testid="conversation" data-peer=name.clone()>
             <a href=format!("/c/{name}")>
                 <span class="peer">
-                    {name.clone()}
+                    <PersonName person=peer />
                     {(summary.unread > 0).then(|| view! {
                         <span class="unread" data-testid="unread-count" aria-label=format!("{} unread", summary.unread)>{summary.unread}</span>
                     })}
@@ -199,10 +203,13 @@ fn ConversationRow(
                 </span>
                 <time datetime=crate::domain::rfc3339_millis::format(&last.date)>{when}</time>
             </a>
-            <ActionForm action=block attr:class="block-form">
-                <input type="hidden" name="user" value=peer_id.get() />
-                <button type="submit" class="link-button" data-testid="block" aria-label=block_label>"Block"</button>
-            </ActionForm>
+            // Nobody can write as a deleted account: nothing to block.
+            {(!deleted).then(|| view! {
+                <ActionForm action=block attr:class="block-form">
+                    <input type="hidden" name="user" value=peer_id.get() />
+                    <button type="submit" class="link-button" data-testid="block" aria-label=block_label>"Block"</button>
+                </ActionForm>
+            })}
         </li>
     }
 }

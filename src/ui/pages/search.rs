@@ -58,7 +58,7 @@ fn Hit(hit: SearchHit, me: UserId, words: Vec<String>) -> impl IntoView {
     } else {
         &hit.sender
     };
-    let peer_name = peer.username.to_string();
+    let (peer_name, address) = (peer.shown_name(), peer.username.to_string());
     let who = if hit.sender.id == me {
         format!("You → {peer_name}")
     } else {
@@ -77,7 +77,7 @@ fn Hit(hit: SearchHit, me: UserId, words: Vec<String>) -> impl IntoView {
         .collect_view();
     view! {
         <li data-testid="search-hit">
-            <a href=format!("/c/{peer_name}?at={}", hit.message.id) data-testid="search-hit-link">{who}</a>
+            <a href=format!("/c/{address}?at={}", hit.message.id) data-testid="search-hit-link">{who}</a>
             " "
             <crate::ui::components::Timestamp date=hit.message.date with_date=true />
             <p class="text">{text}</p>

@@ -1,12 +1,14 @@
-//! `/settings`: the caller's account settings: desktop notifications (asked for only from here),
-//! the password, the devices the account is logged in on, and the people they have blocked. Every
-//! form is a plain form, so it works without JavaScript.
+//! `/settings`: the caller's account settings: the display name, desktop notifications (asked for
+//! only from here), the password, the devices the account is logged in on, the people they have
+//! blocked, their data and deleting the account. Every form is a plain form, so it works without
+//! JavaScript.
 
 use crate::api::blocks::UnblockUser;
 use crate::api::settings::{
-    load_settings, ChangePassword, LogOutDevice, LogOutOtherDevices, Settings,
+    load_settings, ChangePassword, DeleteAccount, LogOutDevice, LogOutOtherDevices, SetDisplayName,
+    Settings,
 };
-use crate::domain::{ActiveSession, BlockedUser};
+use crate::domain::{ActiveSession, BlockedUser, DisplayName, User};
 use crate::ui::components::{Loaded, Timestamp, TopBar};
 use crate::ui::notify::{self, Permission};
 use crate::ui::pages::error_text;
@@ -30,10 +32,12 @@ fn SettingsView(data: Settings) -> impl IntoView {
         devices,
     } = data;
     let blocks = RwSignal::new(blocks);
+    let username = me.username.to_string();
     view! {
-        <TopBar me />
+        <TopBar me=me.clone() />
         <main class="page settings">
             <h1>"Settings"</h1>
+            <Profile me />
             <Notifications />
             <PasswordForm />
             <Devices devices />
@@ -58,7 +62,74 @@ fn SettingsView(data: Settings) -> impl IntoView {
                     </ul>
                 </Show>
             </section>
+            <DeleteAccountForm username />
         </main>
+    }
+}
+
+/// The display name: shown to others instead of the username (with the username beside it).
+#[component]
+fn Profile(me: User) -> impl IntoView {
+    let save = ServerAction::<SetDisplayName>::new();
+    let done = move || {
+        save.value().with(|outcome| match outcome {
+            Some(Ok(user)) => Some(match &user.display_name {
+                Some(name) => format!("Saved. People see you as {name} ({}).", user.username),
+                None => format!("Saved. People see you as {}.", user.username),
+            }),
+            _ => None,
+        })
+    };
+    let current = me
+        .display_name
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    view! {
+        <section aria-labelledby="profile-heading" class="card">
+            <h2 id="profile-heading">"Profile"</h2>
+            <ActionForm action=save attr:data-testid="profile-form">
+                <label for="display-name">"Display name"</label>
+                <input
+                    id="display-name"
+                    name="display_name"
+                    value=current
+                    maxlength=DisplayName::MAX_CHARS.to_string()
+                    autocomplete="name"
+                    aria-describedby="display-name-hint"
+                />
+                <small id="display-name-hint">
+                    {format!("Optional, up to {} characters. Your username, {}, is shown beside it and does not change.", DisplayName::MAX_CHARS, me.username)}
+                </small>
+                <button type="submit" data-testid="save-profile">"Save"</button>
+            </ActionForm>
+            <p class="notice" role="status" data-testid="profile-saved">{done}</p>
+            <p class="form-error" role="alert" data-testid="profile-error">{move || save.value().with(error_text)}</p>
+        </section>
+    }
+}
+
+/// Deleting the account: the password and the username typed again.
+#[component]
+fn DeleteAccountForm(username: String) -> impl IntoView {
+    let delete = ServerAction::<DeleteAccount>::new();
+    view! {
+        <section aria-labelledby="delete-heading" class="card danger-zone">
+            <h2 id="delete-heading">"Delete your account"</h2>
+            <p class="muted">
+                "This cannot be undone. You are logged out everywhere and the text of every message you sent is erased. "
+                "The people you wrote to keep their conversations, with your messages shown as deleted and you as “Deleted account”. "
+                "Your username stays reserved for 30 days, then anyone may take it. Download your data first if you want a copy."
+            </p>
+            <ActionForm action=delete attr:data-testid="delete-account-form">
+                <label for="delete-password">"Password"</label>
+                <input id="delete-password" name="password" type="password" required autocomplete="current-password" />
+                <label for="delete-confirm">{format!("Type your username, {username}, to confirm")}</label>
+                <input id="delete-confirm" name="confirm" required autocomplete="off" autocapitalize="none" spellcheck="false" />
+                <button type="submit" class="danger" data-testid="delete-account">"Delete my account"</button>
+            </ActionForm>
+            <p class="form-error" role="alert" data-testid="delete-error">{move || delete.value().with(error_text)}</p>
+        </section>
     }
 }
 

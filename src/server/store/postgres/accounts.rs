@@ -20,7 +20,7 @@ impl AccountStore for PgStore {
         let row = sqlx::query(
             "insert into users (username, password_hash, is_admin, created_at)
              values ($1, $2, $3, now_millis())
-             returning id, username, is_admin",
+             returning id, username, is_admin, display_name, deleted_at",
         )
         .bind(name.as_str())
         .bind(password_hash)
@@ -34,8 +34,8 @@ impl AccountStore for PgStore {
     #[tracing::instrument(name = "store.credentials", level = "debug", skip(self))]
     async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
-            "select id, username, is_admin, password_hash, disabled from users
-             where lower(username) = lower($1)",
+            "select id, username, is_admin, display_name, deleted_at, password_hash, disabled from users
+             where lower(username) = lower($1) and deleted_at is null",
         )
         .bind(name.as_str())
         .fetch_optional(&self.pool)
@@ -53,14 +53,16 @@ impl AccountStore for PgStore {
 
     #[tracing::instrument(name = "store.user_by_id", level = "debug", skip(self))]
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let query =
-            sqlx::query("select id, username, is_admin from users where id = $1").bind(id.get());
+        let query = sqlx::query(
+            "select id, username, is_admin, display_name, deleted_at from users where id = $1",
+        )
+        .bind(id.get());
         fetch_optional_user(&self.pool, query, "select user by id").await
     }
 
     #[tracing::instrument(name = "store.account", level = "debug", skip(self))]
     async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
-        let row = sqlx::query("select id, username, is_admin, disabled from users where id = $1")
+        let row = sqlx::query("select id, username, is_admin, display_name, deleted_at, disabled from users where id = $1")
             .bind(id.get())
             .fetch_optional(&self.pool)
             .await
@@ -98,7 +100,7 @@ impl AccountStore for PgStore {
     #[tracing::instrument(name = "store.set_disabled", level = "debug", skip(self))]
     async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
         let query = sqlx::query(
-            "update users set disabled = $1 where id = $2 returning id, username, is_admin",
+            "update users set disabled = $1 where id = $2 returning id, username, is_admin, display_name, deleted_at",
         )
         .bind(disabled)
         .bind(id.get());
@@ -132,7 +134,7 @@ impl AccountStore for PgStore {
             return Ok(None);
         }
         let query = sqlx::query(
-            "select id, username, is_admin from users where lower(username) = lower($1)",
+            "select id, username, is_admin, display_name, deleted_at from users where lower(username) = lower($1)",
         )
         .bind(name);
         fetch_optional_user(&self.pool, query, "select user by name").await
@@ -150,8 +152,8 @@ impl AccountStore for PgStore {
         }
         // SQLite's LIKE ignores ASCII case; `lower` on both sides does the same here.
         let rows = sqlx::query(
-            "select id, username, is_admin from users
-             where lower(username) like lower($1) escape '\\' and id <> $2
+            "select id, username, is_admin, display_name, deleted_at from users
+             where lower(username) like lower($1) escape '\\' and id <> $2 and deleted_at is null
              order by username limit $3",
         )
         .bind(format!("{}%", escape_like(prefix)))
@@ -167,7 +169,7 @@ impl AccountStore for PgStore {
     }
 }
 
-/// Runs `query`, which selects (or returns) `id, username, is_admin` of at most one user: the
+/// Runs `query`, which selects (or returns) the user columns of at most one user: the
 /// lookups by id and by name and `set_disabled` differ only in their SQL.
 async fn fetch_optional_user<'q>(
     pool: &PgPool,

@@ -25,7 +25,7 @@ impl AdminStore for PgStore {
             return Ok(Vec::new());
         }
         let rows = sqlx::query(
-            "select u.id, u.username, u.is_admin, u.disabled, u.created_at, u.last_login_at,
+            "select u.id, u.username, u.is_admin, u.display_name, u.deleted_at, u.disabled, u.created_at, u.last_login_at,
                     (select count(*) from chat c where c.sender = u.id) as messages_sent,
                     (select max(c.date) from chat c where c.sender = u.id) as last_sent
              from users u where lower(u.username) like lower($1) escape '\\'
@@ -66,8 +66,8 @@ impl AdminStore for PgStore {
                  group by pair_lo, pair_hi
              )
              select p.messages, p.last_activity,
-                    a.id as a_id, a.username as a_username, a.is_admin as a_is_admin,
-                    b.id as b_id, b.username as b_username, b.is_admin as b_is_admin
+                    a.id as a_id, a.username as a_username, a.is_admin as a_is_admin, a.display_name as a_display_name, a.deleted_at as a_deleted_at,
+                    b.id as b_id, b.username as b_username, b.is_admin as b_is_admin, b.display_name as b_display_name, b.deleted_at as b_deleted_at
              from pairs p join users a on a.id = p.pair_lo join users b on b.id = p.pair_hi
              order by p.last_activity desc, p.pair_lo, p.pair_hi limit $2 offset $3",
         )
@@ -109,8 +109,8 @@ impl AdminStore for PgStore {
         }
         let sql = format!(
             "select {MESSAGE_COLUMNS_C},
-                    s.id as s_id, s.username as s_username, s.is_admin as s_is_admin,
-                    r.id as r_id, r.username as r_username, r.is_admin as r_is_admin
+                    s.id as s_id, s.username as s_username, s.is_admin as s_is_admin, s.display_name as s_display_name, s.deleted_at as s_deleted_at,
+                    r.id as r_id, r.username as r_username, r.is_admin as r_is_admin, r.display_name as r_display_name, r.deleted_at as r_deleted_at
              from chat c
              join users s on s.id = c.sender join users r on r.id = c.receiver
              where c.search @@ ({all_of})
@@ -161,9 +161,9 @@ impl AdminStore for PgStore {
     async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "select l.id, l.action, l.detail, l.reason, l.date,
-                    ad.id as ad_id, ad.username as ad_username, ad.is_admin as ad_is_admin,
-                    a.id as a_id, a.username as a_username, a.is_admin as a_is_admin,
-                    b.id as b_id, b.username as b_username, b.is_admin as b_is_admin
+                    ad.id as ad_id, ad.username as ad_username, ad.is_admin as ad_is_admin, ad.display_name as ad_display_name, ad.deleted_at as ad_deleted_at,
+                    a.id as a_id, a.username as a_username, a.is_admin as a_is_admin, a.display_name as a_display_name, a.deleted_at as a_deleted_at,
+                    b.id as b_id, b.username as b_username, b.is_admin as b_is_admin, b.display_name as b_display_name, b.deleted_at as b_deleted_at
              from audit_log l join users ad on ad.id = l.admin_id
              left join users a on a.id = l.user_a left join users b on b.id = l.user_b
              order by l.date desc, l.id desc limit $1 offset $2",

@@ -148,6 +148,8 @@ impl MessageStore for PgStore {
             peer_wrote: flag("peer_wrote")?,
             i_blocked: flag("i_blocked")?,
             peer_blocked: flag("peer_blocked")?,
+            // Deleted accounts are held in memory (`RelationCache`), as blocks are.
+            peer_deleted: false,
         })
     }
 
@@ -191,7 +193,7 @@ impl MessageStore for PgStore {
     #[tracing::instrument(name = "store.blocks", level = "debug", skip(self))]
     async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError> {
         let rows = sqlx::query(
-            "select u.id, u.username, u.is_admin, b.created_at from block b
+            "select u.id, u.username, u.is_admin, u.display_name, u.deleted_at, b.created_at from block b
              join users u on u.id = b.blocked
              where b.blocker = $1 order by b.created_at desc, u.username",
         )
@@ -311,7 +313,7 @@ impl MessageStore for PgStore {
         let rows = sqlx::query(
             "select c.id, c.sender, c.receiver, c.message, c.date, c.client_id, c.edited_at,
                     c.deleted_at, v.unread,
-                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin
+                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin, u.display_name as peer_display_name, u.deleted_at as peer_deleted_at
              from conversation v
              join chat c on c.id = v.last_message_id
              join users u on u.id = v.peer
@@ -339,7 +341,7 @@ impl MessageStore for PgStore {
     #[tracing::instrument(name = "store.conversation_peers", level = "debug", skip(self))]
     async fn conversation_peers(&self, user: UserId) -> Result<Vec<(User, i64)>, StoreError> {
         let rows = sqlx::query(
-            "select u.id, u.username, u.is_admin, v.read_up_to from conversation v
+            "select u.id, u.username, u.is_admin, u.display_name, u.deleted_at, v.read_up_to from conversation v
              join users u on u.id = v.peer where v.owner = $1 order by u.username",
         )
         .bind(user.get())

@@ -21,7 +21,7 @@ impl AccountStore for SqliteStore {
     ) -> Result<User, StoreError> {
         let row = sqlx::query(
             "insert into users (username, password_hash, is_admin, created_at) values ($1, $2, $3, $4)
-             returning id, username, is_admin",
+             returning id, username, is_admin, display_name, deleted_at",
         )
         .bind(name.as_str())
         .bind(password_hash)
@@ -36,7 +36,8 @@ impl AccountStore for SqliteStore {
     #[tracing::instrument(name = "store.credentials", level = "debug", skip(self))]
     async fn credentials(&self, name: &Username) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(
-            "select id, username, is_admin, password_hash, disabled from users where username = $1",
+            "select id, username, is_admin, display_name, deleted_at, password_hash, disabled from users
+             where username = $1 and deleted_at is null",
         )
         .bind(name.as_str())
         .fetch_optional(&self.pool)
@@ -54,14 +55,16 @@ impl AccountStore for SqliteStore {
 
     #[tracing::instrument(name = "store.user_by_id", level = "debug", skip(self))]
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let query =
-            sqlx::query("select id, username, is_admin from users where id = $1").bind(id.get());
+        let query = sqlx::query(
+            "select id, username, is_admin, display_name, deleted_at from users where id = $1",
+        )
+        .bind(id.get());
         fetch_optional_user(&self.pool, query, "select user by id").await
     }
 
     #[tracing::instrument(name = "store.account", level = "debug", skip(self))]
     async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
-        let row = sqlx::query("select id, username, is_admin, disabled from users where id = $1")
+        let row = sqlx::query("select id, username, is_admin, display_name, deleted_at, disabled from users where id = $1")
             .bind(id.get())
             .fetch_optional(&self.pool)
             .await
@@ -99,7 +102,7 @@ impl AccountStore for SqliteStore {
     #[tracing::instrument(name = "store.set_disabled", level = "debug", skip(self))]
     async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
         let query = sqlx::query(
-            "update users set disabled = $1 where id = $2 returning id, username, is_admin",
+            "update users set disabled = $1 where id = $2 returning id, username, is_admin, display_name, deleted_at",
         )
         .bind(disabled)
         .bind(id.get());
@@ -130,7 +133,7 @@ impl AccountStore for SqliteStore {
     #[tracing::instrument(name = "store.user_by_name", level = "debug", skip(self))]
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
         let query =
-            sqlx::query("select id, username, is_admin from users where username = $1").bind(name);
+            sqlx::query("select id, username, is_admin, display_name, deleted_at from users where username = $1").bind(name);
         fetch_optional_user(&self.pool, query, "select user by name").await
     }
 
@@ -142,8 +145,9 @@ impl AccountStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(
-            "select id, username, is_admin from users
-             where username like $1 escape '\\' and id <> $2 order by username limit $3",
+            "select id, username, is_admin, display_name, deleted_at from users
+             where username like $1 escape '\\' and id <> $2 and deleted_at is null
+             order by username limit $3",
         )
         .bind(format!("{}%", escape_like(prefix)))
         .bind(exclude.get())
@@ -158,7 +162,7 @@ impl AccountStore for SqliteStore {
     }
 }
 
-/// Runs `query`, which selects (or returns) `id, username, is_admin` of at most one user: the
+/// Runs `query`, which selects (or returns) the user columns of at most one user: the
 /// lookups by id and by name and `set_disabled` differ only in their SQL.
 async fn fetch_optional_user<'q>(
     pool: &SqlitePool,

@@ -6,15 +6,16 @@
 mod accounts;
 mod admin;
 mod messages;
+mod profiles;
 mod reset_links;
 mod sessions;
 mod writer;
 
 use super::encoding::{
-    change_from_name, change_name, escape_like, from_millis, from_optional_millis,
+    change_from_name, change_name, escape_like, from_millis, from_optional_millis, stored_user,
 };
 use super::{CommitListener, StoreError};
-use crate::domain::{ChatMessage, StreamEntry, User, UserId, Username};
+use crate::domain::{ChatMessage, StreamEntry, User, UserId};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -84,17 +85,17 @@ fn user_from_row(row: &SqliteRow) -> anyhow::Result<User> {
     user_from_columns(row, "")
 }
 
-/// Reads a user from columns `{prefix}id`, `{prefix}username`, `{prefix}is_admin`, so one row can
-/// carry several users.
+/// Reads a user from columns `{prefix}id`, `{prefix}username`, `{prefix}is_admin`,
+/// `{prefix}display_name` and `{prefix}deleted_at`, so one row can carry several users.
 fn user_from_columns(row: &SqliteRow, prefix: &str) -> anyhow::Result<User> {
-    let name: String = row.try_get(format!("{prefix}username").as_str())?;
-    Ok(User {
-        id: UserId::new(row.try_get(format!("{prefix}id").as_str())?),
-        // Rows are only written through `Username::parse`; a bad one means the file was edited.
-        username: Username::parse(&name)
-            .with_context(|| format!("stored username {name:?} is invalid"))?,
-        is_admin: row.try_get(format!("{prefix}is_admin").as_str())?,
-    })
+    let column = |name: &str| format!("{prefix}{name}");
+    stored_user(
+        row.try_get(column("id").as_str())?,
+        row.try_get(column("username").as_str())?,
+        row.try_get(column("is_admin").as_str())?,
+        row.try_get(column("display_name").as_str())?,
+        row.try_get(column("deleted_at").as_str())?,
+    )
 }
 
 fn optional_user(row: &SqliteRow, prefix: &str) -> anyhow::Result<Option<User>> {

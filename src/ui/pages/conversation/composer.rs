@@ -173,6 +173,14 @@ pub(super) fn Composer(
 
     let send_url = <SendChat as ServerFn>::PATH;
     let notice_name = peer_name.clone();
+    if live.peer_deleted {
+        return view! {
+            <div class="blocked-notice card" role="status" data-testid="deleted-notice">
+                <p>"This account was deleted. You can still read your conversation, but nobody will receive new messages."</p>
+            </div>
+        }
+        .into_any();
+    }
     view! {
         <Show when=move || live.blocked.get()>
             <BlockedNotice peer_name=notice_name.clone() peer_id=live.peer action=unblock_action />
@@ -205,6 +213,7 @@ pub(super) fn Composer(
         </form>
         <SendError error=move || live.send_error.get().or_else(|| send_action.value().with(error_text)) />
     }
+    .into_any()
 }
 
 /// Stores the new text of a message I am editing; the editor closes once it is stored, and the

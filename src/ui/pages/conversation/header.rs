@@ -3,16 +3,14 @@
 
 use super::live::LiveState;
 use crate::api::blocks::BlockUser;
-use crate::ui::components::LinkStatusLabel;
+use crate::domain::User;
+use crate::ui::components::{LinkStatusLabel, PersonName};
 use crate::ui::realtime::Realtime;
 use leptos::prelude::*;
 
 #[component]
-pub(super) fn ConversationHeader(
-    live: LiveState,
-    realtime: Realtime,
-    peer_name: String,
-) -> impl IntoView {
+pub(super) fn ConversationHeader(live: LiveState, realtime: Realtime, peer: User) -> impl IntoView {
+    let deleted = peer.deleted;
     let block_action = ServerAction::<BlockUser>::new();
     // A block ends presence both ways (the server also sends `online: false`): show the peer offline.
     Effect::new(move |_| {
@@ -24,12 +22,12 @@ pub(super) fn ConversationHeader(
     view! {
         <header class="conversation-head">
             <a href="/" class="back" aria-label="Back to inbox">"←"</a>
-            <h1 data-testid="conversation-peer">{peer_name}</h1>
+            <h1 data-testid="conversation-peer"><PersonName person=peer /></h1>
             <span class="presence" data-testid="peer-presence" data-online=move || live.peer_online.get().to_string()>
                 {move || if live.peer_online.get() { "online" } else { "offline" }}
             </span>
             <LinkStatusLabel realtime />
-            <Show when=move || !live.blocked.get()>
+            <Show when=move || !live.blocked.get() && !deleted>
                 <ActionForm action=block_action attr:class="block-form">
                     <input type="hidden" name="user" value=live.peer.get() />
                     <button type="submit" class="link-button" data-testid="block">"Block"</button>

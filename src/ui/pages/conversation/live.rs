@@ -18,7 +18,12 @@ use std::time::Duration;
 pub(super) struct LiveState {
     pub me: UserId,
     pub peer: UserId,
+    /// How the peer is named on the page (`User::shown_name`).
     pub peer_name: StoredValue<String>,
+    /// The peer's username: the conversation's address.
+    pub peer_username: StoredValue<String>,
+    /// The peer's account was deleted: nothing can be sent.
+    pub peer_deleted: bool,
     /// The stored messages shown, in date order (ties by id), each once.
     pub messages: RwSignal<Vec<ChatMessage>>,
     /// What I wrote here that the server has not confirmed yet.
@@ -48,6 +53,8 @@ pub(super) struct Initial {
     pub me: UserId,
     pub peer: UserId,
     pub peer_name: String,
+    pub peer_username: String,
+    pub peer_deleted: bool,
     pub messages: Vec<ChatMessage>,
     pub peer_read_up_to: i64,
     pub read_up_to: i64,
@@ -61,6 +68,8 @@ impl LiveState {
             me: initial.me,
             peer: initial.peer,
             peer_name: StoredValue::new(initial.peer_name),
+            peer_username: StoredValue::new(initial.peer_username),
+            peer_deleted: initial.peer_deleted,
             messages: RwSignal::new(initial.messages),
             outbox: Outbox::new(),
             peer_read_up_to: RwSignal::new(initial.peer_read_up_to),
@@ -123,8 +132,9 @@ impl LiveState {
                 }
                 if message.sender == peer {
                     self.peer_typing.set(0);
-                    let name = self.peer_name.get_value();
-                    notify::new_message(&name, &message.message, format!("/c/{name}"));
+                    let (name, address) =
+                        (self.peer_name.get_value(), self.peer_username.get_value());
+                    notify::new_message(&name, &message.message, format!("/c/{address}"));
                 }
                 self.add_messages([message]);
             }

@@ -14,7 +14,7 @@ mod outbox;
 
 use crate::api::messaging::{load_conversation, Conversation};
 use crate::domain::ConversationSummary;
-use crate::ui::components::{LiveTitle, Loaded, TopBar};
+use crate::ui::components::{LiveTitle, Loaded, PersonName, TopBar};
 use crate::ui::realtime::use_realtime;
 use crate::ui::url::{path_param, query_param};
 use composer::Composer;
@@ -57,7 +57,9 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
     let live = LiveState::new(Initial {
         me: me.id,
         peer: peer.id,
-        peer_name: peer.username.to_string(),
+        peer_name: peer.shown_name(),
+        peer_username: peer.username.to_string(),
+        peer_deleted: peer.deleted,
         messages,
         peer_read_up_to,
         read_up_to,
@@ -68,7 +70,7 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
     // Shared by the list and the composer, which brings it back to the newest message after a send.
     let scroller = NodeRef::<html::Div>::new();
 
-    let peer_name = peer.username.to_string();
+    let peer_name = peer.shown_name();
     let title = {
         let peer_name = peer_name.clone();
         move || match live.unread_total.get() {
@@ -80,9 +82,9 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
         <LiveTitle text=title />
         <TopBar me />
         <div class="conversation-layout">
-            <SideInbox conversations current=peer_name.clone() />
+            <SideInbox conversations current=peer.username.to_string() />
             <main class="page conversation">
-                <ConversationHeader live realtime peer_name=peer_name.clone() />
+                <ConversationHeader live realtime peer=peer.clone() />
                 <MessageList live realtime has_more peer_name=peer_name.clone() scroller found />
                 <Composer live realtime peer_name scroller max_chars=max_message_chars />
             </main>
@@ -104,7 +106,7 @@ fn SideInbox(conversations: Vec<ConversationSummary>, current: String) -> impl I
                     view! {
                         <li>
                             <a href=format!("/c/{name}") aria-current=here>
-                                {name.clone()}
+                                <PersonName person=summary.peer />
                                 {(summary.unread > 0).then(|| view! {
                                     <span class="unread" aria-label=format!("{} unread", summary.unread)>{summary.unread}</span>
                                 })}
