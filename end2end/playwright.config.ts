@@ -75,6 +75,9 @@ export default defineConfig({
       // stop the suite after 20. (Its behaviour is covered by the integration tests.) Every other
       // limit has its default; tests/limits.spec.ts starts its own server for a small send budget.
       PARLEY_SIGNUPS_PER_IP_PER_HOUR: "0",
+      // A retention policy no test message is old enough for, so the console shows a policy and its
+      // runs (what it removes is covered by the integration tests).
+      PARLEY_RETENTION_DAYS: "3650",
     },
   },
 });

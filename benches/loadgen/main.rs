@@ -23,6 +23,7 @@ mod logins;
 mod pages;
 mod provision;
 mod report;
+mod retention;
 mod sys;
 mod target;
 mod ws;
@@ -40,11 +41,11 @@ use target::{Launch, Target};
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "loadgen",
-    about = "Parley's load generator: fanout, fanout-max, cross-node, connections, history, pages, bundle, logins, all, smoke"
+    about = "Parley's load generator: fanout, fanout-max, cross-node, connections, history, pages, bundle, logins, retention, all, smoke"
 )]
 pub struct Cli {
     /// Scenarios to run, in order: fanout, fanout-max, cross-node, connections, history, pages,
-    /// bundle, logins; `all` for every one; `smoke` for every one at a tiny size. `cross-node`
+    /// bundle, logins, retention; `all` for every one; `smoke` for every one at a tiny size. `cross-node`
     /// always runs on PostgreSQL, whatever --database says.
     #[arg(default_value = "all")]
     scenarios: Vec<String>,
@@ -147,6 +148,10 @@ pub struct Cli {
     #[arg(long, default_value_t = 1000)]
     sequential_logins: usize,
 
+    /// retention: old messages (dated 2023) loaded before its two runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    old_messages: u64,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -168,7 +173,7 @@ pub struct Outcome {
     pub errors: u64,
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     "fanout",
     "fanout-max",
     "cross-node",
@@ -177,6 +182,7 @@ const ALL: [&str; 8] = [
     "pages",
     "bundle",
     "logins",
+    "retention",
 ];
 
 fn main() -> ExitCode {
@@ -349,6 +355,14 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
         sequential: if smoke { 5 } else { cli.sequential_logins },
     };
 
+    let retention_params = retention::Params {
+        fanout: fanout::Params {
+            provision: Provision::Direct,
+            ..fanout_params.clone()
+        },
+        old: if smoke { 2000 } else { cli.old_messages },
+    };
+
     let mut failures = Vec::new();
     let mut could_not_run = false;
     let runs = scenarios.iter().flat_map(|name| {
@@ -389,6 +403,7 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
             "pages" => pages::pages(ctx, &page_params).await,
             "bundle" => bundle::bundle(ctx).await,
             "logins" => logins::logins(ctx, &login_params).await,
+            "retention" => retention::retention(ctx, &retention_params).await,
             _ => unreachable!("checked above"),
         };
         let mut line = json!({"scenario": name});

@@ -125,7 +125,7 @@ test.describe("accounts", () => {
     expect(response.status()).toBe(200);
     expect(response.headers()["content-type"]).toContain("application/json");
     const user = (await response.json()) as ApiUser;
-    expect(user).toEqual({ id: expect.any(Number), username: name, is_admin: false });
+    expect(user).toEqual({ id: expect.any(Number), username: name, is_admin: false, display_name: null, deleted: false });
 
     const wrong = await logInViaApi(request, name, "not the right password");
     expect(wrong.status()).toBe(401);

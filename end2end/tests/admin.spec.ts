@@ -106,6 +106,11 @@ test.describe("admin console", () => {
     await expect(entry).toHaveCount(1);
     await expect(entry).toContainText(admin.username);
     await expect(entry).toContainText(between(alice, bob));
+
+    // Above the log: the retention policy the server runs with, and its latest run.
+    const retention = page.getByTestId("retention-policy");
+    await expect(retention).toContainText("Messages older than 3650 days are removed");
+    await expect(page.getByTestId("retention-last-run")).toContainText(/^Last run \d{4}-\d\d-\d\dT[\d:.]+Z: removed \d+ messages? dated before/);
   });
 
   test("a link with a reason reads nothing; each page of a long conversation is a posted, audited read", async ({

@@ -1,7 +1,7 @@
 //! Server functions of the admin console. Non-admins (and anonymous callers) get 404 from every one.
 
 use crate::domain::admin::ConversationRead;
-use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
+use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, Retention, SearchHit};
 use crate::domain::{ChatMessage, User, UserId};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -43,6 +43,7 @@ pub struct AdminSearchData {
 pub struct AdminAuditData {
     pub me: User,
     pub entries: Vec<AuditEntry>,
+    pub retention: Retention,
 }
 
 /// Succeeds for an admin and is 404 for everyone else; for admin pages that load nothing yet.
@@ -120,7 +121,12 @@ pub async fn admin_audit(page: u32) -> Result<AdminAuditData, AppError> {
     context::respond(async move {
         let (state, me) = context::admin().await?;
         let entries = svc::audit_log(&state, page).await?;
-        Ok(AdminAuditData { me, entries })
+        let retention = svc::retention(&state).await?;
+        Ok(AdminAuditData {
+            me,
+            entries,
+            retention,
+        })
     })
     .await
 }

@@ -81,6 +81,8 @@ pub enum AuditAction {
     DisableUser,
     EnableUser,
     CreateResetLink,
+    /// The retention policy removed old messages (made by the server itself, no admin).
+    RetentionRun,
 }
 
 impl AuditAction {
@@ -91,6 +93,7 @@ impl AuditAction {
             Self::DisableUser => "disable_user",
             Self::EnableUser => "enable_user",
             Self::CreateResetLink => "create_reset_link",
+            Self::RetentionRun => "retention_run",
         }
     }
 
@@ -101,21 +104,32 @@ impl AuditAction {
             Self::DisableUser,
             Self::EnableUser,
             Self::CreateResetLink,
+            Self::RetentionRun,
         ]
         .into_iter()
         .find(|a| a.as_str() == raw)
     }
 }
 
+/// The retention policy (`PARLEY_RETENTION_DAYS`) and its latest run, for the admin console.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Retention {
+    /// Messages older than this many days are removed; `None`: kept forever.
+    pub days: Option<u32>,
+    /// The audit log's latest `retention_run`, if any.
+    pub last_run: Option<AuditEntry>,
+}
+
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub id: i64,
-    pub admin: User,
+    /// Who did it; `None` for what the server did on its own (`retention_run`).
+    pub admin: Option<User>,
     pub action: AuditAction,
     pub user_a: Option<User>,
     pub user_b: Option<User>,
-    /// The search query, for `search`.
+    /// The search query, for `search`; what was removed, for `retention_run`.
     pub detail: Option<String>,
     /// The reason given, for `view_conversation`.
     pub reason: Option<String>,

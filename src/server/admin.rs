@@ -8,7 +8,7 @@ use super::state::AppState;
 use super::store::{AccountStore, AdminStore, MessageStore, NewAuditEntry, PageEnd};
 use crate::domain::admin::{
     search_words, AccountSummary, AuditAction, AuditEntry, ChatSummary, ConversationExcerpt,
-    ConversationRead, SearchHit,
+    ConversationRead, Retention, SearchHit,
 };
 use crate::domain::{User, UserId};
 use crate::error::{AppError, ErrorCode};
@@ -89,7 +89,7 @@ pub async fn read_conversation(
     state
         .store
         .append_audit(NewAuditEntry {
-            admin: admin.id,
+            admin: Some(admin.id),
             action: AuditAction::ViewConversation,
             user_a: Some(a),
             user_b: Some(b),
@@ -120,7 +120,7 @@ pub async fn search(
     state
         .store
         .append_audit(NewAuditEntry {
-            admin: admin.id,
+            admin: Some(admin.id),
             action: AuditAction::Search,
             user_a: None,
             user_b: None,
@@ -133,7 +133,21 @@ pub async fn search(
 
 #[tracing::instrument(name = "admin reads audit log", skip(state))]
 pub async fn audit_log(state: &AppState, page: u32) -> Result<Vec<AuditEntry>, AppError> {
-    Ok(state.store.audit_log(offset(page), PAGE).await?)
+    Ok(state.store.audit_log(None, offset(page), PAGE).await?)
+}
+
+/// The retention policy and its latest run (from the audit log).
+#[tracing::instrument(name = "admin reads retention", skip(state))]
+pub async fn retention(state: &AppState) -> Result<Retention, AppError> {
+    let last_run = state
+        .store
+        .audit_log(Some(AuditAction::RetentionRun), 0, 1)
+        .await?
+        .pop();
+    Ok(Retention {
+        days: state.config.retention_days,
+        last_run,
+    })
 }
 
 /// Disables or enables an account. Disabling deletes its sessions and closes its open sockets at
@@ -164,7 +178,7 @@ pub async fn set_disabled(
     state
         .store
         .append_audit(NewAuditEntry {
-            admin: admin.id,
+            admin: Some(admin.id),
             action,
             user_a: Some(target),
             user_b: None,

@@ -109,6 +109,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MAX_SOCKETS_PER_USER", default_value_t = 20)]
     pub max_sockets_per_user: u32,
 
+    /// Messages older than this many days are removed, by a background task, in small batches
+    /// (unset: kept forever).
+    #[arg(long, env = "PARLEY_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_days: Option<u32>,
+
     /// Address and port for `GET /metrics` (Prometheus text format), apart from the site so that
     /// only operators reach it, e.g. 127.0.0.1:9100. Unset: no metrics endpoint.
     #[arg(long, env = "PARLEY_METRICS_ADDR")]
@@ -165,6 +170,7 @@ impl Config {
             send_rate: 30,
             send_burst: 300,
             max_sockets_per_user: 20,
+            retention_days: None,
             metrics_addr: None,
             trusted_proxies: TrustedProxies::default(),
             session_check_secs: 30,

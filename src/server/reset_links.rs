@@ -71,7 +71,7 @@ pub async fn create(
         state
             .store
             .append_audit(NewAuditEntry {
-                admin,
+                admin: Some(admin),
                 action: AuditAction::CreateResetLink,
                 user_a: Some(user),
                 user_b: None,

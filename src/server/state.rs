@@ -155,7 +155,7 @@ impl AppState {
             .site_addr(config.site_addr)
             .env(leptos::config::Env::PROD)
             .build();
-        let housekeeping = Housekeeping::start(store.clone());
+        let housekeeping = Housekeeping::start(store.clone(), config.retention_days);
         Ok(Self {
             store,
             hub,

@@ -26,6 +26,7 @@ mod postgres_store;
 mod privacy;
 mod profiles;
 mod reset_links;
+mod retention;
 mod storage;
 mod store_contract;
 mod websocket;

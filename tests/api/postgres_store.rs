@@ -322,7 +322,7 @@ async fn a_nul_in_typed_text_fails_nothing() {
         .is_empty());
     store
         .append_audit(NewAuditEntry {
-            admin: ann.id,
+            admin: Some(ann.id),
             action: AuditAction::Search,
             user_a: None,
             user_b: None,
@@ -331,6 +331,6 @@ async fn a_nul_in_typed_text_fails_nothing() {
         })
         .await
         .unwrap();
-    let log = store.audit_log(0, 1).await.unwrap();
+    let log = store.audit_log(None, 0, 1).await.unwrap();
     assert_eq!(log[0].detail.as_deref(), Some("zebra\u{FFFD}"));
 }

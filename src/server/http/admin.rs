@@ -5,7 +5,8 @@
 
 use super::json::{user_id, JsonBody, QueryParams};
 use crate::domain::admin::{
-    AccountSummary, AuditEntry, ChatSummary, ConversationExcerpt, ConversationRead, SearchHit,
+    AccountSummary, AuditEntry, ChatSummary, ConversationExcerpt, ConversationRead, Retention,
+    SearchHit,
 };
 use crate::domain::User;
 use crate::error::AppError;
@@ -32,6 +33,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/chats/{user_a}/{user_b}/messages", only(get(messages)))
         .route("/search", only(get(search)))
         .route("/audit", only(get(audit)))
+        .route("/retention", only(get(retention)))
         .route_layer(middleware::from_fn_with_state(state, admins_only))
 }
 
@@ -136,6 +138,10 @@ async fn audit(
     Ok(Json(Audit {
         entries: admin::audit_log(&state, query.page).await?,
     }))
+}
+
+async fn retention(State(state): State<AppState>) -> Result<Json<Retention>, AppError> {
+    Ok(Json(admin::retention(&state).await?))
 }
 
 #[derive(Serialize)]

@@ -11,9 +11,9 @@ use super::sqlite::SqliteStore;
 use super::{
     Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
     MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd, ProfileTable,
-    ResetLinkTable, SessionRow, SessionTable, StoreError, Stored,
+    RemovedBatch, ResetLinkTable, RetentionTable, SessionRow, SessionTable, StoreError, Stored,
 };
-use crate::domain::admin::{AccountSummary, AuditEntry, ChatSummary, SearchHit};
+use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
     BlockedUser, ChatMessage, ConversationSummary, Device, DisplayName, Relation, StreamEntry,
     User, UserId, Username,
@@ -88,6 +88,12 @@ impl ResetLinkTable for Store {
     }
 }
 
+impl RetentionTable for Store {
+    forward! {
+        async fn remove_old_messages(&self, cutoff: i64, limit: u32) -> Result<RemovedBatch, StoreError>;
+    }
+}
+
 impl ProfileTable for Store {
     forward! {
         async fn set_display_name(&self, user: UserId, name: Option<&DisplayName>) -> Result<Option<User>, StoreError>;
@@ -144,6 +150,6 @@ impl AdminStore for Store {
         async fn chats(&self, user: Option<UserId>, offset: u32, limit: u32) -> Result<Vec<ChatSummary>, StoreError>;
         async fn search_messages(&self, words: &[&str], within: Option<UserId>, limit: u32) -> Result<Vec<SearchHit>, StoreError>;
         async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;
-        async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+        async fn audit_log(&self, action: Option<AuditAction>, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     }
 }

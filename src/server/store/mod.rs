@@ -14,6 +14,7 @@ mod group_commit;
 mod postgres;
 mod profiles;
 mod reset_links;
+mod retention;
 mod sessions;
 mod sqlite;
 
@@ -89,7 +90,8 @@ pub struct NewResetLink<'a> {
 
 /// An audit-log line to append.
 pub struct NewAuditEntry<'a> {
-    pub admin: UserId,
+    /// `None` for what the server does on its own.
+    pub admin: Option<UserId>,
     pub action: AuditAction,
     pub user_a: Option<UserId>,
     pub user_b: Option<UserId>,
@@ -200,6 +202,29 @@ pub trait ProfileTable {
     /// Renames the accounts deleted before `deleted_before` (ms) to `deleted.<id>`, which frees
     /// their usernames for others; returns how many were renamed.
     async fn free_usernames(&self, deleted_before: i64) -> Result<u64, StoreError>;
+}
+
+/// Removing old messages for the retention policy (`server::housekeeping`). Implemented once for
+/// every backend (`retention.rs`).
+#[allow(async_fn_in_trait)]
+pub trait RetentionTable {
+    /// Removes up to `limit` of the oldest messages dated before `cutoff` (ms), in one short
+    /// transaction, keeping unread counts and conversation summaries right (a conversation left
+    /// with no messages goes). Says how many were removed (0: none is left) and for how long the
+    /// batch held the write lock.
+    async fn remove_old_messages(
+        &self,
+        cutoff: i64,
+        limit: u32,
+    ) -> Result<RemovedBatch, StoreError>;
+}
+
+/// What one batch of `RetentionTable::remove_old_messages` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RemovedBatch {
+    pub messages: u64,
+    /// From the moment the batch had the write lock to its commit.
+    pub held: std::time::Duration,
 }
 
 /// One-time password reset links (`server::reset_links`), kept as the hash of their token.
@@ -369,7 +394,12 @@ pub trait AdminStore {
     ) -> Result<Vec<SearchHit>, StoreError>;
     async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError>;
     /// The audit log, newest first.
-    async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn audit_log(
+        &self,
+        action: Option<AuditAction>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 impl From<StoreError> for crate::error::AppError {

@@ -13,6 +13,7 @@ mod admin;
 mod messages;
 mod profiles;
 mod reset_links;
+mod retention;
 mod sessions;
 mod writer;
 

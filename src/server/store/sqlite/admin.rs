@@ -123,13 +123,13 @@ impl AdminStore for SqliteStore {
             .collect()
     }
 
-    #[tracing::instrument(name = "store.append_audit", level = "debug", skip(self, entry), fields(admin = %entry.admin, action = entry.action.as_str()))]
+    #[tracing::instrument(name = "store.append_audit", level = "debug", skip(self, entry), fields(admin = ?entry.admin, action = entry.action.as_str()))]
     async fn append_audit(&self, entry: NewAuditEntry<'_>) -> Result<(), StoreError> {
         sqlx::query(
             "insert into audit_log (admin_id, action, user_a, user_b, detail, reason, date)
              values ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(entry.admin.get())
+        .bind(entry.admin.map(UserId::get))
         .bind(entry.action.as_str())
         .bind(entry.user_a.map(UserId::get))
         .bind(entry.user_b.map(UserId::get))
@@ -143,18 +143,25 @@ impl AdminStore for SqliteStore {
     }
 
     #[tracing::instrument(name = "store.audit_log", level = "debug", skip(self))]
-    async fn audit_log(&self, offset: u32, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn audit_log(
+        &self,
+        action: Option<AuditAction>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "select l.id, l.action, l.detail, l.reason, l.date,
                     ad.id as ad_id, ad.username as ad_username, ad.is_admin as ad_is_admin, ad.display_name as ad_display_name, ad.deleted_at as ad_deleted_at,
                     a.id as a_id, a.username as a_username, a.is_admin as a_is_admin, a.display_name as a_display_name, a.deleted_at as a_deleted_at,
                     b.id as b_id, b.username as b_username, b.is_admin as b_is_admin, b.display_name as b_display_name, b.deleted_at as b_deleted_at
-             from audit_log l join users ad on ad.id = l.admin_id
+             from audit_log l left join users ad on ad.id = l.admin_id
              left join users a on a.id = l.user_a left join users b on b.id = l.user_b
+             where $3 is null or l.action = $3
              order by l.date desc, l.id desc limit $1 offset $2",
         )
         .bind(limit)
         .bind(offset)
+        .bind(action.map(AuditAction::as_str))
         .fetch_all(&self.pool)
         .await
         .context("select audit log")?;
@@ -163,7 +170,7 @@ impl AdminStore for SqliteStore {
                 let action: String = row.try_get("action").context("action")?;
                 Ok(AuditEntry {
                     id: row.try_get("id").context("id")?,
-                    admin: user_from_columns(row, "ad_")?,
+                    admin: optional_user(row, "ad_")?,
                     action: AuditAction::parse(&action)
                         .with_context(|| format!("unknown audit action {action:?}"))?,
                     user_a: optional_user(row, "a_")?,

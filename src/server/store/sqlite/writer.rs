@@ -9,7 +9,9 @@
 //! hands out the next ones itself, so a change (a row of `chat_change`) and a message (a row of
 //! `chat`) never get the same number and come in the order they were written. A position whose
 //! row was not written (a retried send, a refused change) is simply never used: a resuming
-//! client asks for "everything above N", which holes do not disturb.
+//! client asks for "everything above N", which holes do not disturb. Nor is a position ever used
+//! twice: the retention policy may remove the newest rows, so the highest position it removed is
+//! kept (`stream_floor`) and read with the others.
 
 use super::{change_name, classify, message_from_row, MESSAGE_COLUMNS};
 use crate::domain::{Change, ChatMessage, StreamEntry, UserId, EDIT_WINDOW};
@@ -100,7 +102,8 @@ async fn write_batch(
         .context("begin a message batch")?;
     let mut next: i64 = sqlx::query_scalar(
         "select max((select coalesce(max(id), 0) from chat),
-                    (select coalesce(max(id), 0) from chat_change)) + 1",
+                    (select coalesce(max(id), 0) from chat_change),
+                    (select position from stream_floor)) + 1",
     )
     .fetch_one(&mut *transaction)
     .await
