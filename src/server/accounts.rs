@@ -201,12 +201,13 @@ pub async fn delete_account(
         ));
     }
     let now = chrono::Utc::now().timestamp_millis();
-    let Some(ended) = state.store.delete_account(me.id, now).await? else {
+    if state.store.delete_account(me.id, now).await?.is_none() {
         return Err(AppError::unauthorized());
-    };
+    }
     state.relations.deleted(me.id);
+    // Closes every socket of the account, on every node, with the logout code: one event for the
+    // whole room rather than one per ended session.
     state.events.publish(Event::AccountDeleted { user: me.id });
-    logged_out(state, me.id, ended);
     // The row is gone already; this forgets it in the request too, so nothing writes it back.
     session.flush().await?;
     state.housekeeping.wake();

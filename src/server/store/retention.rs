@@ -83,15 +83,20 @@ macro_rules! retention_table {
             let Some(last) = last else {
                 return Ok(RemovedBatch::default());
             };
-            let highest_change: Option<i64> = sqlx::query_scalar(
-                "select max(id) from chat_change
-                 where message_id in (select id from chat where id <= $1 and date < $2)",
-            )
-            .bind(last)
-            .bind(cutoff)
-            .fetch_one(&mut *tx)
-            .await
-            .context("find the changes of the oldest messages")?;
+            let floor: Option<&str> = $floor;
+            // Only a backend with a floor needs the highest change position among the batch's.
+            let highest_change: Option<i64> = match floor {
+                Some(_) => sqlx::query_scalar(
+                    "select max(id) from chat_change
+                     where message_id in (select id from chat where id <= $1 and date < $2)",
+                )
+                .bind(last)
+                .bind(cutoff)
+                .fetch_one(&mut *tx)
+                .await
+                .context("find the changes of the oldest messages")?,
+                None => None,
+            };
             for (statement, what) in [
                 (
                     "with batch as materialized
@@ -130,7 +135,6 @@ macro_rules! retention_table {
                 .await
                 .context("remove old messages")?
                 .rows_affected();
-            let floor: Option<&str> = $floor;
             if let Some(floor) = floor {
                 sqlx::query(floor)
                     .bind(last.max(highest_change.unwrap_or(0)))
