@@ -17,5 +17,6 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy: the page's own chunk of the wasm is loaded before it hydrates (app.rs, lazy routes).
+    leptos::mount::hydrate_lazy(app::App);
 }

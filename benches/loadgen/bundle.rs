@@ -1,18 +1,58 @@
-//! `bundle`: what a browser downloads before the pages come alive: the release wasm and its JS
-//! glue (and the stylesheet), raw and gzipped (level 9, as a precompressing build step would), and
-//! what the server actually sends for them when asked with `Accept-Encoding: gzip, br`.
+//! `bundle`: what a browser downloads before a page comes alive. The release build is split by
+//! route (`cargo leptos build --split`): every page loads the main module (`parley.wasm`, its JS
+//! glue and the split loader) and then the chunks its route's view needs, which the split
+//! manifest (`__wasm_split_manifest.json`) lists per route. For each page below this reports the
+//! sum over exactly those files: raw, gzipped (level 9, as the release build precompresses them)
+//! and what the server actually sends for them when asked with `Accept-Encoding: gzip, br`. An
+//! unsplit build (no manifest) is one bundle for every page.
 
 use crate::report;
 use crate::target::Env;
 use crate::{Ctx, Outcome};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::path::Path;
 
-const FILES: [&str; 3] = ["parley.wasm", "parley.js", "parley.css"];
+/// Loaded by every page, split or not (the split loader only exists in a split build).
+const MAIN_FILES: [&str; 3] = [
+    "parley.wasm",
+    "parley.js",
+    "__wasm_split.______________________.js",
+];
+const MANIFEST: &str = "__wasm_split_manifest.json";
+/// The pages the targets name, with the route whose view each one loads (its lazy route's name
+/// in `app.rs`, as the manifest spells it).
+const PAGES: [(&str, &str); 4] = [
+    ("login", "login"),
+    ("inbox", "inbox"),
+    ("conversation", "conversation"),
+    ("admin (users)", "admin_users"),
+];
+/// Any page's wasm + JS, gzip -9 (issue targets; login has its own).
+const TARGET_KIB: f64 = 300.0;
+const LOGIN_TARGET_KIB: f64 = 120.0;
+
+/// One file's sizes.
+#[derive(Clone, Copy, Default)]
+struct Sizes {
+    raw: usize,
+    gzip9: usize,
+    /// As sent by the server, when there was one to ask.
+    served: Option<usize>,
+}
+
+impl std::ops::AddAssign for Sizes {
+    fn add_assign(&mut self, other: Self) {
+        self.raw += other.raw;
+        self.gzip9 += other.gzip9;
+        self.served = self.served.zip(other.served).map(|(a, b)| a + b);
+    }
+}
 
 fn gzip_len(bytes: &[u8], level: u32) -> std::io::Result<usize> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::new(level));
@@ -20,8 +60,33 @@ fn gzip_len(bytes: &[u8], level: u32) -> std::io::Result<usize> {
     Ok(encoder.finish()?.len())
 }
 
-fn kib(bytes: usize) -> String {
-    format!("{:.1}", bytes as f64 / 1024.0)
+fn kib(bytes: usize) -> f64 {
+    report::round(bytes as f64 / 1024.0, 1)
+}
+
+/// Route name -> the files (without `.wasm`) its view needs beyond the main module.
+fn read_manifest(pkg: &Path) -> Result<Option<BTreeMap<String, Vec<String>>>> {
+    let path = pkg.join(MANIFEST);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let manifest: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
+    Ok(Some(manifest))
+}
+
+/// The manifest names a route's view `__<route>_route_view_<hash>`.
+fn route_files<'m>(
+    manifest: &'m BTreeMap<String, Vec<String>>,
+    route: &str,
+) -> Option<&'m [String]> {
+    let prefix = format!("__{route}_route_view_");
+    manifest
+        .iter()
+        .find(|(name, _)| name.starts_with(&prefix))
+        .map(|(_, files)| files.as_slice())
 }
 
 pub async fn bundle(ctx: &Ctx) -> Result<Outcome> {
@@ -36,96 +101,165 @@ pub async fn bundle(ctx: &Ctx) -> Result<Outcome> {
             json: json!({"skipped": format!("no {}", pkg.join("parley.wasm").display())}),
         });
     }
-    // What the server sends, when there is a server to ask.
-    let served: Option<Vec<(String, Option<String>, usize)>> =
-        if ctx.remote.is_some() || ctx.launch.server_bin.is_file() {
-            let mut env = Env::new(ctx).await?;
-            let target = env.start().await?;
-            let http = crate::provision::http_client()?;
-            let mut out = Vec::new();
-            for file in FILES {
-                let res = http
-                    .get(target.url(&format!("/pkg/{file}")))
-                    .header(ACCEPT_ENCODING, "gzip, br")
-                    .send()
-                    .await?;
-                let encoding = res
-                    .headers()
-                    .get(CONTENT_ENCODING)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let len = res.bytes().await?.len();
-                out.push((file.to_owned(), encoding, len));
-            }
-            env.stop().await?;
-            Some(out)
-        } else {
-            None
-        };
-
-    let mut rows = Vec::new();
-    let mut files = Vec::new();
-    let mut app_raw = 0;
-    let mut app_gz = 0;
-    for file in FILES {
-        let Ok(bytes) = std::fs::read(pkg.join(file)) else {
-            continue;
-        };
-        let gz9 = gzip_len(&bytes, 9)?;
-        let gz6 = gzip_len(&bytes, 6)?;
-        if file != "parley.css" {
-            app_raw += bytes.len();
-            app_gz += gz9;
+    let manifest = read_manifest(&pkg)?;
+    let mut wanted: Vec<String> = MAIN_FILES.iter().map(|f| f.to_string()).collect();
+    wanted.push("parley.css".into());
+    if let Some(manifest) = &manifest {
+        for files in manifest.values() {
+            wanted.extend(files.iter().map(|f| format!("{f}.wasm")));
         }
-        let sent = served
-            .as_ref()
-            .and_then(|s| s.iter().find(|(f, _, _)| f == file))
-            .map(|(_, enc, len)| (enc.clone(), *len));
-        rows.push(vec![
-            file.to_owned(),
-            kib(bytes.len()),
-            kib(gz6),
-            kib(gz9),
-            sent.as_ref().map_or("n/a".into(), |(enc, len)| {
-                format!("{} ({})", kib(*len), enc.as_deref().unwrap_or("identity"))
-            }),
-        ]);
-        files.push(json!({
-            "file": file,
-            "raw_bytes": bytes.len(),
-            "gzip6_bytes": gz6,
-            "gzip9_bytes": gz9,
-            "served_bytes": sent.as_ref().map(|(_, len)| *len),
-            "served_encoding": sent.as_ref().map(|(enc, _)| enc.clone().unwrap_or_else(|| "identity".into())),
+    }
+    wanted.sort();
+    wanted.dedup();
+    let sizes = measure(ctx, &pkg, &wanted).await?;
+
+    let sum = |files: &mut dyn Iterator<Item = String>| {
+        let mut total = Sizes {
+            served: Some(0),
+            ..Sizes::default()
+        };
+        let mut count = 0;
+        for file in files {
+            if let Some(s) = sizes.get(&file) {
+                total += *s;
+                count += 1;
+            }
+        }
+        (count, total)
+    };
+    let (main_count, main) = sum(&mut MAIN_FILES.iter().map(|f| f.to_string()));
+    let mut rows = vec![size_row("main module (every page)", main_count, main)];
+    let mut pages = Vec::new();
+    for (page, route) in PAGES {
+        let chunks: Vec<String> = match &manifest {
+            Some(manifest) => route_files(manifest, route)
+                .with_context(|| format!("no route `{route}` in {MANIFEST}"))?
+                .iter()
+                .map(|f| format!("{f}.wasm"))
+                .collect(),
+            None => Vec::new(),
+        };
+        let (count, route_only) = sum(&mut chunks.iter().cloned());
+        let mut total = main;
+        total += route_only;
+        rows.push(size_row(page, main_count + count, total));
+        let target = if route == "login" {
+            LOGIN_TARGET_KIB
+        } else {
+            TARGET_KIB
+        };
+        pages.push(json!({
+            "page": page,
+            "files": main_count + count,
+            "raw_bytes": total.raw,
+            "gzip9_bytes": total.gzip9,
+            "gzip9_kib": kib(total.gzip9),
+            "served_bytes": total.served,
+            "target_gzip9_kib": target,
+            "within_target": kib(total.gzip9) <= target,
         }));
     }
-    rows.push(vec![
-        "wasm + js".into(),
-        kib(app_raw),
-        String::new(),
-        kib(app_gz),
-        String::new(),
-    ]);
+    let largest = manifest.as_ref().and_then(|manifest| {
+        manifest
+            .iter()
+            .map(|(name, files)| {
+                let (count, mut total) = sum(&mut files.iter().map(|f| format!("{f}.wasm")));
+                total += main;
+                (name.clone(), count + main_count, total)
+            })
+            .max_by_key(|(_, _, total)| total.gzip9)
+    });
+    if let Some((name, count, total)) = &largest {
+        rows.push(size_row(&format!("largest: {name}"), *count, *total));
+    }
     report::table(
-        &format!("bundle ({})", pkg.display()),
-        &[
-            "file",
-            "raw KiB",
-            "gzip -6 KiB",
-            "gzip -9 KiB",
-            "served KiB (encoding)",
-        ],
+        &format!(
+            "bundle per page: main module + the route's chunks ({}{})",
+            pkg.display(),
+            if manifest.is_some() {
+                ", split by route"
+            } else {
+                ", not split"
+            }
+        ),
+        &["page", "files", "raw KiB", "gzip -9 KiB", "served KiB"],
         &rows,
+    );
+    let css = sizes.get("parley.css").copied().unwrap_or_default();
+    println!(
+        "  targets: any page <= {TARGET_KIB} KiB gzip -9, login <= {LOGIN_TARGET_KIB} KiB; \
+         stylesheet {} KiB raw, {} KiB gzip -9",
+        kib(css.raw),
+        kib(css.gzip9)
     );
     Ok(Outcome {
         errors: 0,
         json: json!({
-            "files": files,
-            "wasm_js_raw_bytes": app_raw,
-            "wasm_js_gzip9_bytes": app_gz,
-            "wasm_js_gzip9_kib": report::round(app_gz as f64 / 1024.0, 1),
-            "served_checked": served.is_some(),
-            "target_kib": Value::from(300),
+            "split": manifest.is_some(),
+            "routes": manifest.as_ref().map_or(0, BTreeMap::len),
+            "main": {"files": main_count, "raw_bytes": main.raw, "gzip9_bytes": main.gzip9, "served_bytes": main.served},
+            "pages": pages,
+            "largest_route": largest.map(|(name, files, total)| json!({
+                "route": name, "files": files, "gzip9_kib": kib(total.gzip9),
+            })),
+            "css": {"raw_bytes": css.raw, "gzip9_bytes": css.gzip9},
+            "served_checked": main.served.is_some(),
+            "target_kib": Value::from(TARGET_KIB),
         }),
     })
+}
+
+fn size_row(name: &str, files: usize, s: Sizes) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        files.to_string(),
+        format!("{:.1}", kib(s.raw)),
+        format!("{:.1}", kib(s.gzip9)),
+        s.served.map_or("n/a".into(), |b| format!("{:.1}", kib(b))),
+    ]
+}
+
+/// Each file's sizes on disk and, when a server can be started (or `--url` names one), as sent.
+async fn measure(ctx: &Ctx, pkg: &Path, files: &[String]) -> Result<HashMap<String, Sizes>> {
+    let mut sizes = HashMap::new();
+    for file in files {
+        let Ok(bytes) = std::fs::read(pkg.join(file)) else {
+            continue;
+        };
+        sizes.insert(
+            file.clone(),
+            Sizes {
+                raw: bytes.len(),
+                gzip9: gzip_len(&bytes, 9)?,
+                served: None,
+            },
+        );
+    }
+    if ctx.remote.is_none() && !ctx.launch.server_bin.is_file() {
+        return Ok(sizes);
+    }
+    let mut env = Env::new(ctx).await?;
+    let target = env.start().await?;
+    let http = crate::provision::http_client()?;
+    let mut encodings: BTreeMap<String, usize> = BTreeMap::new();
+    for (file, s) in sizes.iter_mut() {
+        let res = http
+            .get(target.url(&format!("/pkg/{file}")))
+            .header(ACCEPT_ENCODING, "gzip, br")
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("fetch /pkg/{file}"))?;
+        let encoding = res
+            .headers()
+            .get(CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("identity")
+            .to_owned();
+        s.served = Some(res.bytes().await?.len());
+        *encodings.entry(encoding).or_default() += 1;
+    }
+    env.stop().await?;
+    println!("  served encodings (files): {encodings:?}");
+    Ok(sizes)
 }
