@@ -61,7 +61,7 @@ e2e-postgres: release
 # Benchmarks (docs/BENCHMARKS.md). The load generator gets its own target directory: a bench build
 # re-links this crate's binaries with dev-dependency features, which would overwrite the
 # cargo-leptos build of target/release/parley that it measures.
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke bench-page-load
 
 ## bench: run the load generator against the release build (SCENARIOS=fanout BENCH_ARGS='--rate 3000')
 bench: release
@@ -70,6 +70,11 @@ bench: release
 ## bench-smoke: every benchmark scenario at a tiny size; fails on any error, never on slowness
 bench-smoke: release
 	cargo bench --profile dev --features ssr --bench loadgen -- smoke
+
+## bench-page-load: a real Chromium on an emulated slow network (400 kbit/s, 400 ms), empty cache:
+## how long the conversation page and the inbox take to become usable (PAGE_LOAD_RUNS, default 3)
+bench-page-load: release
+	cd end2end && npx playwright test --config page-load.config.ts
 
 ## screenshots: the pictures in docs/screenshots, from a real run of the release build
 screenshots: release

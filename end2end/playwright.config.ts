@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-// The suite runs against the release build (what users get): `cargo leptos build --release`
+// The suite runs against the release build (what users get): `make release` (`cargo leptos build --release --split`)
 // leaves the server at target/release/parley and the site (wasm, JS, CSS) under target/site.
 const repoRoot = path.resolve(__dirname, "..");
 const serverBinary = path.join(repoRoot, "target", "release", "parley");
