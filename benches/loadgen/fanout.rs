@@ -66,9 +66,15 @@ fn settled(bits: u8) -> bool {
     bits & REFUSED != 0 || (bits & DELIVERED != 0 && bits & ECHOED != 0)
 }
 
+/// Deliveries are also counted by the window of the run their send was due in, so a report can
+/// say when the slow ones happened (the start, the end, throughout).
+pub const WINDOW: Duration = Duration::from_secs(5);
+
 #[derive(Default)]
 struct Shard {
     deliver: Option<Histogram<u64>>,
+    /// By `WINDOW` of due time.
+    deliver_by_window: Vec<Option<Histogram<u64>>>,
     echo: Option<Histogram<u64>>,
     ack: Option<Histogram<u64>>,
 }
@@ -162,10 +168,14 @@ impl Shared {
                 self.last_frame_ns.fetch_max(offset, Relaxed);
                 if me == receiver && me != sender {
                     if self.mark(seq, DELIVERED) {
-                        rec(
-                            &mut self.shards[shard].lock().expect("shard").deliver,
-                            latency,
-                        );
+                        let window = (self.due(seq) - self.start).as_secs() / WINDOW.as_secs();
+                        let mut shard = self.shards[shard].lock().expect("shard");
+                        rec(&mut shard.deliver, latency);
+                        let windows = &mut shard.deliver_by_window;
+                        if windows.len() <= window as usize {
+                            windows.resize(window as usize + 1, None);
+                        }
+                        rec(&mut windows[window as usize], latency);
                     }
                 } else if me == sender && self.mark(seq, ECHOED) {
                     rec(&mut self.shards[shard].lock().expect("shard").echo, latency);
@@ -309,10 +319,14 @@ pub struct Run {
     sent: u64,
     pub json: Value,
     pub deliver: Histogram<u64>,
+    /// `deliver` by `WINDOW` of the run, in order.
+    pub deliver_by_window: Vec<Histogram<u64>>,
     pub echo: Histogram<u64>,
     ack: Histogram<u64>,
     lag: Histogram<u64>,
     pub errors: u64,
+    /// When the first send was due.
+    pub started: Instant,
 }
 
 impl Run {
@@ -471,8 +485,17 @@ pub async fn run_once(
     let mut deliver = histogram();
     let mut echo = histogram();
     let mut ack = histogram();
+    let mut deliver_by_window = Vec::new();
     for shard in &shared.shards {
         let shard = shard.lock().expect("shard");
+        for (i, from) in shard.deliver_by_window.iter().enumerate() {
+            if deliver_by_window.len() <= i {
+                deliver_by_window.resize_with(i + 1, histogram);
+            }
+            if let Some(from) = from {
+                deliver_by_window[i].add(from).expect("same bounds");
+            }
+        }
         for (into, from) in [
             (&mut deliver, &shard.deliver),
             (&mut echo, &shard.echo),
@@ -539,10 +562,12 @@ pub async fn run_once(
         sent: total,
         json,
         deliver,
+        deliver_by_window,
         echo,
         ack,
         lag,
         errors,
+        started: shared.start,
     })
 }
 

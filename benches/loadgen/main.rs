@@ -152,6 +152,11 @@ pub struct Cli {
     #[arg(long, default_value_t = 1_000_000)]
     old_messages: u64,
 
+    /// retention: a control run. The second server's policy keeps 100 years, so it removes nothing
+    /// and the two runs differ only by chance: how far apart that alone puts them.
+    #[arg(long)]
+    retention_control: bool,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -361,6 +366,7 @@ async fn run(cli: Cli, open_files: u64, threads: usize) -> Result<ExitCode> {
             ..fanout_params.clone()
         },
         old: if smoke { 2000 } else { cli.old_messages },
+        control: cli.retention_control,
     };
 
     let mut failures = Vec::new();

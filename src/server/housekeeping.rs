@@ -14,9 +14,13 @@
 //! (`RetentionTable::remove_old_messages`), and then rests: live sends wait at most one small
 //! batch for the write lock, and the removal takes a bounded share of the database's time. The
 //! batch size follows how long batches hold the lock (`Batches`): a batch aims at `BATCH_TIME`,
-//! and the rest after each batch is `REST_FACTOR` times as long as it held the lock. Each run (one pass
-//! until nothing old is left) is recorded in the audit log as `retention_run`, even one that found
-//! nothing, so the admin console can say when the policy last ran.
+//! and the rest after each batch is `REST_FACTOR` times as long as it held the lock. Live traffic
+//! comes first: while this node's message writer is busy (`Traffic`: over `BUSY_RATE` messages
+//! a second) the removal slows to one batch of at most `BUSY_BATCH` per `BUSY_EVERY`, so it still
+//! moves under a load that never stops, and takes up the full pace again within `LOOK_AGAIN` of
+//! the traffic dropping. Each run (one pass until nothing old is left) is recorded in the audit
+//! log as `retention_run`, even one that found nothing, so the admin console can say when the
+//! policy last ran.
 
 use super::store::{
     AdminStore, ChangeKind, MessageChange, MessageStore, NewAuditEntry, ProfileTable,
@@ -26,7 +30,7 @@ use crate::domain::admin::AuditAction;
 use chrono::{DateTime, Duration as Days, SecondsFormat, Utc};
 use futures::future::join_all;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// How long a deleted account's username stays held, so that nobody can take it and pass for
@@ -43,6 +47,16 @@ const BATCH_TIME: Duration = Duration::from_millis(5);
 const REST_FACTOR: u32 = 3;
 /// The shortest rest after a batch.
 const MIN_REST: Duration = Duration::from_millis(5);
+/// Live messages (and changes) written per second above which the retention policy gives way to
+/// them: removing messages writes pages all over the database file, and the message writer's
+/// fsyncs pay for every one of them (docs/BENCHMARKS.md).
+const BUSY_RATE: f64 = 50.0;
+/// While the writer is that busy: one batch at most this often...
+const BUSY_EVERY: Duration = Duration::from_secs(1);
+/// ...of at most this many messages, so the removal still moves on under a load that never stops.
+const BUSY_BATCH: u32 = 20;
+/// How often a retention waiting for the writer to quieten looks again.
+const LOOK_AGAIN: Duration = Duration::from_millis(100);
 
 /// Wakes the background work early (after an account is deleted). Cheap to clone.
 #[derive(Clone, Default)]
@@ -122,20 +136,39 @@ async fn erase_deleted_accounts_messages(store: &Store) -> Result<u64, StoreErro
 
 /// Removes every message older than `days` days, batch by batch, and records the run.
 async fn apply_retention(store: &Store, days: u32) -> Result<u64, StoreError> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let cutoff = Utc::now() - Days::days(i64::from(days));
     let mut removed = 0;
     let mut batches = Batches::default();
+    let mut traffic = Traffic::new(store);
+    let mut busy = false;
     loop {
+        let began = Instant::now();
+        let size = if busy {
+            batches.size.min(BUSY_BATCH)
+        } else {
+            batches.size
+        };
         let batch = store
-            .remove_old_messages(cutoff.timestamp_millis(), batches.size)
+            .remove_old_messages(cutoff.timestamp_millis(), size)
             .await?;
         removed += batch.messages;
         if batch.messages == 0 {
             break;
         }
-        batches.took(batch.held);
+        if size == batches.size {
+            // Only a batch of the size it chose tells `Batches` anything: the small ones of a busy
+            // spell would grow it to a size nobody measured.
+            batches.took(batch.held);
+        }
         tokio::time::sleep((batch.held * REST_FACTOR).max(MIN_REST)).await;
+        // While live messages are being written, wait out the rest of `BUSY_EVERY`, and go on at
+        // the full pace as soon as they stop.
+        busy = traffic.busy();
+        while busy && began.elapsed() < BUSY_EVERY {
+            tokio::time::sleep(LOOK_AGAIN.min(BUSY_EVERY.saturating_sub(began.elapsed()))).await;
+            busy = traffic.busy();
+        }
     }
     let detail = run_detail(removed, cutoff, days, started.elapsed());
     store
@@ -152,6 +185,46 @@ async fn apply_retention(store: &Store, days: u32) -> Result<u64, StoreError> {
         tracing::info!(removed, days, "retention removed old messages");
     }
     Ok(removed)
+}
+
+/// How fast the message writer has been writing since the last look.
+struct Traffic<'a> {
+    store: &'a Store,
+    rate: Rate,
+}
+
+impl<'a> Traffic<'a> {
+    fn new(store: &'a Store) -> Self {
+        let rate = Rate::starting(store.writer_jobs_written(), Instant::now());
+        Self { store, rate }
+    }
+
+    /// Whether the writer wrote more than `BUSY_RATE` jobs a second since the last look.
+    fn busy(&mut self) -> bool {
+        self.rate
+            .since_last(self.store.writer_jobs_written(), Instant::now())
+            > BUSY_RATE
+    }
+}
+
+/// A count's growth per second between one reading and the next.
+struct Rate {
+    count: u64,
+    at: Instant,
+}
+
+impl Rate {
+    fn starting(count: u64, at: Instant) -> Self {
+        Self { count, at }
+    }
+
+    /// Per second since the last reading (or the start), and this reading becomes the last.
+    fn since_last(&mut self, count: u64, at: Instant) -> f64 {
+        let seconds = at.duration_since(self.at).as_secs_f64().max(1e-3);
+        let rate = count.saturating_sub(self.count) as f64 / seconds;
+        (self.count, self.at) = (count, at);
+        rate
+    }
 }
 
 /// The size of the next batch of old messages: halved after a batch that took longer than
@@ -210,6 +283,29 @@ mod tests {
             batches.took(Duration::from_secs(1));
         }
         assert_eq!(batches.size, Batches::MIN);
+    }
+
+    #[test]
+    fn a_rate_is_the_growth_per_second_since_the_last_reading() {
+        let start = Instant::now();
+        let mut rate = Rate::starting(100, start);
+        assert_eq!(
+            rate.since_last(300, start + Duration::from_millis(100)),
+            2_000.0
+        );
+        assert_eq!(
+            rate.since_last(300, start + Duration::from_millis(600)),
+            0.0,
+            "idle since"
+        );
+        assert_eq!(
+            rate.since_last(310, start + Duration::from_millis(1600)),
+            10.0
+        );
+        // Two readings in the same instant do not divide by zero.
+        assert!(rate
+            .since_last(311, start + Duration::from_millis(1600))
+            .is_finite());
     }
 
     #[test]

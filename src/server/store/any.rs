@@ -46,6 +46,14 @@ impl Store {
         }
     }
 
+    /// Messages and changes this node's writer has written since it started: how busy it is.
+    pub fn writer_jobs_written(&self) -> u64 {
+        match self {
+            Self::Sqlite(store) => store.writer_jobs_written(),
+            Self::Postgres(store) => store.writer_jobs_written(),
+        }
+    }
+
     /// Where sessions are kept: a table in the same database, whichever it is, so a restart (or
     /// another node) knows every session.
     pub fn session_records(&self) -> SessionRecords {

@@ -21,6 +21,8 @@ use super::{ChangeKind, CommitListener, MessageChange, NewMessage, StoreError, S
 use crate::domain::{Change, ChangeRefusal, ClientId, StreamEntry, UserId};
 use anyhow::anyhow;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most jobs written in one transaction: bounds how long a batch holds the write lock (and so
@@ -237,6 +239,9 @@ pub(super) trait WriteBatch: Send + 'static {
 #[derive(Clone)]
 pub(super) struct Writer {
     queue: mpsc::Sender<Job>,
+    /// Jobs written so far (committed or failed): how busy the writer is, for work that should
+    /// give way to it (the retention policy).
+    written: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -250,13 +255,19 @@ impl Writer {
         // published, which the publisher works off without waiting on anything.
         let (publish, committed) = mpsc::unbounded_channel();
         tokio::spawn(publish_in_commit_order(committed, on_commit));
-        tokio::spawn(run(batches, jobs, publish));
-        Self { queue }
+        let written = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(batches, jobs, publish, Arc::clone(&written)));
+        Self { queue, written }
     }
 
     /// Jobs waiting for the writer to take them.
     pub fn queued(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Jobs the writer has written since it started (each send and each change one).
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Stores one message; returns once the transaction that holds it has committed.
@@ -306,6 +317,7 @@ async fn run(
     mut batches: impl WriteBatch,
     mut jobs: mpsc::Receiver<Job>,
     publish: mpsc::UnboundedSender<Vec<StreamEntry>>,
+    written_count: Arc<AtomicU64>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // `recv_many` waits for one job, then takes whatever else is already queued.
@@ -350,6 +362,7 @@ async fn run(
         if !committed.is_empty() {
             let _ = publish.send(committed);
         }
+        written_count.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut sends = written.sends.into_iter();
         let mut changes = written.changes.into_iter();
         for job in batch.drain(..) {

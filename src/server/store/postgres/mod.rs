@@ -45,6 +45,11 @@ impl PgStore {
         self.writer.queued()
     }
 
+    /// Messages and changes this node's writer has written since it started.
+    pub fn writer_jobs_written(&self) -> u64 {
+        self.writer.written()
+    }
+
     /// Connects to the database at `url`, applies migrations and starts this node's writer.
     /// `on_commit` hears of every message this node commits, batch after batch in id order.
     #[tracing::instrument(

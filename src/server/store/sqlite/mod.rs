@@ -39,6 +39,11 @@ impl SqliteStore {
         self.writer.queued()
     }
 
+    /// Messages and changes this node's writer has written since it started.
+    pub fn writer_jobs_written(&self) -> u64 {
+        self.writer.written()
+    }
+
     /// Opens (creating if needed, with its folder) the database at `url` and applies migrations.
     /// `on_commit` hears of every new message once it is committed, in id order.
     #[tracing::instrument(name = "store.open", level = "debug", skip_all)]
