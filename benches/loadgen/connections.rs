@@ -29,6 +29,8 @@ pub struct Params {
 
 /// File descriptors kept free for everything else (database, listener, log, pipes).
 const SPARE_FDS: u64 = 256;
+/// The longest wait, after the sockets close, for the server's memory to come back.
+const SETTLE: Duration = Duration::from_secs(30);
 
 pub async fn connections(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     // Each connection costs one descriptor here and one in the server, which inherited our limit.
@@ -110,8 +112,16 @@ pub async fn connections(ctx: &Ctx, p: &Params) -> Result<Outcome> {
     }
     let n = held.len();
     drop(held);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_after_close = pid.and_then(|p| sys::rss_kib(Some(p)));
+    // The server gives memory back a while after sockets close (server/memory.rs): wait until
+    // its resident size is within 10 % of where it started, or `SETTLE` passed.
+    let closed_at = Instant::now();
+    let settled = |rss: Option<u64>| rss.zip(rss_before).is_none_or(|(r, b)| r * 10 <= b * 11);
+    let mut rss_after_close = pid.and_then(|p| sys::rss_kib(Some(p)));
+    while !settled(rss_after_close) && closed_at.elapsed() < SETTLE {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        rss_after_close = pid.and_then(|p| sys::rss_kib(Some(p)));
+    }
+    let settle_s = closed_at.elapsed().as_secs_f64();
     env.stop().await?;
 
     let per_conn = |before: Option<u64>, after: Option<u64>| {
@@ -137,6 +147,7 @@ pub async fn connections(ctx: &Ctx, p: &Params) -> Result<Outcome> {
         "server_peak_rss_mib": report::mib(peak),
         "server_kib_per_connection": report::opt(server_kib, 2),
         "server_rss_after_close_mib": report::mib(rss_after_close),
+        "server_rss_after_close_s": report::round(settle_s, 1),
         "server_cpu_s_ramp": report::opt(ramp_cpu, 3),
         "server_cpu_us_per_connection": report::opt(ramp_cpu.map(|c| c * 1e6 / n.max(1) as f64), 1),
         "loadgen_kib_per_connection": report::opt(own_kib, 2),
@@ -158,7 +169,7 @@ pub async fn connections(ctx: &Ctx, p: &Params) -> Result<Outcome> {
             (
                 "server RSS before / with / peak / after close MiB",
                 format!(
-                    "{} / {} / {} / {}",
+                    "{} / {} / {} / {} ({settle_s:.1} s after)",
                     report::show(&json["server_rss_before_mib"]),
                     report::show(&json["server_rss_after_mib"]),
                     report::show(&json["server_peak_rss_mib"]),
