@@ -150,21 +150,23 @@ pub async fn retention(ctx: &Ctx, p: &Params) -> Result<Outcome> {
         p99s.sort_by(f64::total_cmp);
         p99s.get(p99s.len() / 2).copied().unwrap_or_default()
     };
-    let shown = |run: &Run| {
+    let medians = [median_window(baseline), median_window(during)];
+    let median_ratio = report::round(medians[1] / medians[0].max(1e-3), 2);
+    let shown = |run: &Run, median: f64| {
         let p99s: Vec<String> = windows(run).iter().map(|p| format!("{p:.1}")).collect();
-        format!("[{}], median {:.1}", p99s.join(", "), median_window(run))
+        format!("[{}], median {median:.1}", p99s.join(", "))
     };
     println!(
         "  delivery p99 (ms) by {} s of sending: baseline {}; while retention runs {}",
         fanout::WINDOW.as_secs(),
-        shown(baseline),
-        shown(during)
+        shown(baseline, medians[0]),
+        shown(during, medians[1])
     );
     println!(
         "  p99 ratio (while / baseline): delivery {}, echo {}; median window's p99: {}",
         ratio(|r| &r.deliver),
         ratio(|r| &r.echo),
-        report::round(median_window(during) / median_window(baseline).max(1e-3), 2)
+        median_ratio
     );
     Ok(Outcome {
         errors: baseline.errors + during.errors,
@@ -180,7 +182,7 @@ pub async fn retention(ctx: &Ctx, p: &Params) -> Result<Outcome> {
             "baseline": baseline.json,
             "during_retention": during.json,
             "deliver_p99_ms_by_window": { "baseline": windows(baseline), "during_retention": windows(during) },
-            "median_window_p99_ratio": report::round(median_window(during) / median_window(baseline).max(1e-3), 2),
+            "median_window_p99_ratio": median_ratio,
             "p99_ratio_deliver": ratio(|r| &r.deliver),
             "p99_ratio_echo": ratio(|r| &r.echo),
         }),
