@@ -30,7 +30,8 @@ struct PageRun {
     ok: u64,
     failed: u64,
     first_error: Option<String>,
-    bytes: usize,
+    /// The smallest and largest page served: the same page for the same user should not vary.
+    bytes: (usize, usize),
     wall: f64,
     server_cpu: Option<f64>,
 }
@@ -89,7 +90,7 @@ async fn hammer(http: &Client, target: &Target, path: &str, who: &Account, p: &P
         ok: 0,
         failed: 0,
         first_error: None,
-        bytes: 0,
+        bytes: (usize::MAX, 0),
         wall,
         server_cpu,
     };
@@ -97,7 +98,7 @@ async fn hammer(http: &Client, target: &Target, path: &str, who: &Account, p: &P
         match result {
             Ok(bytes) => {
                 run.ok += 1;
-                run.bytes = bytes;
+                run.bytes = (run.bytes.0.min(bytes), run.bytes.1.max(bytes));
                 record(&mut run.h, took);
             }
             Err(e) => {
@@ -162,7 +163,10 @@ pub async fn pages(ctx: &Ctx, p: &Params) -> Result<Outcome> {
             q(0.99),
             format!("{:.2}", run.h.max() as f64 / 1000.0),
             cpu_ms.map_or("n/a".into(), |c| format!("{c:.2}")),
-            run.bytes.to_string(),
+            match run.bytes {
+                (least, most) if least >= most => most.to_string(),
+                (least, most) => format!("{least}-{most}"),
+            },
         ]);
         pages_json.push(json!({
             "page": name,
@@ -173,7 +177,8 @@ pub async fn pages(ctx: &Ctx, p: &Params) -> Result<Outcome> {
             "latency_ms": report::summary(&run.h),
             "server_cpu_ms_per_request": report::opt(cpu_ms, 3),
             "server_cpu_cores": report::opt(run.server_cpu.map(|c| c / run.wall), 2),
-            "bytes": run.bytes,
+            "bytes": run.bytes.1,
+            "bytes_least": run.bytes.0.min(run.bytes.1),
         }));
     }
     report::table(
