@@ -75,24 +75,21 @@ pub async fn load_conversation(peer: String, at: Option<i64>) -> Result<Conversa
         let (state, me) = context::logged_in().await?;
         let peer = svc::peer_by_name(&state, &peer).await?;
         let page = svc::history_around(&state, &me, peer.id, at).await?;
-        let peer_read_up_to = svc::peer_read_pointer(&state, &me, peer.id).await?;
-        let read_up_to = svc::own_read_pointer(&state, &me, peer.id).await?;
-        let unread_total = svc::unread_total(&state, &me).await?;
-        let latest_id = svc::latest_message_id(&state, &me).await?;
+        let read = svc::read_state(&state, &me, peer.id).await?;
         let i_blocked = svc::have_blocked(&state, &me, peer.id).await?;
         let conversations = svc::conversations(&state, &me).await?;
         Ok(Conversation {
             conversations,
-            latest_id,
+            latest_id: read.latest_id,
             i_blocked,
             max_message_chars: state.config.max_message_chars,
             me,
             peer,
             messages: page.messages,
             has_more: page.has_more,
-            peer_read_up_to,
-            read_up_to,
-            unread_total,
+            peer_read_up_to: read.peer_read_up_to,
+            read_up_to: read.read_up_to,
+            unread_total: read.unread_total,
         })
     })
     .await

@@ -6,7 +6,8 @@
 use super::events::Event;
 use super::state::AppState;
 use super::store::{
-    AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewMessage, PageEnd, Stored,
+    AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewMessage, PageEnd,
+    ReadState, Stored,
 };
 use crate::domain::admin::{search_words, SearchHit};
 use crate::domain::{
@@ -365,16 +366,11 @@ pub async fn mark_read(
     Ok(Some(pointer))
 }
 
-/// How far `me` has read `peer`'s messages (where the page's "New messages" line goes).
-#[tracing::instrument(name = "own read pointer", skip(state, me), fields(me = %me.id))]
-pub async fn own_read_pointer(state: &AppState, me: &User, peer: UserId) -> Result<i64, AppError> {
-    Ok(state.store.read_pointer(me.id, peer).await?)
-}
-
-/// The read pointer of `peer` in their conversation with `me` (for "read" marks on my messages).
-#[tracing::instrument(name = "peer read pointer", skip(state, me), fields(me = %me.id))]
-pub async fn peer_read_pointer(state: &AppState, me: &User, peer: UserId) -> Result<i64, AppError> {
-    Ok(state.store.read_pointer(peer, me.id).await?)
+/// Where `me` stands in the conversation with `peer` (both read pointers) and in the account
+/// (unread total, newest id): what the conversation page shows beside the messages.
+#[tracing::instrument(name = "read state", skip(state, me), fields(me = %me.id))]
+pub async fn read_state(state: &AppState, me: &User, peer: UserId) -> Result<ReadState, AppError> {
+    Ok(state.store.read_state(me.id, peer).await?)
 }
 
 /// The newest message id across `me`'s conversations: where a page's live link resumes, so that

@@ -260,9 +260,10 @@ async fn upgrading_keeps_every_inbox_unread_count_and_read_pointer() {
     assert_eq!(
         app.state
             .store
-            .read_pointer(UserId::new(1), UserId::new(2))
+            .read_state(UserId::new(1), UserId::new(2))
             .await
-            .unwrap(),
+            .unwrap()
+            .read_up_to,
         2
     );
 

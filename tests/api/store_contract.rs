@@ -10,7 +10,7 @@ use parley::domain::{
 };
 use parley::server::store::{
     AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewAuditEntry, NewMessage,
-    PageEnd, ProfileTable, SessionRow, SessionTable, StoreError,
+    PageEnd, ProfileTable, ReadState, SessionRow, SessionTable, StoreError,
 };
 
 /// Defines each named check (an `async fn(TestApp)` below) as two tests, one per backend.
@@ -209,8 +209,19 @@ async fn conversations_unread_counts_and_read_pointers(app: TestApp) {
         store.mark_read(ann.id, bob.id, i64::MAX).await.unwrap(),
         None
     );
-    assert_eq!(store.read_pointer(ann.id, bob.id).await.unwrap(), bob_2);
-    assert_eq!(store.read_pointer(ann.id, cat.id).await.unwrap(), 0);
+    let with_bob = store.read_state(ann.id, bob.id).await.unwrap();
+    assert_eq!((with_bob.read_up_to, with_bob.peer_read_up_to), (bob_2, 0));
+    assert_eq!((with_bob.unread_total, with_bob.latest_id), (1, note));
+    // The same conversation from bob's side: ann's pointer is the peer's.
+    let with_ann = store.read_state(bob.id, ann.id).await.unwrap();
+    assert_eq!((with_ann.read_up_to, with_ann.peer_read_up_to), (0, bob_2));
+    assert_eq!((with_ann.unread_total, with_ann.latest_id), (1, bob_2));
+    let with_cat = store.read_state(ann.id, cat.id).await.unwrap();
+    assert_eq!((with_cat.read_up_to, with_cat.peer_read_up_to), (0, 0));
+    assert_eq!(
+        store.read_state(lonely.id, ann.id).await.unwrap(),
+        ReadState::default()
+    );
     assert_eq!(store.mark_read(ann.id, lonely.id, 5).await.unwrap(), None);
     assert_eq!(store.unread_total(ann.id).await.unwrap(), 1);
 
@@ -220,6 +231,14 @@ async fn conversations_unread_counts_and_read_pointers(app: TestApp) {
     let inbox = store.conversations(ann.id).await.unwrap();
     assert_eq!(inbox[0].peer.username.as_str(), "bob");
     assert_eq!(inbox[0].last_message.message, "bob 3");
+
+    // A blocked peer's unread messages leave the total, as they leave the inbox.
+    store.block(ann.id, cat.id).await.unwrap();
+    assert_eq!(store.unread_total(ann.id).await.unwrap(), 1);
+    assert_eq!(
+        store.read_state(ann.id, bob.id).await.unwrap().unread_total,
+        1
+    );
 }
 
 async fn blocks_and_relations(app: TestApp) {

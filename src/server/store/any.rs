@@ -11,7 +11,8 @@ use super::sqlite::SqliteStore;
 use super::{
     Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
     MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd, ProfileTable,
-    RemovedBatch, ResetLinkTable, RetentionTable, SessionRow, SessionTable, StoreError, Stored,
+    ReadState, RemovedBatch, ResetLinkTable, RetentionTable, SessionRow, SessionTable, StoreError,
+    Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
@@ -143,7 +144,7 @@ impl MessageStore for Store {
         async fn all_blocks(&self) -> Result<Vec<(UserId, UserId)>, StoreError>;
         async fn blocks(&self, blocker: UserId) -> Result<Vec<BlockedUser>, StoreError>;
         async fn mark_read(&self, reader: UserId, peer: UserId, up_to: i64) -> Result<Option<i64>, StoreError>;
-        async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError>;
+        async fn read_state(&self, me: UserId, peer: UserId) -> Result<ReadState, StoreError>;
         async fn unread_total(&self, user: UserId) -> Result<i64, StoreError>;
         async fn history(&self, a: UserId, b: UserId, end: PageEnd, limit: u32) -> Result<HistoryPage, StoreError>;
         async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;

@@ -10,7 +10,8 @@ use crate::domain::{
     BlockedUser, ChatMessage, ConversationSummary, Relation, StreamEntry, User, UserId,
 };
 use crate::server::store::{
-    HistoryPage, MessageChange, MessageStore, NewMessage, PageEnd, StoreError, Stored,
+    HistoryPage, MessageChange, MessageStore, NewMessage, PageEnd, ReadState, StoreError, Stored,
+    READ_STATE_QUERY,
 };
 use anyhow::Context;
 use chrono::Utc;
@@ -239,17 +240,15 @@ impl MessageStore for SqliteStore {
         Ok(pointer)
     }
 
-    #[tracing::instrument(name = "store.read_pointer", level = "debug", skip(self))]
-    async fn read_pointer(&self, reader: UserId, peer: UserId) -> Result<i64, StoreError> {
-        let pointer: Option<i64> = sqlx::query_scalar(
-            "select read_up_to from conversation where owner = $1 and peer = $2",
-        )
-        .bind(reader.get())
-        .bind(peer.get())
-        .fetch_optional(&self.pool)
-        .await
-        .context("select read pointer")?;
-        Ok(pointer.unwrap_or(0))
+    #[tracing::instrument(name = "store.read_state", level = "debug", skip(self))]
+    async fn read_state(&self, me: UserId, peer: UserId) -> Result<ReadState, StoreError> {
+        let columns = sqlx::query_as(READ_STATE_QUERY)
+            .bind(me.get())
+            .bind(peer.get())
+            .fetch_one(&self.pool)
+            .await
+            .context("select the read state")?;
+        Ok(ReadState::from_columns(columns))
     }
 
     #[tracing::instrument(name = "store.unread_total", level = "debug", skip(self))]
