@@ -4,19 +4,20 @@
 
 use super::hub::Eviction;
 use super::roster::Roster;
-use super::{encode_frame, Hub, Outbound};
+use super::{encode_frame, Hub, Outbound, Queued};
 use crate::domain::{RoomId, StreamEntry, UserId};
 use crate::protocol::ServerFrame;
 use crate::server::events::Event;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// An encoded frame for the hub that is not a chat message.
-pub fn outbound(frame: &ServerFrame) -> Outbound {
-    Outbound {
+pub fn outbound(frame: &ServerFrame) -> Queued {
+    Arc::new(Outbound {
         position: None,
         committed: None,
         text: encode_frame(frame),
-    }
+    })
 }
 
 /// The dual emit of one committed stream entry (callers go in commit order): a message sent,
@@ -25,11 +26,11 @@ pub fn outbound(frame: &ServerFrame) -> Outbound {
 /// when it was committed.
 pub fn deliver_committed(hub: &Hub, entry: &StreamEntry, committed: SystemTime) {
     let (receiver, sender) = (entry.message.receiver, entry.message.sender);
-    let frame = Outbound {
+    let frame = Arc::new(Outbound {
         position: Some(entry.position),
         committed: Some(committed),
         text: encode_frame(&ServerFrame::for_entry(entry.clone())),
-    };
+    });
     hub.publish(&RoomId::for_user(receiver), &frame);
     if sender != receiver {
         hub.publish(&RoomId::for_user(sender), &frame);
@@ -87,7 +88,7 @@ pub fn is_online(hub: &Hub, user: UserId) -> bool {
     hub.members(&room(user)) > 0
 }
 
-fn presence(user: UserId, online: bool) -> Outbound {
+fn presence(user: UserId, online: bool) -> Queued {
     outbound(&ServerFrame::PresenceUpdate {
         user_id: user,
         online,

@@ -37,8 +37,9 @@ use serde::Deserialize;
 use std::time::Duration;
 use tower_sessions::Session;
 
-/// The socket's read chunk (see `ws_handler`).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// The socket's read chunk (see `ws_handler`). Client frames are small JSON, and a larger one is
+/// read in several chunks; every connection, idle or not, keeps this much allocated.
+const READ_BUFFER_BYTES: usize = 1024;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -67,14 +68,16 @@ pub async fn ws_handler(
         Ok((user, session, slot)) => {
             let left =
                 session.expiry_date() - tower_sessions::cookie::time::OffsetDateTime::now_utc();
-            let connection = Connection {
+            // Boxed: the upgrade keeps its callback, and the callback what it captures, for the
+            // connection's whole life; a pointer there instead of the ~600-byte `Connection`.
+            let connection = Box::new(Connection {
                 session_id: session.id().map(|id| id.to_string()),
                 expires_in: left.try_into().unwrap_or(Duration::ZERO),
                 after: query.after,
                 user,
                 state,
                 _slot: slot,
-            };
+            });
             upgrade
                 .max_message_size(MAX_FRAME_BYTES)
                 .max_frame_size(MAX_FRAME_BYTES)

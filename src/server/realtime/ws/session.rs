@@ -70,7 +70,7 @@ fn closing_for(room: &RoomId, why: Eviction) -> Vec<Direct> {
 }
 
 #[tracing::instrument(name = "websocket", skip_all, fields(user = %conn.user.id))]
-pub(super) async fn serve(conn: Connection, socket: WebSocket) {
+pub(super) async fn serve(conn: Box<Connection>, socket: WebSocket) {
     let Connection {
         state,
         user,
@@ -78,7 +78,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
         expires_in,
         after,
         _slot,
-    } = conn;
+    } = *conn;
     let _open = state.shutdown.track_socket();
     let room = RoomId::for_user(user.id);
     let first_connection = state.hub.members(&room) == 0;
@@ -91,12 +91,13 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
     } = state.hub.join(room.clone(), session_id.clone());
     // A disable that ran between the upgrade's session check and the join above evicted nobody
     // here; now that this connection is in the room, any later one will. So look once more.
-    let enabled =
-        matches!(state.store.account(user.id).await, Ok(Some(account)) if !account.disabled);
+    // The awaits that run once (or seldom) are boxed here and below: inline, the futures of their
+    // store queries would size this task, which lives as long as the connection.
+    let enabled = matches!(Box::pin(state.store.account(user.id)).await, Ok(Some(account)) if !account.disabled);
     // Before the greeting, so that a partner who connects after this one's greeting never hears
     // "online" twice (once in its `presence_full`, once from this late announcement).
     if enabled && first_connection {
-        log_failure(presence::announce(&state, user.id).await);
+        log_failure(Box::pin(presence::announce(&state, user.id)).await);
     }
     let (sink, mut stream) = socket.split();
     let (direct, direct_rx) = mpsc::channel::<Direct>(64);
@@ -109,7 +110,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
             replayed_through: None,
             metrics: Arc::clone(&state.metrics),
         }
-        .serve(state.clone(), user.id, after),
+        .serve(Box::new(state.clone()), user.id, after),
     );
 
     // Whether the writer task's result has been taken (a JoinHandle must not be polled again).
@@ -162,7 +163,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
                 }
                 end = &mut reader => break end,
                 _ = session_checks.tick(), if checking_sessions => {
-                    if let Some(why) = still_valid(&state, &user, session_id.as_deref()).await {
+                    if let Some(why) = Box::pin(still_valid(&state, &user, session_id.as_deref())).await {
                         state.metrics.evicted(why);
                         break closing_for(&room, why);
                     }
@@ -222,7 +223,7 @@ pub(super) async fn serve(conn: Connection, socket: WebSocket) {
     }
     drop(membership);
     if state.hub.members(&room) == 0 {
-        log_failure(presence::announce(&state, user.id).await);
+        log_failure(Box::pin(presence::announce(&state, user.id)).await);
     }
 }
 
@@ -299,7 +300,15 @@ async fn read_frames(
         }
         match received {
             Some(Ok(Message::Text(text))) => {
-                dispatch::handle_text(state, user, text.as_str(), direct, revoked).await;
+                // Boxed for the same reason: the reader lives as long as the connection.
+                Box::pin(dispatch::handle_text(
+                    state,
+                    user,
+                    text.as_str(),
+                    direct,
+                    revoked,
+                ))
+                .await;
             }
             Some(Ok(Message::Binary(_))) => {
                 let err =

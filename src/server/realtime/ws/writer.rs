@@ -6,7 +6,7 @@ use crate::domain::{RoomId, UserId};
 use crate::protocol::{ConnectionState, ServerFrame, REPLAY_LIMIT};
 use crate::server::metrics::Metrics;
 use crate::server::realtime::presence;
-use crate::server::realtime::{encode_frame, Frame, Outbound};
+use crate::server::realtime::{encode_frame, Frame, Queued};
 use crate::server::state::AppState;
 use crate::server::store::MessageStore;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -32,7 +32,7 @@ pub(super) enum Direct {
 pub(super) struct Writer {
     pub sink: SplitSink<WebSocket, Message>,
     pub room: RoomId,
-    pub frames: mpsc::Receiver<Outbound>,
+    pub frames: mpsc::Receiver<Queued>,
     pub direct: mpsc::Receiver<Direct>,
     /// With resume: the last message id the replay sent. Live frames at or below it are dropped.
     pub replayed_through: Option<i64>,
@@ -65,8 +65,13 @@ impl Writer {
         Ok(())
     }
 
-    pub async fn serve(mut self, state: AppState, user: UserId, after: Option<i64>) {
-        if self.greet(&state, user, after).await.is_ok() {
+    /// `state` is boxed and let go after the greeting: an async fn keeps its arguments for its
+    /// whole life, and the writer lives as long as the connection. The greeting itself is boxed
+    /// for the same reason: its store queries' futures would size this task.
+    pub async fn serve(mut self, state: Box<AppState>, user: UserId, after: Option<i64>) {
+        let greeted = Box::pin(self.greet(&state, user, after)).await;
+        drop(state);
+        if greeted.is_ok() {
             self.run().await;
         }
     }
@@ -149,9 +154,10 @@ impl Writer {
                 biased;
                 Some(direct) = self.direct.recv() => self.obey(direct).await,
                 frame = self.frames.recv() => match frame {
-                    Some(Outbound { position: Some(position), .. })
-                        if self.replayed_through.is_some_and(|r| position <= r) => ControlFlow::Continue(()),
-                    Some(frame) => Self::go_on_if(self.write_frame(frame.text, frame.committed).await),
+                    Some(frame) if frame.position.is_some_and(|p| self.replayed_through.is_some_and(|r| p <= r)) => {
+                        ControlFlow::Continue(())
+                    }
+                    Some(frame) => Self::go_on_if(self.write_frame(frame.text.clone(), frame.committed).await),
                     // Evicted: the connection sends the closing frames through `direct`; no more
                     // pings from here on.
                     None => match self.direct.recv().await {
