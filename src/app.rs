@@ -8,7 +8,7 @@ use crate::ui::pages::{
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -16,7 +16,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <HeadBasics />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -55,6 +55,9 @@ fn HeadBasics() -> impl IntoView {
     }
 }
 
+/// The route table. It runs on the server only: pages are islands (`docs/ARCHITECTURE.md`), so the
+/// browser hydrates the `#[island]` components on a page and nothing else, and a link loads the
+/// next page from the server.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -63,57 +66,21 @@ pub fn App() -> impl IntoView {
         <Title text="Parley" />
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
-                <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} />
-                <Route path=path!("/reset/:token") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/signup") view=SignupPage />
+                <Route path=path!("/reset/:token") view=ResetPage ssr=SsrMode::Async />
                 // Async: the whole page is rendered before it is sent, so it is complete without
                 // JavaScript (streamed fragments would need a script to be swapped in).
-                <Route path=path!("/") view={Lazy::<InboxRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/c/:username") view={Lazy::<ConversationRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/search") view={Lazy::<SearchRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/admin") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/admin/chats") view={Lazy::<AdminChatsRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/admin/chats/:a/:b") view={Lazy::<AdminConversationRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/admin/search") view={Lazy::<AdminSearchRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/admin/audit") view={Lazy::<AdminAuditRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/") view=InboxPage ssr=SsrMode::Async />
+                <Route path=path!("/c/:username") view=ConversationPage ssr=SsrMode::Async />
+                <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=AdminUsersPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/chats") view=AdminChatsPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/chats/:a/:b") view=AdminConversationPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/search") view=AdminSearchPage ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
-}
-
-/// Every page is a lazy route: the release build is split by route (`cargo leptos build --split`,
-/// which `make release` runs), so a browser downloads the main module (the framework, the router,
-/// this table) and then only the chunks of the page it is on; following a link loads the next
-/// page's chunks. On the server a lazy view is an ordinary call. A page loads its data inside its
-/// component, as before, so the route's `data` half is empty. The wasm hydrates with
-/// `hydrate_lazy` (lib.rs), which loads the current page's chunks before it hydrates.
-macro_rules! lazy_page {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
-        struct $route;
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-            fn view(_this: Self) -> AnyView {
-                view! { <$page /> }.into_any()
-            }
-        }
-    )*};
-}
-
-lazy_page! {
-    LoginRoute => LoginPage,
-    SignupRoute => SignupPage,
-    ResetRoute => ResetPage,
-    InboxRoute => InboxPage,
-    ConversationRoute => ConversationPage,
-    SettingsRoute => SettingsPage,
-    SearchRoute => SearchPage,
-    AdminUsersRoute => AdminUsersPage,
-    AdminChatsRoute => AdminChatsPage,
-    AdminConversationRoute => AdminConversationPage,
-    AdminSearchRoute => AdminSearchPage,
-    AdminAuditRoute => AdminAuditPage,
 }

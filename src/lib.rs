@@ -17,6 +17,7 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Lazy: the page's own chunk of the wasm is loaded before it hydrates (app.rs, lazy routes).
-    leptos::mount::hydrate_lazy(app::App);
+    // Islands: the page is the server's HTML; only its `#[island(lazy)]` components come alive, each
+    // from the props the server wrote beside it (the script in `HydrationScripts` finds them).
+    leptos::mount::hydrate_islands();
 }

@@ -1,10 +1,11 @@
-//! `bundle`: what a browser downloads before a page comes alive. The release build is split by
-//! route (`cargo leptos build --split`): every page loads the main module (`parley.wasm`, its JS
-//! glue and the split loader) and then the chunks its route's view needs, which the split
-//! manifest (`__wasm_split_manifest.json`) lists per route. For each page below this reports the
-//! sum over exactly those files: raw, gzipped (level 9, as the release build precompresses them)
-//! and what the server actually sends for them when asked with `Accept-Encoding: gzip, br`. An
-//! unsplit build (no manifest) is one bundle for every page.
+//! `bundle`: what a browser downloads before a page comes alive. Only a page's islands are
+//! hydrated, and each island is split into its own lazily loaded part (`#[island(lazy)]` with
+//! `cargo leptos build --split`): every page loads the main module (`parley.wasm`, its JS glue and
+//! the split loader) and then the chunks of the islands on it, which the split manifest
+//! (`__wasm_split_manifest.json`) lists per island. For each page below this reports the sum over
+//! exactly those files: raw, gzipped (level 9, as the release build precompresses them) and what
+//! the server actually sends for them when asked with `Accept-Encoding: gzip, br`. An unsplit
+//! build (no manifest) is one bundle for every page.
 
 use crate::report;
 use crate::target::Env;
@@ -25,13 +26,14 @@ const MAIN_FILES: [&str; 3] = [
     "__wasm_split.______________________.js",
 ];
 const MANIFEST: &str = "__wasm_split_manifest.json";
-/// The pages the targets name, with the route whose view each one loads (its lazy route's name
-/// in `app.rs`, as the manifest spells it).
-const PAGES: [(&str, &str); 4] = [
-    ("login", "login"),
-    ("inbox", "inbox"),
-    ("conversation", "conversation"),
-    ("admin (users)", "admin_users"),
+/// The pages the targets name, with the islands each one renders (their component names in
+/// snake case, as the manifest spells them). The Playwright navigation test checks these lists
+/// against the pages the server renders.
+const PAGES: [(&str, &[&str]); 4] = [
+    ("login", &[]),
+    ("inbox", &["log_out_button", "conversations"]),
+    ("conversation", &["log_out_button", "live_conversation"]),
+    ("admin (users)", &["log_out_button", "reset_link_form"]),
 ];
 /// Any page's wasm + JS, gzip -9 (issue targets; login has its own).
 const TARGET_KIB: f64 = 300.0;
@@ -64,7 +66,7 @@ fn kib(bytes: usize) -> f64 {
     report::round(bytes as f64 / 1024.0, 1)
 }
 
-/// Route name -> the files (without `.wasm`) its view needs beyond the main module.
+/// Island loader name -> the files (without `.wasm`) it needs beyond the main module.
 fn read_manifest(pkg: &Path) -> Result<Option<BTreeMap<String, Vec<String>>>> {
     let path = pkg.join(MANIFEST);
     if !path.is_file() {
@@ -77,12 +79,12 @@ fn read_manifest(pkg: &Path) -> Result<Option<BTreeMap<String, Vec<String>>>> {
     Ok(Some(manifest))
 }
 
-/// The manifest names a route's view `__<route>_route_view_<hash>`.
-fn route_files<'m>(
+/// The manifest names an island's loader `<island>_loader_<hash>`.
+fn island_files<'m>(
     manifest: &'m BTreeMap<String, Vec<String>>,
-    route: &str,
+    island: &str,
 ) -> Option<&'m [String]> {
-    let prefix = format!("__{route}_route_view_");
+    let prefix = format!("{island}_loader_");
     manifest
         .iter()
         .find(|(name, _)| name.starts_with(&prefix))
@@ -130,20 +132,21 @@ pub async fn bundle(ctx: &Ctx) -> Result<Outcome> {
     let (main_count, main) = sum(&mut MAIN_FILES.iter().map(|f| f.to_string()));
     let mut rows = vec![size_row("main module (every page)", main_count, main)];
     let mut pages = Vec::new();
-    for (page, route) in PAGES {
-        let chunks: Vec<String> = match &manifest {
-            Some(manifest) => route_files(manifest, route)
-                .with_context(|| format!("no route `{route}` in {MANIFEST}"))?
-                .iter()
-                .map(|f| format!("{f}.wasm"))
-                .collect(),
-            None => Vec::new(),
-        };
-        let (count, route_only) = sum(&mut chunks.iter().cloned());
+    for (page, islands) in PAGES {
+        // Islands share chunks: each file counts once.
+        let mut chunks = std::collections::BTreeSet::new();
+        if let Some(manifest) = &manifest {
+            for island in islands {
+                let files = island_files(manifest, island)
+                    .with_context(|| format!("no island `{island}` in {MANIFEST}"))?;
+                chunks.extend(files.iter().map(|f| format!("{f}.wasm")));
+            }
+        }
+        let (count, islands_only) = sum(&mut chunks.iter().cloned());
         let mut total = main;
-        total += route_only;
+        total += islands_only;
         rows.push(size_row(page, main_count + count, total));
-        let target = if route == "login" {
+        let target = if page == "login" {
             LOGIN_TARGET_KIB
         } else {
             TARGET_KIB
@@ -170,14 +173,14 @@ pub async fn bundle(ctx: &Ctx) -> Result<Outcome> {
             .max_by_key(|(_, _, total)| total.gzip9)
     });
     if let Some((name, count, total)) = &largest {
-        rows.push(size_row(&format!("largest: {name}"), *count, *total));
+        rows.push(size_row(&format!("largest island: {name}"), *count, *total));
     }
     report::table(
         &format!(
-            "bundle per page: main module + the route's chunks ({}{})",
+            "bundle per page: main module + its islands' chunks ({}{})",
             pkg.display(),
             if manifest.is_some() {
-                ", split by route"
+                ", split by island"
             } else {
                 ", not split"
             }
@@ -196,11 +199,11 @@ pub async fn bundle(ctx: &Ctx) -> Result<Outcome> {
         errors: 0,
         json: json!({
             "split": manifest.is_some(),
-            "routes": manifest.as_ref().map_or(0, BTreeMap::len),
+            "islands": manifest.as_ref().map_or(0, BTreeMap::len),
             "main": {"files": main_count, "raw_bytes": main.raw, "gzip9_bytes": main.gzip9, "served_bytes": main.served},
             "pages": pages,
-            "largest_route": largest.map(|(name, files, total)| json!({
-                "route": name, "files": files, "gzip9_kib": kib(total.gzip9),
+            "largest_island": largest.map(|(name, files, total)| json!({
+                "island": name, "files": files, "gzip9_kib": kib(total.gzip9),
             })),
             "css": {"raw_bytes": css.raw, "gzip9_bytes": css.gzip9},
             "served_checked": main.served.is_some(),

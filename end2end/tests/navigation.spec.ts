@@ -1,5 +1,5 @@
 import type { APIRequestContext } from "@playwright/test";
-import { ConversationPage, expect, expectLive, sendViaApi, test } from "./fixtures";
+import { ConversationPage, expect, expectLive, sendViaApi, signInAsAdmin, test } from "./fixtures";
 
 test.describe("navigation", () => {
   test("an unknown page is a 404 with a not-found notice", async ({ people }) => {
@@ -33,45 +33,51 @@ test.describe("navigation", () => {
     await expectLive(new ConversationPage(page, bob.username).linkStatus);
   });
 
-  test("each page preloads its own wasm chunks once, however many pages are rendered at the same time", async ({
+  test("each page carries exactly its own islands and preloads, however many pages are rendered at the same time", async ({
     people,
   }) => {
     const alice = await people.signUp("alice");
     const bob = await people.signUp("bob");
     await sendViaApi(alice.context.request, bob.id, "hello bob");
+    const admin = await people.newAdmin("admin");
+    await signInAsAdmin(admin);
     const anonymous = await people.newContext();
+    // The islands each page renders: what the bundle benchmark (benches/loadgen/bundle.rs) sums
+    // the downloads of. The auth pages have none: their forms are plain HTML.
     const pages = [
-      { request: alice.context.request, path: "/" },
-      { request: alice.context.request, path: `/c/${bob.username}` },
-      { request: alice.context.request, path: "/settings" },
-      { request: anonymous.request, path: "/login" },
-      { request: anonymous.request, path: "/signup" },
+      { request: alice.context.request, path: "/", islands: ["Conversations", "LogOutButton"] },
+      { request: alice.context.request, path: `/c/${bob.username}`, islands: ["LiveConversation", "LogOutButton"] },
+      { request: admin.context.request, path: "/admin", islands: ["LogOutButton", "ResetLinkForm"] },
+      { request: anonymous.request, path: "/login", islands: [] },
+      { request: anonymous.request, path: "/signup", islands: [] },
     ];
-    const chunksOf = async (request: APIRequestContext, path: string) => {
+    const shapeOf = async (request: APIRequestContext, path: string) => {
       const response = await request.get(path);
       expect(response.status(), path).toBe(200);
-      return [...(await response.text()).matchAll(/<link[^>]*href="([^"]*\.wasm)"[^>]*rel="preload"/g)].map(
-        (match) => match[1],
+      const html = await response.text();
+      const islands = [...html.matchAll(/<leptos-island data-component="([A-Za-z]+)_\d+"/g)].map((match) => match[1]);
+      const preloads = [...html.matchAll(/<link[^>]*rel="(?:module)?preload"[^>]*>/g)].map((match) =>
+        match[0].replace(/ crossorigin="[^"]*"/, ""),
       );
+      return { islands: [...new Set(islands)].sort(), preloads: preloads.sort() };
     };
-    // One at a time: what each page asks the browser to fetch early.
-    const alone = new Map<string, string[]>();
-    for (const { request, path } of pages) {
-      const chunks = await chunksOf(request, path);
-      expect(new Set(chunks).size, `${path} names a chunk twice: ${chunks}`).toBe(chunks.length);
-      alone.set(path, chunks.sort());
+    // One at a time: the islands each page is made of, and what it asks the browser to fetch early.
+    const alone = new Map<string, { islands: string[]; preloads: string[] }>();
+    for (const { request, path, islands } of pages) {
+      const shape = await shapeOf(request, path);
+      expect(shape.islands, path).toEqual(islands);
+      expect(new Set(shape.preloads).size, `${path} preloads a file twice: ${shape.preloads}`).toBe(shape.preloads.length);
+      alone.set(path, shape);
     }
     // Many at once, pages of different routes interleaved: each still carries exactly its own.
     const together = await Promise.all(
       Array.from({ length: 8 }, () => pages).flat().map(async ({ request, path }) => ({
         path,
-        chunks: (await chunksOf(request, path)).sort(),
+        shape: await shapeOf(request, path),
       })),
     );
-    for (const { path, chunks } of together) {
-      expect(chunks, path).toEqual(alone.get(path));
+    for (const { path, shape } of together) {
+      expect(shape, path).toEqual(alone.get(path));
     }
-    // The split build gives the pages different chunks: the check above can tell them apart.
-    expect(alone.get("/login")).not.toEqual(alone.get(`/c/${bob.username}`));
   });
 });

@@ -19,7 +19,6 @@ pub mod metrics;
 pub mod pages;
 pub mod realtime;
 pub mod relations;
-pub mod render_owner;
 pub mod reset_links;
 pub mod router;
 pub mod state;

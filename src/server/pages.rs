@@ -7,7 +7,6 @@
 //!   rendered as its page.
 
 use super::headers::provide_request_nonce;
-use super::render_owner::{in_render_owner, remember_render_owner};
 use super::state::AppState;
 use crate::app::{not_found_document, shell, App};
 use crate::domain::admin::ConversationRead;
@@ -19,7 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use axum::{middleware, Form, Router};
+use axum::{Form, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::collections::BTreeSet;
@@ -34,8 +33,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let options = state.leptos_options.clone();
     let mut pages = Router::new()
         .leptos_routes_with_context(state, routes, || (), move || page_shell(&options))
-        .route(CONVERSATION_PATH, post(read_conversation_page))
-        .route_layer(middleware::from_fn(in_render_owner));
+        .route(CONVERSATION_PATH, post(read_conversation_page));
     // A page answers a method it does not serve exactly as an unknown address does: the
     // not-found page, not a 405 whose `Allow` header would say the page exists.
     for path in page_paths {
@@ -46,10 +44,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 
 /// The document of every rendered page. The Content-Security-Policy header lets one inline-script
 /// nonce through, chosen for this request before the render started (`headers`); the hydration
-/// script must carry that one. The render's owner is remembered for `in_render_owner`.
+/// script must carry that one.
 fn page_shell(options: &LeptosOptions) -> impl IntoView {
     provide_request_nonce();
-    remember_render_owner();
     shell(options.clone())
 }
 

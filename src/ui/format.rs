@@ -1,6 +1,54 @@
 //! How dates read on screen.
+//!
+//! The fixed forms below are written out by hand rather than through chrono's `format`: its
+//! format-string interpreter would otherwise be in the wasm for these four lines.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// "14:05 UTC".
+pub fn utc_time(date: DateTime<Utc>) -> String {
+    format!("{:02}:{:02} UTC", date.hour(), date.minute())
+}
+
+/// "2026-11-27 14:05 UTC".
+pub fn utc_date_time(date: DateTime<Utc>) -> String {
+    format!("{} {}", date.date_naive(), utc_time(date))
+}
+
+/// "Friday 27 November 2026".
+pub fn long_day(day: NaiveDate) -> String {
+    format!(
+        "{} {} {} {}",
+        WEEKDAYS[day.weekday().num_days_from_monday() as usize],
+        day.day(),
+        MONTHS[day.month0() as usize],
+        day.year()
+    )
+}
 
 /// "just now", "5 min ago", "3 h ago", "2 d ago", then the date.
 pub fn relative_time(date: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -10,7 +58,7 @@ pub fn relative_time(date: DateTime<Utc>, now: DateTime<Utc>) -> String {
         60..=3_599 => format!("{} min ago", seconds / 60),
         3_600..=86_399 => format!("{} h ago", seconds / 3_600),
         86_400..=604_799 => format!("{} d ago", seconds / 86_400),
-        _ => date.format("%Y-%m-%d").to_string(),
+        _ => date.date_naive().to_string(),
     }
 }
 
@@ -62,7 +110,24 @@ pub fn highlight<'a>(text: &'a str, words: &[&str]) -> Vec<(&'a str, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn fixed_forms_say_what_chrono_formatting_says() {
+        // A day of every weekday and month, at times with one-digit hours and minutes.
+        for days in (0..800).step_by(13) {
+            let date = Utc.with_ymd_and_hms(2024, 1, 1, 3, 7, 59).unwrap()
+                + Duration::days(days)
+                + Duration::minutes(days * 37);
+            assert_eq!(utc_time(date), date.format("%H:%M UTC").to_string());
+            assert_eq!(
+                utc_date_time(date),
+                date.format("%Y-%m-%d %H:%M UTC").to_string()
+            );
+            let day = date.date_naive();
+            assert_eq!(long_day(day), day.format("%A %-d %B %Y").to_string());
+        }
+    }
 
     #[test]
     fn relative_time_steps() {

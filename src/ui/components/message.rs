@@ -1,6 +1,7 @@
 use super::Timestamp;
 use crate::domain::{rfc3339_millis, ChatMessage};
 use crate::ui::links::{pieces, Piece};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// One stored message. Its text is rendered as text (Leptos escapes it), never as HTML; CSS keeps
@@ -48,9 +49,9 @@ pub fn MessageBubble(
         }
     });
     let text = if deleted {
-        view! { <em>"Message deleted"</em> }.into_any()
+        Either::Left(view! { <em>"Message deleted"</em> })
     } else {
-        view! { <MessageText text=message.message.clone() /> }.into_any()
+        Either::Right(view! { <MessageText text=message.message.clone() /> })
     };
     let hydrated = crate::ui::hydrated();
     let actions = (mine && !deleted).then(|| {
@@ -83,7 +84,7 @@ pub fn MessageBubble(
         <li class=class data-testid="message" data-id=id data-mine=mine.to_string() data-state=state data-deleted=deleted.to_string()>
             <span class="visually-hidden">{format!("{sender}:")}</span>
             <p class="text" data-testid="message-text">{text}</p>
-            {(!continues).then(|| view! { <Timestamp date=message.date /> })}
+            {(!continues).then(|| view! { <Timestamp date=message.date with_date=false /> })}
             {edited}
             {mine.then(|| view! { <span class="state" data-testid="message-state">{state}</span> })}
             {actions}
@@ -110,11 +111,10 @@ fn MessageText(text: String) -> impl IntoView {
     pieces(&text)
         .into_iter()
         .map(|piece| match piece {
-            Piece::Text(text) => text.to_owned().into_any(),
-            Piece::Link(address) => view! {
+            Piece::Text(text) => Either::Left(text.to_owned()),
+            Piece::Link(address) => Either::Right(view! {
                 <a href=address.to_owned() rel="noopener noreferrer nofollow" target="_blank">{address.to_owned()}</a>
-            }
-            .into_any(),
+            }),
         })
         .collect_view()
 }

@@ -1,5 +1,5 @@
 use crate::domain::rfc3339_millis;
-use crate::ui::intl;
+use crate::ui::{format, intl};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
@@ -9,14 +9,17 @@ use leptos::prelude::*;
 /// `datetime`.
 ///
 /// `with_date` shows the date too (for times that are not under a day line).
-#[component]
-pub fn Timestamp(date: DateTime<Utc>, #[prop(optional)] with_date: bool) -> impl IntoView {
+///
+/// An island, so a timestamp on a page that is otherwise static HTML (a search hit) comes alive
+/// too; inside another island it is an ordinary component.
+#[island(lazy)]
+pub fn Timestamp(date: DateTime<Utc>, with_date: bool) -> impl IntoView {
     let hydrated = crate::ui::hydrated();
     let text = move || match (hydrated.get(), with_date) {
         (true, false) => intl::format(date, &[("timeStyle", "short")]),
         (true, true) => intl::format(date, &[("dateStyle", "medium"), ("timeStyle", "short")]),
-        (false, false) => date.format("%H:%M UTC").to_string(),
-        (false, true) => date.format("%Y-%m-%d %H:%M UTC").to_string(),
+        (false, false) => format::utc_time(date),
+        (false, true) => format::utc_date_time(date),
     };
     let full = move || {
         if hydrated.get() {

@@ -1,5 +1,7 @@
-//! `/login`, `/signup` and `/reset/{token}`: plain forms that post without JavaScript and are
-//! enhanced once hydrated.
+//! `/login`, `/signup` and `/reset/{token}`: plain forms, with no island and no script of their
+//! own. A form posts to its server function, which redirects onward, or back here with the error
+//! in the address, which the server renders; JavaScript would add nothing but a disabled button
+//! while the request is on its way, so these pages download none beyond the main module.
 
 use crate::api::auth::{load_reset_link, LogIn, ResetPassword, SignUp};
 use crate::error::AppError;
@@ -23,8 +25,6 @@ fn FormError(error: impl Fn() -> Option<String> + Send + Sync + 'static) -> impl
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let action = ServerAction::<LogIn>::new();
-    let error = move || action.value().with(error_text);
     // Where `api::settings::delete_account` sends the browser.
     let account = query_param("account");
     view! {
@@ -36,27 +36,45 @@ pub fn LoginPage() -> impl IntoView {
                     "Your account has been deleted. The people you wrote to see your messages as deleted."
                 </p>
             </Show>
-            <ActionForm action=action attr:class="card" attr:data-testid="login-form">
-                <label for="username">"Username"</label>
-                <input id="username" name="username" autocomplete="username" required autofocus />
-                <label for="password">"Password"</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required />
-                <FormError error />
-                <button type="submit" disabled=move || action.pending().get()>"Log in"</button>
-            </ActionForm>
+            <LoginForm />
             <p>"New here? " <a href="/signup">"Create an account"</a></p>
         </main>
     }
 }
 
 #[component]
-pub fn SignupPage() -> impl IntoView {
-    let action = ServerAction::<SignUp>::new();
+fn LoginForm() -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
     let error = move || action.value().with(error_text);
+    view! {
+        <ActionForm action=action attr:class="card" attr:data-testid="login-form">
+            <label for="username">"Username"</label>
+            <input id="username" name="username" autocomplete="username" required autofocus />
+            <label for="password">"Password"</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required />
+            <FormError error />
+            <button type="submit" disabled=move || action.pending().get()>"Log in"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
     view! {
         <Title text="Sign up · Parley" />
         <main class="page narrow auth">
             <h1>"Create your account"</h1>
+            <SignupForm />
+            <p>"Already have an account? " <a href="/login">"Log in"</a></p>
+        </main>
+    }
+}
+
+#[component]
+fn SignupForm() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let error = move || action.value().with(error_text);
+    view! {
             <ActionForm action=action attr:class="card" attr:data-testid="signup-form">
                 <label for="username">"Username"</label>
                 <input
@@ -84,8 +102,6 @@ pub fn SignupPage() -> impl IntoView {
                 <FormError error />
                 <button type="submit" disabled=move || action.pending().get()>"Sign up"</button>
             </ActionForm>
-            <p>"Already have an account? " <a href="/login">"Log in"</a></p>
-        </main>
     }
 }
 

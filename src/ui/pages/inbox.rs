@@ -3,7 +3,7 @@
 
 use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
-use crate::domain::{ConversationSummary, User};
+use crate::domain::{ConversationSummary, User, UserId};
 use crate::protocol::{ServerEvent, ServerFrame};
 use crate::ui::components::{LinkStatusLabel, LiveTitle, Loaded, PersonName, TopBar};
 use crate::ui::format::{relative_time, snippet};
@@ -31,6 +31,40 @@ fn InboxView(data: Inbox) -> impl IntoView {
         latest_id,
         read_at,
     } = data;
+    view! {
+        <TopBar me=me.clone() />
+        <main class="page inbox">
+            <section class="find-people" aria-labelledby="find-heading">
+                <h2 id="find-heading">"Start a conversation"</h2>
+                <form method="get" action="/" role="search">
+                    <label for="q" class="visually-hidden">"Find people by username"</label>
+                    <input id="q" name="q" type="search" placeholder="Find people by username" value=query.clone() />
+                    <button type="submit">"Search"</button>
+                </form>
+                <PeopleResults query people />
+            </section>
+            <section class="find-messages">
+                <h2>"Search your messages"</h2>
+                <form method="get" action="/search" role="search">
+                    <label for="search-q" class="visually-hidden">"Search your messages"</label>
+                    <input id="search-q" name="q" type="search" placeholder="Search your messages" data-testid="message-search" />
+                    <button type="submit">"Search messages"</button>
+                </form>
+            </section>
+            <Conversations me=me.id conversations latest_id read_at />
+        </main>
+    }
+}
+
+/// The list itself, the page's one live part: it follows the realtime link (new messages move a
+/// conversation to the top), keeps "5 min ago" true, and blocks.
+#[island(lazy)]
+fn Conversations(
+    me: UserId,
+    conversations: Vec<ConversationSummary>,
+    latest_id: i64,
+    read_at: DateTime<Utc>,
+) -> impl IntoView {
     // "5 min ago" stays true while the page is open: the first render counts from when the list
     // was read (as the server did), then from the browser's clock, every 30 s.
     let now = RwSignal::new(read_at);
@@ -43,7 +77,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
         }
     });
     let conversations = RwSignal::new(conversations);
-    let my_id = me.id;
+    let my_id = me;
 
     let refresh_pending = StoredValue::new(false);
     let realtime = use_realtime(latest_id, move |frame| {
@@ -105,41 +139,21 @@ fn InboxView(data: Inbox) -> impl IntoView {
 
     view! {
         <LiveTitle text=title />
-        <TopBar me=me.clone() />
-        <main class="page inbox">
-            <section class="find-people" aria-labelledby="find-heading">
-                <h2 id="find-heading">"Start a conversation"</h2>
-                <form method="get" action="/" role="search">
-                    <label for="q" class="visually-hidden">"Find people by username"</label>
-                    <input id="q" name="q" type="search" placeholder="Find people by username" value=query.clone() />
-                    <button type="submit">"Search"</button>
-                </form>
-                <PeopleResults query people />
-            </section>
-            <section class="find-messages">
-                <h2>"Search your messages"</h2>
-                <form method="get" action="/search" role="search">
-                    <label for="search-q" class="visually-hidden">"Search your messages"</label>
-                    <input id="search-q" name="q" type="search" placeholder="Search your messages" data-testid="message-search" />
-                    <button type="submit">"Search messages"</button>
-                </form>
-            </section>
-            <section aria-labelledby="inbox-heading">
-                <h1 id="inbox-heading">
-                    "Inbox" <LinkStatusLabel realtime />
-                </h1>
-                <Show
-                    when=move || !conversations.with(Vec::is_empty)
-                    fallback=|| view! { <p class="empty" data-testid="inbox-empty">"No conversations yet. Find someone above to say hello."</p> }
-                >
-                    <ul class="conversations" data-testid="conversation-list">
-                        <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id, c.last_message.edited_at, c.last_message.deleted_at, c.unread) let:summary>
-                            <ConversationRow summary me=my_id conversations now />
-                        </For>
-                    </ul>
-                </Show>
-            </section>
-        </main>
+        <section aria-labelledby="inbox-heading">
+            <h1 id="inbox-heading">
+                "Inbox" <LinkStatusLabel realtime />
+            </h1>
+            <Show
+                when=move || !conversations.with(Vec::is_empty)
+                fallback=|| view! { <p class="empty" data-testid="inbox-empty">"No conversations yet. Find someone above to say hello."</p> }
+            >
+                <ul class="conversations" data-testid="conversation-list">
+                    <For each=move || conversations.get() key=|c| (c.peer.id, c.last_message.id, c.last_message.edited_at, c.last_message.deleted_at, c.unread) let:summary>
+                        <ConversationRow summary me=my_id conversations now />
+                    </For>
+                </ul>
+            </Show>
+        </section>
     }
 }
 

@@ -31,7 +31,6 @@ fn SettingsView(data: Settings) -> impl IntoView {
         blocks,
         devices,
     } = data;
-    let blocks = RwSignal::new(blocks);
     let username = me.username.to_string();
     view! {
         <TopBar me=me.clone() />
@@ -46,29 +45,14 @@ fn SettingsView(data: Settings) -> impl IntoView {
                 <p class="muted">"Every conversation with every message, your read positions and the people you blocked, as one JSON file."</p>
                 <a href="/api/me/export" download data-testid="export" class="button-link">"Download my data"</a>
             </section>
-            <section aria-labelledby="blocked-heading" class="card">
-                <h2 id="blocked-heading">"Blocked people"</h2>
-                <p class="muted">
-                    "People you block cannot message you, and see no sign of whether you are online, typing or have read their messages."
-                </p>
-                <Show
-                    when=move || !blocks.with(Vec::is_empty)
-                    fallback=|| view! { <p class="empty" data-testid="blocked-empty">"You have not blocked anyone."</p> }
-                >
-                    <ul class="blocked" data-testid="blocked-list">
-                        <For each=move || blocks.get() key=|b| b.user.id let:blocked>
-                            <BlockedRow blocked blocks />
-                        </For>
-                    </ul>
-                </Show>
-            </section>
+            <BlockedPeople blocks />
             <DeleteAccountForm username />
         </main>
     }
 }
 
 /// The display name: shown to others instead of the username (with the username beside it).
-#[component]
+#[island(lazy)]
 fn Profile(me: User) -> impl IntoView {
     let save = ServerAction::<SetDisplayName>::new();
     let done = move || {
@@ -109,8 +93,32 @@ fn Profile(me: User) -> impl IntoView {
     }
 }
 
+/// The people I block, each with "Unblock".
+#[island(lazy)]
+fn BlockedPeople(blocks: Vec<BlockedUser>) -> impl IntoView {
+    let blocks = RwSignal::new(blocks);
+    view! {
+        <section aria-labelledby="blocked-heading" class="card">
+            <h2 id="blocked-heading">"Blocked people"</h2>
+            <p class="muted">
+                "People you block cannot message you, and see no sign of whether you are online, typing or have read their messages."
+            </p>
+            <Show
+                when=move || !blocks.with(Vec::is_empty)
+                fallback=|| view! { <p class="empty" data-testid="blocked-empty">"You have not blocked anyone."</p> }
+            >
+                <ul class="blocked" data-testid="blocked-list">
+                    <For each=move || blocks.get() key=|b| b.user.id let:blocked>
+                        <BlockedRow blocked blocks />
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
+}
+
 /// Deleting the account: the password and the username typed again.
-#[component]
+#[island(lazy)]
 fn DeleteAccountForm(username: String) -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
     view! {
@@ -135,7 +143,7 @@ fn DeleteAccountForm(username: String) -> impl IntoView {
 
 /// Whether new messages show as desktop notifications while Parley's tab is hidden. The browser
 /// asks only when the button is pressed.
-#[component]
+#[island(lazy)]
 fn Notifications() -> impl IntoView {
     // Known only in the browser: the server renders the section without a state.
     let state = RwSignal::new(None::<Permission>);
@@ -186,7 +194,7 @@ fn BlockedRow(blocked: BlockedUser, blocks: RwSignal<Vec<BlockedUser>>) -> impl 
 }
 
 /// Change the password, given the current one. Every other device is logged out.
-#[component]
+#[island(lazy)]
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let done = move || {
@@ -213,7 +221,7 @@ fn PasswordForm() -> impl IntoView {
 
 /// Where the account is logged in: each session with its browser, address and times, "Log out"
 /// for each other one, and "Log out every other device".
-#[component]
+#[island(lazy)]
 fn Devices(devices: Vec<ActiveSession>) -> impl IntoView {
     let devices = RwSignal::new(devices);
     let others = ServerAction::<LogOutOtherDevices>::new();

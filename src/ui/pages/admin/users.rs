@@ -63,7 +63,7 @@ pub fn AdminUsersPage() -> impl IntoView {
 
 /// A one-time password reset link for a user who cannot log in (there is no e-mail here): made
 /// with a reason that goes in the audit log, shown once, valid for 24 hours.
-#[component]
+#[island(lazy)]
 fn ResetLinkForm() -> impl IntoView {
     let make = ServerAction::<AdminResetLink>::new();
     let made = move || {

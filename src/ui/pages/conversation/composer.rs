@@ -16,6 +16,7 @@ use crate::protocol::ClientFrame;
 use crate::ui::drafts::{draft_key, load_draft, save_draft};
 use crate::ui::pages::error_text;
 use crate::ui::realtime::Realtime;
+use leptos::either::Either;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -135,7 +136,6 @@ pub(super) fn Composer(
         }
     };
 
-    let navigate = leptos_router::hooks::use_navigate();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
@@ -158,7 +158,7 @@ pub(super) fn Composer(
         }
         // On a narrow screen the conversation is the whole page: Esc goes back to the inbox.
         if ev.key() == "Escape" && is_narrow_screen() {
-            navigate("/", Default::default());
+            let _ = window().location().set_href("/");
         }
     };
     let over_limit = move || length.get() > max_chars;
@@ -174,14 +174,13 @@ pub(super) fn Composer(
     let send_url = <SendChat as ServerFn>::PATH;
     let notice_name = peer_name.clone();
     if live.peer_deleted {
-        return view! {
+        return Either::Left(view! {
             <div class="blocked-notice card" role="status" data-testid="deleted-notice">
                 <p>"This account was deleted. You can still read your conversation, but nobody will receive new messages."</p>
             </div>
-        }
-        .into_any();
+        });
     }
-    view! {
+    Either::Right(view! {
         <Show when=move || live.blocked.get()>
             <BlockedNotice peer_name=notice_name.clone() peer_id=live.peer action=unblock_action />
         </Show>
@@ -212,8 +211,7 @@ pub(super) fn Composer(
             </button>
         </form>
         <SendError error=move || live.send_error.get().or_else(|| send_action.value().with(error_text)) />
-    }
-    .into_any()
+    })
 }
 
 /// Stores the new text of a message I am editing; the editor closes once it is stored, and the

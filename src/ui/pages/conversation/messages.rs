@@ -11,10 +11,11 @@ use crate::api::messaging::load_older;
 use crate::domain::ChatMessage;
 use crate::protocol::ClientFrame;
 use crate::ui::components::MessageBubble;
-use crate::ui::intl;
 use crate::ui::realtime::Realtime;
 use crate::ui::timeline::{day_name, first_unread, timeline, DayName, Row};
+use crate::ui::{format, intl};
 use chrono::{DateTime, NaiveDate, Utc};
+use leptos::either::EitherOf3;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -145,20 +146,18 @@ pub(super) fn MessageList(
                 <ol class="messages" data-testid="message-list">
                     <For each=move || rows.get() key=Row::key let:row>
                         {match row {
-                            Row::Day(day) => view! { <DayLine day hydrated /> }.into_any(),
-                            Row::Unread => view! {
+                            Row::Day(day) => EitherOf3::A(view! { <DayLine day hydrated /> }),
+                            Row::Unread => EitherOf3::B(view! {
                                 <li class="unread-line" data-testid="unread-line"><span>"New messages"</span></li>
-                            }
-                            .into_any(),
+                            }),
                             Row::Message { message, continues } => {
                                 let mine = message.sender == live.me;
                                 let sender = if mine { "You".to_owned() } else { peer_name.clone() };
                                 let on_edit = move |message| live.editing.set(Some(message));
                                 let on_delete = move |message| delete_after_asking(live, message);
-                                view! {
+                                EitherOf3::C(view! {
                                     <MessageBubble mine read_up_to=live.peer_read_up_to.into() continues sender found=found == Some(message.id) message on_edit on_delete />
-                                }
-                                .into_any()
+                                })
                             }
                         }}
                     </For>
@@ -298,7 +297,7 @@ fn DayLine(day: NaiveDate, hydrated: ReadSignal<bool>) -> impl IntoView {
         // depend on the reader's clock and zone, which the server cannot know (and the first
         // render in the browser must say exactly what the server said).
         if !hydrated.get() {
-            return day.format("%A %-d %B %Y").to_string();
+            return format::long_day(day);
         }
         match day_name(day, calendar_day(Utc::now(), true)) {
             DayName::Today => "Today".to_owned(),

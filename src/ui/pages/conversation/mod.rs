@@ -13,7 +13,7 @@ mod messages;
 mod outbox;
 
 use crate::api::messaging::{load_conversation, Conversation};
-use crate::domain::ConversationSummary;
+use crate::domain::{ChatMessage, ConversationSummary, User, UserId};
 use crate::ui::components::{LiveTitle, Loaded, PersonName, TopBar};
 use crate::ui::realtime::use_realtime;
 use crate::ui::url::{path_param, query_param};
@@ -54,8 +54,48 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
         max_message_chars,
         conversations,
     } = data;
+    view! {
+        <TopBar me=me.clone() />
+        <div class="conversation-layout">
+            <SideInbox conversations current=peer.username.to_string() />
+            <main class="page conversation">
+                <LiveConversation
+                    me=me.id
+                    peer
+                    messages
+                    has_more
+                    peer_read_up_to
+                    read_up_to
+                    unread_total
+                    latest_id
+                    i_blocked
+                    max_message_chars
+                    found
+                />
+            </main>
+        </div>
+    }
+}
+
+/// The conversation itself, the page's live part: the header, the messages and the composer,
+/// which share the page's live state and its realtime link.
+#[island(lazy)]
+#[allow(clippy::too_many_arguments)]
+fn LiveConversation(
+    me: UserId,
+    peer: User,
+    messages: Vec<ChatMessage>,
+    has_more: bool,
+    peer_read_up_to: i64,
+    read_up_to: i64,
+    unread_total: i64,
+    latest_id: i64,
+    i_blocked: bool,
+    max_message_chars: usize,
+    found: Option<i64>,
+) -> impl IntoView {
     let live = LiveState::new(Initial {
-        me: me.id,
+        me,
         peer: peer.id,
         peer_name: peer.shown_name(),
         peer_username: peer.username.to_string(),
@@ -80,15 +120,9 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
     };
     view! {
         <LiveTitle text=title />
-        <TopBar me />
-        <div class="conversation-layout">
-            <SideInbox conversations current=peer.username.to_string() />
-            <main class="page conversation">
-                <ConversationHeader live realtime peer=peer.clone() />
-                <MessageList live realtime has_more peer_name=peer_name.clone() scroller found />
-                <Composer live realtime peer_name scroller max_chars=max_message_chars />
-            </main>
-        </div>
+        <ConversationHeader live realtime peer=peer.clone() />
+        <MessageList live realtime has_more peer_name=peer_name.clone() scroller found />
+        <Composer live realtime peer_name scroller max_chars=max_message_chars />
     }
 }
 
