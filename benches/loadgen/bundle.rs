@@ -29,11 +29,12 @@ const MANIFEST: &str = "__wasm_split_manifest.json";
 /// The pages the targets name, with the islands each one renders (their component names in
 /// snake case, as the manifest spells them). The Playwright navigation test checks these lists
 /// against the pages the server renders.
-const PAGES: [(&str, &[&str]); 4] = [
+const PAGES: [(&str, &[&str]); 5] = [
     ("login", &[]),
     ("inbox", &["log_out_button", "conversations"]),
     ("conversation", &["log_out_button", "live_conversation"]),
     ("admin (users)", &["log_out_button", "reset_link_form"]),
+    ("settings", &["log_out_button", "settings_sections"]),
 ];
 /// Any page's wasm + JS, gzip -9 (issue targets; login has its own).
 const TARGET_KIB: f64 = 300.0;

@@ -47,6 +47,7 @@ test.describe("navigation", () => {
     const pages = [
       { request: alice.context.request, path: "/", islands: ["Conversations", "LogOutButton"] },
       { request: alice.context.request, path: `/c/${bob.username}`, islands: ["LiveConversation", "LogOutButton"] },
+      { request: alice.context.request, path: "/settings", islands: ["LogOutButton", "SettingsSections"] },
       { request: admin.context.request, path: "/admin", islands: ["LogOutButton", "ResetLinkForm"] },
       { request: anonymous.request, path: "/login", islands: [] },
       { request: anonymous.request, path: "/signup", islands: [] },

@@ -31,28 +31,41 @@ fn SettingsView(data: Settings) -> impl IntoView {
         blocks,
         devices,
     } = data;
-    let username = me.username.to_string();
     view! {
         <TopBar me=me.clone() />
         <main class="page settings">
             <h1>"Settings"</h1>
-            <Profile me />
-            <Notifications />
-            <PasswordForm />
-            <Devices devices />
-            <section aria-labelledby="export-heading" class="card">
-                <h2 id="export-heading">"Your data"</h2>
-                <p class="muted">"Every conversation with every message, your read positions and the people you blocked, as one JSON file."</p>
-                <a href="/api/me/export" download data-testid="export" class="button-link">"Download my data"</a>
-            </section>
-            <BlockedPeople blocks />
-            <DeleteAccountForm username />
+            <SettingsSections me blocks devices />
         </main>
     }
 }
 
-/// The display name: shown to others instead of the username (with the username beside it).
+/// Every section of the page, as one island: most of them are live forms, and one island loads as
+/// one part of the wasm, where an island per form would load as many small ones.
 #[island(lazy)]
+fn SettingsSections(
+    me: User,
+    blocks: Vec<BlockedUser>,
+    devices: Vec<ActiveSession>,
+) -> impl IntoView {
+    let username = me.username.to_string();
+    view! {
+        <Profile me />
+        <Notifications />
+        <PasswordForm />
+        <Devices devices />
+        <section aria-labelledby="export-heading" class="card">
+            <h2 id="export-heading">"Your data"</h2>
+            <p class="muted">"Every conversation with every message, your read positions and the people you blocked, as one JSON file."</p>
+            <a href="/api/me/export" download data-testid="export" class="button-link">"Download my data"</a>
+        </section>
+        <BlockedPeople blocks />
+        <DeleteAccountForm username />
+    }
+}
+
+/// The display name: shown to others instead of the username (with the username beside it).
+#[component]
 fn Profile(me: User) -> impl IntoView {
     let save = ServerAction::<SetDisplayName>::new();
     let done = move || {
@@ -94,7 +107,7 @@ fn Profile(me: User) -> impl IntoView {
 }
 
 /// The people I block, each with "Unblock".
-#[island(lazy)]
+#[component]
 fn BlockedPeople(blocks: Vec<BlockedUser>) -> impl IntoView {
     let blocks = RwSignal::new(blocks);
     view! {
@@ -118,7 +131,7 @@ fn BlockedPeople(blocks: Vec<BlockedUser>) -> impl IntoView {
 }
 
 /// Deleting the account: the password and the username typed again.
-#[island(lazy)]
+#[component]
 fn DeleteAccountForm(username: String) -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
     view! {
@@ -143,7 +156,7 @@ fn DeleteAccountForm(username: String) -> impl IntoView {
 
 /// Whether new messages show as desktop notifications while Parley's tab is hidden. The browser
 /// asks only when the button is pressed.
-#[island(lazy)]
+#[component]
 fn Notifications() -> impl IntoView {
     // Known only in the browser: the server renders the section without a state.
     let state = RwSignal::new(None::<Permission>);
@@ -194,7 +207,7 @@ fn BlockedRow(blocked: BlockedUser, blocks: RwSignal<Vec<BlockedUser>>) -> impl 
 }
 
 /// Change the password, given the current one. Every other device is logged out.
-#[island(lazy)]
+#[component]
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let done = move || {
@@ -221,7 +234,7 @@ fn PasswordForm() -> impl IntoView {
 
 /// Where the account is logged in: each session with its browser, address and times, "Log out"
 /// for each other one, and "Log out every other device".
-#[island(lazy)]
+#[component]
 fn Devices(devices: Vec<ActiveSession>) -> impl IntoView {
     let devices = RwSignal::new(devices);
     let others = ServerAction::<LogOutOtherDevices>::new();
