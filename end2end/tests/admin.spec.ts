@@ -252,7 +252,7 @@ test.describe("admin console", () => {
     await expect(page).toHaveURL((url) => url.pathname === "/admin" && url.searchParams.get("q") === bob.username);
     await expect(users.rows).toHaveCount(1);
     await expect(users.status(bob.username)).toHaveText("active");
-    // The button below is an enhanced form: let the page hydrate first.
+    // The button below is a plain form: a click posts, and the page reloads with the new state.
     await waitUntilSettled(page);
 
     await users.toggle(bob.username, "Disable").click();

@@ -2,9 +2,10 @@
 //! load on scroll-up; new messages arrive over the realtime link. The composer is a plain form
 //! (it posts without JavaScript) that, once hydrated, sends over the socket instead.
 //!
-//! This module loads the conversation and puts the page together; the parts are the header, the
-//! message list and the composer, which share the page's live state (`live`: the signals, and what
-//! each server frame does to them). The outbox holds what I wrote until the server confirms it.
+//! This module loads the conversation and puts the page together: the top bar and the list of my
+//! other conversations are the server's HTML; the header, the message list and the composer are
+//! one island (`LiveConversation`), as they share the page's live state (`live`: the signals, and
+//! what each server frame does to them). The outbox holds what I wrote until the server confirms it.
 
 mod composer;
 mod header;
