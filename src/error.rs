@@ -13,9 +13,8 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// Every stable error code, in one place. Serialized as its snake_case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Every stable error code, in one place. Serialized as its snake_case name (`as_str`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     // 400: the request itself is malformed.
     BadRequest,
@@ -167,6 +166,24 @@ impl ErrorCode {
             Self::BinaryNotSupported => "binary_not_supported",
             Self::UnknownReceiver => "unknown_receiver",
         }
+    }
+}
+
+// By hand rather than derived: `as_str` is then the one list of names, and the browser's wasm
+// carries one lookup instead of the derive's matchers for strings and for bytes (7 KiB).
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Self::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown error code `{name}`")))
     }
 }
 
@@ -462,7 +479,13 @@ mod tests {
         for code in ErrorCode::ALL {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
             assert!(seen.insert(code.as_str()), "{code} twice");
+            let json = format!("\"{code}\"");
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
         }
+        let unknown = serde_json::from_str::<ErrorCode>("\"no_such_code\"").unwrap_err();
+        assert!(unknown
+            .to_string()
+            .contains("unknown error code `no_such_code`"));
     }
 
     #[test]

@@ -30,7 +30,7 @@ test.describe("accounts", () => {
     await signup.signUp(name, PASSWORD);
     await inbox.expectOnPage(name);
     await expect(inbox.empty).toBeVisible();
-    // Hydrated and connected, so the logout below goes through the enhanced (JavaScript) form.
+    // Hydrated and connected: logging out also closes the live socket.
     await inbox.waitForLive();
 
     await inbox.topBar.logout.click();

@@ -33,7 +33,7 @@ test.describe("navigation", () => {
     await expectLive(new ConversationPage(page, bob.username).linkStatus);
   });
 
-  test("each page carries exactly its own islands and preloads, however many pages are rendered at the same time", async ({
+  test("each page carries exactly its own islands and preloads their parts, however many pages are rendered at the same time", async ({
     people,
   }) => {
     const alice = await people.signUp("alice");
@@ -45,10 +45,10 @@ test.describe("navigation", () => {
     // The islands each page renders: what the bundle benchmark (benches/loadgen/bundle.rs) sums
     // the downloads of. The auth pages have none: their forms are plain HTML.
     const pages = [
-      { request: alice.context.request, path: "/", islands: ["Conversations", "LogOutButton"] },
-      { request: alice.context.request, path: `/c/${bob.username}`, islands: ["LiveConversation", "LogOutButton"] },
-      { request: alice.context.request, path: "/settings", islands: ["LogOutButton", "SettingsSections"] },
-      { request: admin.context.request, path: "/admin", islands: ["LogOutButton", "ResetLinkForm"] },
+      { request: alice.context.request, path: "/", islands: ["Conversations"] },
+      { request: alice.context.request, path: `/c/${bob.username}`, islands: ["LiveConversation"] },
+      { request: alice.context.request, path: "/settings", islands: ["SettingsSections"] },
+      { request: admin.context.request, path: "/admin", islands: ["ResetLinkForm"] },
       { request: anonymous.request, path: "/login", islands: [] },
       { request: anonymous.request, path: "/signup", islands: [] },
     ];
@@ -62,11 +62,24 @@ test.describe("navigation", () => {
       );
       return { islands: [...new Set(islands)].sort(), preloads: preloads.sort() };
     };
-    // One at a time: the islands each page is made of, and what it asks the browser to fetch early.
+    // The parts of the split wasm each island loads, as the build wrote them down.
+    const manifest: Record<string, string[]> = await (await anonymous.request.get("/pkg/__wasm_split_manifest.json")).json();
+    const partsOf = (island: string) => {
+      const snake = island.replace(/[A-Z]/g, (letter, at) => (at ? "_" : "") + letter.toLowerCase());
+      const loader = Object.keys(manifest).find((key) => key.startsWith(`${snake}_loader_`));
+      expect(loader, `${island} in the manifest`).toBeDefined();
+      return manifest[loader!].map((part) => `/pkg/${part}.wasm`);
+    };
+    // One at a time: the islands each page is made of, and what it asks the browser to fetch early:
+    // exactly the parts its islands load, so they arrive alongside the main module.
     const alone = new Map<string, { islands: string[]; preloads: string[] }>();
     for (const { request, path, islands } of pages) {
       const shape = await shapeOf(request, path);
       expect(shape.islands, path).toEqual(islands);
+      const preloadedParts = shape.preloads
+        .map((link) => link.match(/href="([^"]+)"/)?.[1] ?? "")
+        .filter((href) => /^\/pkg\/(chunk|split)_.*\.wasm$/.test(href));
+      expect(preloadedParts.sort(), path).toEqual([...new Set(islands.flatMap(partsOf))].sort());
       expect(new Set(shape.preloads).size, `${path} preloads a file twice: ${shape.preloads}`).toBe(shape.preloads.length);
       alone.set(path, shape);
     }

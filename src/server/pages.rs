@@ -31,8 +31,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let page_paths: BTreeSet<String> = routes.iter().map(|r| r.path().to_owned()).collect();
     let options = state.leptos_options.clone();
+    let chunks = state.island_chunks.clone();
     let mut pages = Router::new()
-        .leptos_routes_with_context(state, routes, || (), move || page_shell(&options))
+        .leptos_routes_with_context(
+            state,
+            routes,
+            move || provide_context(chunks.clone()),
+            move || page_shell(&options),
+        )
         .route(CONVERSATION_PATH, post(read_conversation_page));
     // A page answers a method it does not serve exactly as an unknown address does: the
     // not-found page, not a 405 whose `Allow` header would say the page exists.
@@ -106,6 +112,7 @@ pub async fn read_conversation_page(
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_async_with_context(
         move || {
+            provide_context(state.island_chunks.clone());
             provide_context(state.clone());
             provide_context(read.clone());
         },

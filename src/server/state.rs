@@ -14,6 +14,7 @@ use super::realtime::{fanout, Hub};
 use super::relations::RelationCache;
 use super::store::{Backend, CommitListener, Store};
 use crate::domain::StreamEntry;
+use crate::ui::components::IslandChunks;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -83,6 +84,8 @@ pub struct AppState {
     /// The background work (finishing account deletions); woken when there is some.
     pub housekeeping: Housekeeping,
     pub leptos_options: LeptosOptions,
+    /// What each island's page preloads (from the build's manifest; empty without a split build).
+    pub island_chunks: IslandChunks,
     pub shutdown: Shutdown,
 }
 
@@ -155,6 +158,7 @@ impl AppState {
             .site_addr(config.site_addr)
             .env(leptos::config::Env::PROD)
             .build();
+        let island_chunks = read_island_chunks(&leptos_options);
         let housekeeping = Housekeeping::start(store.clone(), config.retention_days);
         Ok(Self {
             store,
@@ -168,7 +172,21 @@ impl AppState {
             housekeeping,
             config: Arc::new(config),
             leptos_options,
+            island_chunks,
             shutdown: Shutdown::default(),
         })
+    }
+}
+
+/// The split build's manifest, beside the wasm. Tests and `cargo leptos watch` without `--split`
+/// have none: pages then preload no island parts, and islands still load them when they start.
+fn read_island_chunks(options: &LeptosOptions) -> IslandChunks {
+    let pkg = format!("/{}", options.site_pkg_dir);
+    let path = std::path::Path::new(&*options.site_root)
+        .join(&*options.site_pkg_dir)
+        .join("__wasm_split_manifest.json");
+    match std::fs::read_to_string(&path) {
+        Ok(json) => IslandChunks::from_manifest(&json, &pkg),
+        Err(_) => IslandChunks::default(),
     }
 }

@@ -4,7 +4,24 @@
 
 use crate::domain::UserId;
 
-const PREFIX: &str = "parley.draft.";
+/// Every draft's key starts with this (a macro, so the script below can be one `concat!`).
+macro_rules! prefix {
+    () => {
+        "parley.draft."
+    };
+}
+const PREFIX: &str = prefix!();
+
+/// The log-out form's script (`ui::components::top_bar`): on submit, remove every key under
+/// `PREFIX`. Plain JavaScript, so the pages that only need this load no wasm for it; storage that
+/// throws (private mode) has nothing to forget.
+pub const FORGET_DRAFTS_ON_SUBMIT: &str = concat!(
+    "document.currentScript.previousElementSibling.addEventListener('submit',function(){try{",
+    "for(var i=localStorage.length;i--;){var k=localStorage.key(i);",
+    "if(k&&k.indexOf('",
+    prefix!(),
+    "')===0)localStorage.removeItem(k)}}catch(e){}})"
+);
 
 /// Where the draft of one account's conversation with `peer` is kept.
 pub fn draft_key(me: UserId, peer: UserId) -> String {
@@ -41,20 +58,6 @@ pub fn save_draft(key: &str, text: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (key, text);
-}
-
-/// Forgets every draft kept in this browser (on logout).
-pub fn forget_all_drafts() {
-    #[cfg(feature = "hydrate")]
-    if let Some(storage) = storage() {
-        let keys: Vec<String> = (0..storage.length().unwrap_or(0))
-            .filter_map(|index| storage.key(index).ok().flatten())
-            .filter(|key| key.starts_with(PREFIX))
-            .collect();
-        for key in keys {
-            let _ = storage.remove_item(&key);
-        }
-    }
 }
 
 #[cfg(feature = "hydrate")]

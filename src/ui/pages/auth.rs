@@ -53,7 +53,7 @@ fn LoginForm() -> impl IntoView {
             <label for="password">"Password"</label>
             <input id="password" name="password" type="password" autocomplete="current-password" required />
             <FormError error />
-            <button type="submit" disabled=move || action.pending().get()>"Log in"</button>
+            <button type="submit">"Log in"</button>
         </ActionForm>
     }
 }
@@ -100,7 +100,7 @@ fn SignupForm() -> impl IntoView {
                 />
                 <small id="password-hint">"At least 8 characters."</small>
                 <FormError error />
-                <button type="submit" disabled=move || action.pending().get()>"Sign up"</button>
+                <button type="submit">"Sign up"</button>
             </ActionForm>
     }
 }
@@ -146,7 +146,7 @@ fn ResetForm(username: String, token: String) -> impl IntoView {
                 <label for="new-password">"New password"</label>
                 <input id="new-password" name="new_password" type="password" autocomplete="new-password" required minlength="8" />
                 <FormError error />
-                <button type="submit" disabled=move || action.pending().get()>"Set password"</button>
+                <button type="submit">"Set password"</button>
             </ActionForm>
         </main>
     }

@@ -1,11 +1,13 @@
 //! `/`: the caller's conversations, newest activity first, updated live; and a people search
 //! (a plain GET form) to start a new one.
 
-use crate::api::blocks::BlockUser;
 use crate::api::messaging::{load_inbox, Inbox};
 use crate::domain::{ConversationSummary, User, UserId};
+use crate::error::AppError;
 use crate::protocol::{ServerEvent, ServerFrame};
-use crate::ui::components::{LinkStatusLabel, LiveTitle, Loaded, PersonName, TopBar};
+use crate::ui::components::{
+    BlockChange, BlockForm, IslandPreloads, LinkStatusLabel, LiveTitle, Loaded, PersonName, TopBar,
+};
 use crate::ui::format::{relative_time, snippet};
 use crate::ui::notify;
 use crate::ui::realtime::use_realtime;
@@ -51,6 +53,7 @@ fn InboxView(data: Inbox) -> impl IntoView {
                     <button type="submit">"Search messages"</button>
                 </form>
             </section>
+            <IslandPreloads island="conversations" />
             <Conversations me=me.id conversations latest_id read_at />
         </main>
     }
@@ -186,14 +189,14 @@ fn ConversationRow(
     conversations: RwSignal<Vec<ConversationSummary>>,
     now: RwSignal<DateTime<Utc>>,
 ) -> impl IntoView {
-    let block = ServerAction::<BlockUser>::new();
     let peer_id = summary.peer.id;
-    // Blocked: the conversation leaves the inbox (it still opens from its address).
-    Effect::new(move |_| {
-        if let Some(Ok(())) = block.value().get() {
+    // Blocked: the conversation leaves the inbox (it still opens from its address). A refusal
+    // leaves it where it is.
+    let blocked = move |result: Result<(), AppError>| {
+        if result.is_ok() {
             conversations.update(|list| list.retain(|c| c.peer.id != peer_id));
         }
-    });
+    };
     let name = summary.peer.username.to_string();
     let block_label = format!("Block {}", summary.peer.shown_name());
     let peer = summary.peer.clone();
@@ -219,10 +222,9 @@ fn ConversationRow(
             </a>
             // Nobody can write as a deleted account: nothing to block.
             {(!deleted).then(|| view! {
-                <ActionForm action=block attr:class="block-form">
-                    <input type="hidden" name="user" value=peer_id.get() />
+                <BlockForm change=BlockChange::Block peer=peer_id class="block-form" on_done=blocked>
                     <button type="submit" class="link-button" data-testid="block" aria-label=block_label>"Block"</button>
-                </ActionForm>
+                </BlockForm>
             })}
         </li>
     }

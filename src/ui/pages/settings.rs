@@ -9,7 +9,7 @@ use crate::api::settings::{
     Settings,
 };
 use crate::domain::{ActiveSession, BlockedUser, DisplayName, User};
-use crate::ui::components::{Loaded, Timestamp, TopBar};
+use crate::ui::components::{IslandPreloads, Loaded, Timestamp, TopBar};
 use crate::ui::notify::{self, Permission};
 use crate::ui::pages::error_text;
 use leptos::prelude::*;
@@ -35,6 +35,7 @@ fn SettingsView(data: Settings) -> impl IntoView {
         <TopBar me=me.clone() />
         <main class="page settings">
             <h1>"Settings"</h1>
+            <IslandPreloads island="settings_sections" />
             <SettingsSections me blocks devices />
         </main>
     }

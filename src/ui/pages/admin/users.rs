@@ -2,7 +2,7 @@
 
 use super::{exact, has_next_page, page_param, AdminFrame, Pager};
 use crate::api::admin::{admin_accounts, AdminAccountsData, AdminResetLink, AdminSetDisabled};
-use crate::ui::components::Loaded;
+use crate::ui::components::{IslandPreloads, Loaded};
 use crate::ui::pages::error_text;
 use crate::ui::url::query_param;
 use leptos::prelude::*;
@@ -54,6 +54,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                         </tbody>
                     </table>
                     <Pager page=page() has_next base=format!("/admin?q={}", q()) />
+                    <IslandPreloads island="reset_link_form" />
                     <ResetLinkForm />
                 </AdminFrame>
             }

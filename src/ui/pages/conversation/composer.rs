@@ -9,10 +9,11 @@
 //! newest, puts its text here with an "Editing" line above; Enter saves, Esc puts the draft back.
 
 use super::live::LiveState;
-use crate::api::blocks::UnblockUser;
 use crate::api::messaging::SendChat;
-use crate::domain::{counted_length, ChatMessage, UserId};
+use crate::domain::{counted_length, ChatMessage};
+use crate::error::AppError;
 use crate::protocol::ClientFrame;
+use crate::ui::components::{BlockChange, BlockForm};
 use crate::ui::drafts::{draft_key, load_draft, save_draft};
 use crate::ui::pages::error_text;
 use crate::ui::realtime::Realtime;
@@ -72,20 +73,10 @@ pub(super) fn Composer(
             editing.is_some()
         });
     }
+    // Never dispatched from here (sends go through the outbox): on the server it reads the error
+    // of a send posted without JavaScript from the address the post was sent back to.
     let send_action = ServerAction::<SendChat>::new();
-    let unblock_action = ServerAction::<UnblockUser>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = unblock_action.value().get() {
-            live.blocked.set(false);
-        }
-    });
     live.outbox.resend_when_live(realtime, live.peer);
-    // After a send over HTTP (no JavaScript on the first render), show the stored message.
-    Effect::new(move |_| {
-        if let Some(Ok(stored)) = send_action.value().get() {
-            live.add_messages([stored]);
-        }
-    });
 
     let draft_on_send = draft.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -182,7 +173,7 @@ pub(super) fn Composer(
     }
     Either::Right(view! {
         <Show when=move || live.blocked.get()>
-            <BlockedNotice peer_name=notice_name.clone() peer_id=live.peer action=unblock_action />
+            <BlockedNotice live peer_name=notice_name.clone() />
         </Show>
         <form class="composer" method="post" action=send_url on:submit=on_submit data-testid="composer" hidden=move || live.blocked.get()>
             <input type="hidden" name="to" value=live.peer.get() />
@@ -237,18 +228,17 @@ fn save_edit(live: LiveState, editing: ChatMessage, text: String) {
 
 /// In place of the composer while I block the peer.
 #[component]
-fn BlockedNotice(
-    peer_name: String,
-    peer_id: UserId,
-    action: ServerAction<UnblockUser>,
-) -> impl IntoView {
+fn BlockedNotice(live: LiveState, peer_name: String) -> impl IntoView {
+    let unblocked = move |result: Result<(), AppError>| match result {
+        Ok(()) => live.blocked.set(false),
+        Err(err) => live.send_error.set(Some(err.to_string())),
+    };
     view! {
         <div class="blocked-notice card" role="status" data-testid="blocked-notice">
             <p>{format!("You blocked {peer_name}. They cannot message you, and you cannot message them.")}</p>
-            <ActionForm action>
-                <input type="hidden" name="user" value=peer_id.get() />
+            <BlockForm change=BlockChange::Unblock peer=live.peer on_done=unblocked>
                 <button type="submit" data-testid="unblock">{format!("Unblock {peer_name}")}</button>
-            </ActionForm>
+            </BlockForm>
         </div>
     }
 }

@@ -2,23 +2,23 @@
 //! the realtime link, and "Block" (a plain form, so it works without JavaScript).
 
 use super::live::LiveState;
-use crate::api::blocks::BlockUser;
 use crate::domain::User;
-use crate::ui::components::{LinkStatusLabel, PersonName};
+use crate::error::AppError;
+use crate::ui::components::{BlockChange, BlockForm, LinkStatusLabel, PersonName};
 use crate::ui::realtime::Realtime;
 use leptos::prelude::*;
 
 #[component]
 pub(super) fn ConversationHeader(live: LiveState, realtime: Realtime, peer: User) -> impl IntoView {
     let deleted = peer.deleted;
-    let block_action = ServerAction::<BlockUser>::new();
     // A block ends presence both ways (the server also sends `online: false`): show the peer offline.
-    Effect::new(move |_| {
-        if let Some(Ok(())) = block_action.value().get() {
+    let blocked = move |result: Result<(), AppError>| match result {
+        Ok(()) => {
             live.blocked.set(true);
             live.peer_online.set(false);
         }
-    });
+        Err(err) => live.send_error.set(Some(err.to_string())),
+    };
     view! {
         <header class="conversation-head">
             <a href="/" class="back" aria-label="Back to inbox">"←"</a>
@@ -28,10 +28,9 @@ pub(super) fn ConversationHeader(live: LiveState, realtime: Realtime, peer: User
             </span>
             <LinkStatusLabel realtime />
             <Show when=move || !live.blocked.get() && !deleted>
-                <ActionForm action=block_action attr:class="block-form">
-                    <input type="hidden" name="user" value=live.peer.get() />
+                <BlockForm change=BlockChange::Block peer=live.peer class="block-form" on_done=blocked>
                     <button type="submit" class="link-button" data-testid="block">"Block"</button>
-                </ActionForm>
+                </BlockForm>
             </Show>
         </header>
     }

@@ -15,7 +15,7 @@ mod outbox;
 
 use crate::api::messaging::{load_conversation, Conversation};
 use crate::domain::{ChatMessage, ConversationSummary, User, UserId};
-use crate::ui::components::{LiveTitle, Loaded, PersonName, TopBar};
+use crate::ui::components::{IslandPreloads, LiveTitle, Loaded, PersonName, TopBar};
 use crate::ui::realtime::use_realtime;
 use crate::ui::url::{path_param, query_param};
 use composer::Composer;
@@ -60,6 +60,7 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
         <div class="conversation-layout">
             <SideInbox conversations current=peer.username.to_string() />
             <main class="page conversation">
+                <IslandPreloads island="live_conversation" />
                 <LiveConversation
                     me=me.id
                     peer
