@@ -12,15 +12,19 @@ macro_rules! prefix {
 }
 const PREFIX: &str = prefix!();
 
-/// The log-out form's script (`ui::components::top_bar`): on submit, remove every key under
-/// `PREFIX`. Plain JavaScript, so the pages that only need this load no wasm for it; storage that
-/// throws (private mode) has nothing to forget.
+/// The script that forgets the drafts when a form marked `data-forget-drafts` is sent (log out,
+/// `ui::components::top_bar`): every key under `PREFIX` goes. Plain JavaScript, so the pages that
+/// only need this load no wasm for it; storage that throws (private mode) has nothing to forget.
+/// A module script, so it never holds up the parsing of the page (a classic inline script would
+/// wait for the stylesheet before the rest of the page could show); it runs before the wasm,
+/// which is what saves drafts.
 pub const FORGET_DRAFTS_ON_SUBMIT: &str = concat!(
-    "document.currentScript.previousElementSibling.addEventListener('submit',function(){try{",
-    "for(var i=localStorage.length;i--;){var k=localStorage.key(i);",
-    "if(k&&k.indexOf('",
+    "for(const f of document.querySelectorAll('form[data-forget-drafts]'))",
+    "f.addEventListener('submit',()=>{try{",
+    "for(let i=localStorage.length;i--;){const k=localStorage.key(i);",
+    "if(k&&k.startsWith('",
     prefix!(),
-    "')===0)localStorage.removeItem(k)}}catch(e){}})"
+    "'))localStorage.removeItem(k)}}catch(e){}})"
 );
 
 /// Where the draft of one account's conversation with `peer` is kept.

@@ -1,13 +1,15 @@
 //! Preloads for the parts of the split wasm that an island loads.
 //!
 //! A lazy island's parts are fetched only once the main module has run and found the island: on a
-//! slow network, round trips one after another. The page that renders an island names it here, and
-//! the browser fetches its parts alongside the main module instead. Which files those are only the
-//! build knows: `cargo leptos build --split` writes them to a manifest, which the server reads at
-//! start (`IslandChunks::from_manifest`) and gives every render.
+//! slow network, round trips one after another. The page that renders an island names it here,
+//! after the island, and the browser fetches its parts alongside the main module instead. Which
+//! files those are only the build knows: `cargo leptos build --split` writes them to a manifest,
+//! which the server reads at start (`IslandChunks::from_manifest`) and gives every render.
+//!
+//! The links go in the body, after the island, and ask for low priority: on a slow line the page's
+//! own HTML, its stylesheet and the main module should not share it with a dozen chunks.
 
 use leptos::prelude::*;
-use leptos_meta::Link;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -41,9 +43,9 @@ impl IslandChunks {
     }
 }
 
-/// A `<link rel="preload">` in the head for each part of the wasm that `island` (in snake case)
-/// loads; in the form the island's loader fetches them (`fetch`, same-origin credentials), so the
-/// browser uses the preloaded answer.
+/// A `<link rel="preload">` for each part of the wasm that `island` (in snake case) loads; in the
+/// form the island's loader fetches them (`fetch`, same-origin credentials), so the browser uses
+/// the preloaded answer.
 #[component]
 pub fn IslandPreloads(island: &'static str) -> impl IntoView {
     let files = use_context::<IslandChunks>()
@@ -51,7 +53,9 @@ pub fn IslandPreloads(island: &'static str) -> impl IntoView {
         .unwrap_or_default();
     files
         .into_iter()
-        .map(|href| view! { <Link rel="preload" href as_="fetch" crossorigin="anonymous" /> })
+        .map(|href| {
+            view! { <link rel="preload" href=href r#as="fetch" crossorigin="anonymous" fetchpriority="low" /> }
+        })
         .collect_view()
 }
 

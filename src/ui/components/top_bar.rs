@@ -20,15 +20,15 @@ pub fn TopBar(me: User) -> impl IntoView {
 }
 
 /// Log out: a plain form, and beside it a few lines of script (allowed by the page's nonce) that
-/// forget the drafts kept in this browser as the form is sent. Not an island: that is all it does,
-/// and as one, every logged-in page loaded a part of the wasm for it (7 KiB gzip).
+/// forget the drafts kept in this browser as the form is sent (`ui::drafts`). Not an island: that
+/// is all it does, and as one, every logged-in page loaded a part of the wasm for it (7 KiB gzip).
 #[component]
 fn LogOutButton() -> impl IntoView {
     let action = <LogOut as ServerFn>::PATH;
     view! {
-        <form method="post" action=action>
+        <form method="post" action=action data-forget-drafts="">
             <button type="submit" class="link-button" data-testid="logout">"Log out"</button>
         </form>
-        <script nonce=use_nonce() inner_html=FORGET_DRAFTS_ON_SUBMIT></script>
+        <script type="module" nonce=use_nonce() inner_html=FORGET_DRAFTS_ON_SUBMIT></script>
     }
 }

@@ -53,8 +53,8 @@ fn InboxView(data: Inbox) -> impl IntoView {
                     <button type="submit">"Search messages"</button>
                 </form>
             </section>
-            <IslandPreloads island="conversations" />
             <Conversations me=me.id conversations latest_id read_at />
+            <IslandPreloads island="conversations" />
         </main>
     }
 }

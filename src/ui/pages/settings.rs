@@ -35,8 +35,8 @@ fn SettingsView(data: Settings) -> impl IntoView {
         <TopBar me=me.clone() />
         <main class="page settings">
             <h1>"Settings"</h1>
-            <IslandPreloads island="settings_sections" />
             <SettingsSections me blocks devices />
+            <IslandPreloads island="settings_sections" />
         </main>
     }
 }

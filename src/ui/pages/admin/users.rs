@@ -54,8 +54,8 @@ pub fn AdminUsersPage() -> impl IntoView {
                         </tbody>
                     </table>
                     <Pager page=page() has_next base=format!("/admin?q={}", q()) />
-                    <IslandPreloads island="reset_link_form" />
                     <ResetLinkForm />
+                    <IslandPreloads island="reset_link_form" />
                 </AdminFrame>
             }
         } />

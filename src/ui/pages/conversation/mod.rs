@@ -60,7 +60,6 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
         <div class="conversation-layout">
             <SideInbox conversations current=peer.username.to_string() />
             <main class="page conversation">
-                <IslandPreloads island="live_conversation" />
                 <LiveConversation
                     me=me.id
                     peer
@@ -74,6 +73,7 @@ fn ConversationView(data: Conversation, found: Option<i64>) -> impl IntoView {
                     max_message_chars
                     found
                 />
+                <IslandPreloads island="live_conversation" />
             </main>
         </div>
     }
