@@ -5,7 +5,7 @@
 async fn main() -> anyhow::Result<()> {
     use clap::Parser;
     use parley::server::config::{Cli, Command};
-    use parley::server::{accounts, hashing, router, state::AppState};
+    use parley::server::{accounts, hashing, memory, router, state::AppState};
     use tracing_subscriber::EnvFilter;
 
     let cli = Cli::parse();
@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             hashing::prepare();
+            memory::give_back_freed_memory();
             router::serve(AppState::open(cli.config).await?).await
         }
         Command::CreateAdmin { username, promote } => {
