@@ -10,7 +10,7 @@
 #[path = "../../tests/support/pg_cluster.rs"]
 mod pg_cluster;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use parley::server::store::SessionRow;
 use pg_cluster::{Cluster, Durability};
 use sqlx::postgres::PgPoolOptions;
@@ -19,7 +19,7 @@ use sqlx::{Connection, Executor, PgConnection, PgPool, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The storage backends a local server can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -78,6 +78,62 @@ impl Databases {
                 Ok(cluster.url(&name))
             }
         }
+    }
+}
+
+/// Waits until a server on the SQLite database at `url` has indexed every message for search
+/// (`store::sqlite::search_index`): a server starting on messages written straight into its
+/// database indexes them in the background, which would otherwise run during the measurement.
+/// Nothing to wait for on PostgreSQL, or with a server that keeps no index file.
+pub async fn wait_for_search_index(url: &str) -> Result<()> {
+    let Some(file) = url.strip_prefix("sqlite://") else {
+        return Ok(());
+    };
+    let index = match file.strip_suffix(".db") {
+        Some(stem) => format!("{stem}-search.db"),
+        None => format!("{file}-search"),
+    };
+    if !Path::new(&index).exists() {
+        return Ok(());
+    }
+    let options = SqliteConnectOptions::from_str(url)?.read_only(true);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+    sqlx::query("attach database $1 as search")
+        .bind(&index)
+        .execute(&mut connection)
+        .await
+        .context("attach the search index")?;
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let (indexed, newest): (i64, i64) = sqlx::query_as(
+            "select (select position from search.progress),
+                    max((select coalesce(max(id), 0) from chat),
+                        (select coalesce(max(id), 0) from chat_change))",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .context("read the search index's progress")?;
+        if indexed >= newest {
+            if said {
+                eprintln!(
+                    "loadgen: search index caught up in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            return Ok(());
+        }
+        if !said {
+            eprintln!(
+                "loadgen: waiting for the server to index {} positions for search",
+                newest - indexed
+            );
+            said = true;
+        }
+        if started.elapsed() > Duration::from_secs(900) {
+            bail!("the search index did not catch up within 15 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

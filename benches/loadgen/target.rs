@@ -141,6 +141,7 @@ impl Launch {
             log,
         };
         server.wait_ready().await?;
+        crate::database::wait_for_search_index(&db.url).await?;
         Ok(server)
     }
 }

@@ -38,24 +38,6 @@ async fn next_chat_frame(socket: &mut Socket) -> Value {
     }
 }
 
-async fn search(app: &TestApp, who: &Person, q: &str) -> Vec<String> {
-    let res = who
-        .http
-        .get(app.url("/api/search"))
-        .query(&[("q", q)])
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = res.json().await.expect("json");
-    body["hits"]
-        .as_array()
-        .expect("hits")
-        .iter()
-        .map(|hit| hit["message"]["message"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn an_edit_replaces_the_text_for_both_people_live_and_in_history() {
     let app = spawn_app().await;
@@ -105,7 +87,7 @@ async fn a_deletion_empties_the_message_for_both_people_and_its_text_leaves_the_
         .await;
     let id = gone["id"].as_i64().unwrap();
     let mut bob_tab = app.connect(&bob).await;
-    assert_eq!(search(&app, &bob, "wombat").await.len(), 1);
+    assert_eq!(app.search(&bob, "wombat").await.len(), 1);
 
     let res = delete(&app, &alice, bob.id, id).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -133,8 +115,8 @@ async fn a_deletion_empties_the_message_for_both_people_and_its_text_leaves_the_
         )
         .await;
     assert_eq!(stored, 0);
-    assert!(search(&app, &bob, "wombat").await.is_empty());
-    assert!(search(&app, &alice, "zanzibar").await.is_empty());
+    assert!(app.search(&bob, "wombat").await.is_empty());
+    assert!(app.search(&alice, "zanzibar").await.is_empty());
 }
 
 #[tokio::test]
@@ -392,21 +374,18 @@ async fn search_finds_words_in_my_own_conversations_only_newest_first() {
     app.send_http(&dave, carol.id, "pear").await;
 
     assert_eq!(
-        search(&app, &alice, "apple").await,
+        app.search(&alice, "apple").await,
         ["an Apple a day", "apple pie on Sunday"],
         "whole words, any case, newest first, never anyone else's"
     );
     assert_eq!(
-        search(&app, &alice, "apple sunday").await,
+        app.search(&alice, "apple sunday").await,
         ["apple pie on Sunday"]
     );
-    assert_eq!(search(&app, &bob, "apple").await.len(), 2);
-    assert_eq!(
-        search(&app, &carol, "apple").await,
-        ["apple tart, secretly"]
-    );
-    assert!(search(&app, &alice, "secretly").await.is_empty());
-    assert!(search(&app, &dave, "sunday").await.is_empty());
+    assert_eq!(app.search(&bob, "apple").await.len(), 2);
+    assert_eq!(app.search(&carol, "apple").await, ["apple tart, secretly"]);
+    assert!(app.search(&alice, "secretly").await.is_empty());
+    assert!(app.search(&dave, "sunday").await.is_empty());
 
     let hits: Value = alice
         .http

@@ -330,7 +330,7 @@ impl TestApp {
     }
 
     /// Inserts messages from `from` to `to` straight into the table in one transaction, as an
-    /// import would (the full-text triggers still run), dated one millisecond apart.
+    /// import would (the search index takes them in like any other), dated one millisecond apart.
     pub async fn bulk_insert(
         &self,
         from: &Person,
@@ -383,6 +383,25 @@ impl TestApp {
                 tx.commit().await.expect("commit");
             }
         }
+    }
+
+    /// The texts `who` finds with `q` in their own conversations (`GET /api/search`).
+    pub async fn search(&self, who: &Person, q: &str) -> Vec<String> {
+        let res = who
+            .http
+            .get(self.url("/api/search"))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.expect("json");
+        body["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|hit| hit["message"]["message"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// The caller's inbox, as `GET /api/conversations` returns it.

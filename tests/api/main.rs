@@ -27,6 +27,7 @@ mod privacy;
 mod profiles;
 mod reset_links;
 mod retention;
+mod search_index;
 mod storage;
 mod store_contract;
 mod websocket;

@@ -1,6 +1,7 @@
 //! The SQLite side of `AdminStore`: rare queries across every user and conversation. Kept apart
 //! from the per-user hot path so its whole-table work is never mistaken for it, or tuned like it.
 
+use super::search_index;
 use super::{
     escape_like, from_millis, message_from_row, millis, optional_user, user_from_columns,
     user_from_row, SqliteStore, MESSAGE_COLUMNS_C,
@@ -11,6 +12,12 @@ use crate::server::store::{AdminStore, NewAuditEntry, StoreError};
 use anyhow::Context;
 use chrono::Utc;
 use sqlx::Row;
+use std::time::Duration;
+
+/// How long a search waits for the index to catch up with what was written before it. A pass
+/// takes milliseconds; only a first indexing of a large database takes longer, and a search during
+/// it answers from what is indexed so far rather than hang.
+const SEARCH_PATIENCE: Duration = Duration::from_secs(2);
 
 impl AdminStore for SqliteStore {
     #[tracing::instrument(name = "store.accounts", level = "debug", skip(self))]
@@ -97,13 +104,22 @@ impl AdminStore for SqliteStore {
         let Some(query) = fts5_all_of(words) else {
             return Ok(Vec::new());
         };
+        // The index trails the writer by a pass: wait for it to hold everything written so far.
+        let newest: i64 = sqlx::query_scalar(search_index::NEWEST_POSITION)
+            .fetch_one(&self.pool)
+            .await
+            .context("read the newest position")?;
+        if !self.search.reach(newest, SEARCH_PATIENCE).await {
+            tracing::warn!(newest, "searching an index that has not caught up");
+        }
         let rows = sqlx::query(&format!(
             "select {MESSAGE_COLUMNS_C},
                     s.id as s_id, s.username as s_username, s.is_admin as s_is_admin, s.display_name as s_display_name, s.deleted_at as s_deleted_at,
                     r.id as r_id, r.username as r_username, r.is_admin as r_is_admin, r.display_name as r_display_name, r.deleted_at as r_deleted_at
-             from chat_fts f join chat c on c.id = f.rowid
+             from search.chat_words f join chat c on c.id = f.rowid
              join users s on s.id = c.sender join users r on r.id = c.receiver
-             where chat_fts match $1 and ($3 is null or c.sender = $3 or c.receiver = $3)
+             where f.chat_words match $1 and c.deleted_at is null
+               and ($3 is null or c.sender = $3 or c.receiver = $3)
              order by c.date desc, c.id desc limit $2"
         ))
         .bind(query)

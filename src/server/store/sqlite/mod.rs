@@ -5,10 +5,12 @@
 
 mod accounts;
 mod admin;
+mod checkpoints;
 mod messages;
 mod profiles;
 mod reset_links;
 mod retention;
+mod search_index;
 mod sessions;
 mod writer;
 
@@ -19,11 +21,13 @@ use super::{CommitListener, StoreError};
 use crate::domain::{ChatMessage, StreamEntry, User, UserId};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use search_index::SearchIndex;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use writer::MessageWriter;
 
@@ -31,6 +35,8 @@ use writer::MessageWriter;
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: MessageWriter,
+    search: SearchIndex,
+    _checkpoints: checkpoints::Checkpoints,
 }
 
 impl SqliteStore {
@@ -58,14 +64,25 @@ impl SqliteStore {
             // A deleted message's text is overwritten where it lay, wherever that costs no extra
             // I/O (docs/API.md: what a deletion erases).
             .pragma("secure_delete", "fast")
+            .pragma(
+                checkpoints::NO_CHECKPOINT_AT_COMMIT.0,
+                checkpoints::NO_CHECKPOINT_AT_COMMIT.1,
+            )
             .busy_timeout(Duration::from_secs(5));
         let file = options.get_filename();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("create database folder {}", dir.display()))?;
         }
+        // Every connection sees the search index (`search_index`), a file beside the database.
+        let index_file = search_index::index_path(file);
+        let attached = index_file.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .after_connect(move |connection, _| {
+                let index_file = attached.clone();
+                Box::pin(async move { search_index::attach(connection, &index_file).await })
+            })
             .connect_with(options.clone())
             .await
             .context("open sqlite database")?;
@@ -74,8 +91,20 @@ impl SqliteStore {
             .await
             .context("apply migrations")?;
         sessions::adopt_earlier_sessions(&pool).await?;
+        let search = SearchIndex::start(&options, &index_file).await?;
+        let follower = search.clone();
+        let on_commit: CommitListener = Arc::new(move |entries| {
+            follower.nudge();
+            on_commit(entries);
+        });
         let writer = writer::start(&options, on_commit).await?;
-        Ok(Self { pool, writer })
+        let checkpoints = checkpoints::start(&options).await?;
+        Ok(Self {
+            pool,
+            writer,
+            search,
+            _checkpoints: checkpoints,
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
