@@ -13,14 +13,14 @@
 //! twice: the retention policy may remove the newest rows, so the highest position it removed is
 //! kept (`stream_floor`) and read with the others.
 
-use super::{change_name, classify, message_from_row, MESSAGE_COLUMNS};
+use super::{change_name, classify, from_millis, message_from_row, MESSAGE_COLUMNS};
 use crate::domain::{Change, ChatMessage, StreamEntry, UserId, EDIT_WINDOW};
 use crate::server::store::group_commit::{
     change_queries, delete_statement, edit_statement, ChangeJob, SendJob, Unchanged, WriteBatch,
     Written, UNCHANGED,
 };
 use crate::server::store::{CommitListener, StoreError, Stored};
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use chrono::Utc;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Row};
@@ -161,7 +161,9 @@ async fn write_batch(
 /// One INSERT for the given sends, with ids from `first_id` on in their order. A retried
 /// client_id conflicts with the partial unique index and is neither inserted nor returned (nor is
 /// a repeat of one earlier in the same batch); those jobs get their original, and their id stays
-/// unused.
+/// unused. Only the ids come back: the rest of each row is what the job said, so it is built here
+/// rather than read back (a row's text copied out of SQLite and decoded, for each message, on the
+/// path every send waits on).
 async fn insert_together(
     connection: &mut SqliteConnection,
     batch: &[&SendJob],
@@ -182,44 +184,39 @@ async fn insert_together(
                 .push_bind(job.client_id.map(|c| c.to_string()));
         },
     );
-    insert
-        .push(" on conflict (sender, client_id) where client_id is not null do nothing returning ");
-    insert.push(MESSAGE_COLUMNS);
-    let rows = insert
-        .build()
+    insert.push(
+        " on conflict (sender, client_id) where client_id is not null do nothing returning id",
+    );
+    let inserted: HashSet<i64> = insert
+        .build_query_scalar()
         .fetch_all(&mut *connection)
         .await
-        .map_err(|e| classify(e, "chat row"))?;
-    let mut inserted = rows
-        .iter()
-        .map(message_from_row)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    inserted.sort_unstable_by_key(|m| m.id);
-    let mut unclaimed: HashSet<(UserId, uuid::Uuid)> = inserted
-        .iter()
-        .filter_map(|m| m.client_id.map(|c| (m.sender, c)))
+        .map_err(|e| classify(e, "chat row"))?
+        .into_iter()
         .collect();
-    let mut inserted = inserted.into_iter();
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        let is_new = job
-            .client_id
-            .is_none_or(|c| unclaimed.remove(&(job.sender, c)));
-        let message = if is_new {
-            let message = inserted
-                .next()
-                .context("fewer rows returned than inserted")?;
-            if message.sender != job.sender || message.message != job.text {
-                return Err(StoreError::Other(anyhow!(
-                    "returned row {} does not match its send",
-                    message.id
-                )));
+    for ((job, date), id) in batch.iter().zip(dates).zip(first_id..) {
+        let stored = if inserted.contains(&id) {
+            Stored {
+                message: ChatMessage {
+                    id,
+                    sender: job.sender,
+                    receiver: job.receiver,
+                    message: job.text.clone(),
+                    date: from_millis(*date)?,
+                    client_id: job.client_id,
+                    edited_at: None,
+                    deleted_at: None,
+                },
+                is_new: true,
             }
-            message
         } else {
-            original(connection, job).await?
+            Stored {
+                message: original(connection, job).await?,
+                is_new: false,
+            }
         };
-        outcomes.push(Ok(Stored { message, is_new }));
+        outcomes.push(Ok(stored));
     }
     Ok(outcomes)
 }
