@@ -21,12 +21,20 @@ use tokio::sync::mpsc;
 const REPLAY_BATCH: u32 = 500;
 /// A write to the socket that takes longer than this means the client stopped reading.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most frames written to the socket together (one flush).
+const MAX_COALESCED: usize = 64;
 
 /// What the connection asks its writer to do besides relaying room frames.
 pub(super) enum Direct {
     Frame(Frame),
     Ping,
     Close(u16, &'static str),
+}
+
+/// What the writer takes up next.
+enum Next {
+    Direct(Direct),
+    Room(Queued),
 }
 
 pub(super) struct Writer {
@@ -150,45 +158,97 @@ impl Writer {
 
     async fn run(&mut self) {
         loop {
-            let flow = tokio::select! {
+            let next = tokio::select! {
                 biased;
-                Some(direct) = self.direct.recv() => self.obey(direct).await,
+                Some(direct) = self.direct.recv() => Next::Direct(direct),
                 frame = self.frames.recv() => match frame {
-                    Some(frame) if frame.position.is_some_and(|p| self.replayed_through.is_some_and(|r| p <= r)) => {
-                        ControlFlow::Continue(())
-                    }
-                    Some(frame) => Self::go_on_if(self.write_frame(frame.text.clone(), frame.committed).await),
+                    Some(frame) => Next::Room(frame),
                     // Evicted: the connection sends the closing frames through `direct`; no more
                     // pings from here on.
                     None => match self.direct.recv().await {
-                        Some(Direct::Ping) => ControlFlow::Continue(()),
-                        Some(direct) => self.obey(direct).await,
-                        None => ControlFlow::Break(()),
+                        Some(Direct::Ping) => continue,
+                        Some(direct) => Next::Direct(direct),
+                        None => return,
                     },
                 },
             };
-            if flow.is_break() {
+            if self.write_batch(next).await.is_break() {
                 return;
             }
         }
     }
 
-    /// Carries out one of the connection's own requests. Breaks after the close, or when a write
-    /// failed.
-    async fn obey(&mut self, direct: Direct) -> ControlFlow<()> {
-        let written = match direct {
-            Direct::Frame(frame) => self.write_frame(frame, None).await,
-            Direct::Ping => self.write(Message::Ping(Default::default())).await,
-            Direct::Close(code, reason) => {
-                let close = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                let _ = self.write(Message::Close(Some(close))).await;
+    /// Writes `first` and whatever else is already waiting (the connection's own frames first, as
+    /// in `run`), at most `MAX_COALESCED`, then flushes once: under load an ack, its echo and a
+    /// delivery often wait together, and one write to the socket carries them all. Breaks after
+    /// the close, or when a write failed.
+    async fn write_batch(&mut self, first: Next) -> ControlFlow<()> {
+        let mut committed = Vec::new();
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(item) = next.take() {
+            let fed = match item {
+                Next::Direct(Direct::Close(code, reason)) => {
+                    // Whatever was fed goes out before the close.
+                    let _ = self.flush(&committed).await;
+                    let close = CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    let _ = self.write(Message::Close(Some(close))).await;
+                    return ControlFlow::Break(());
+                }
+                Next::Direct(Direct::Frame(frame)) => {
+                    committed.push(None);
+                    self.feed(Message::Text(frame)).await
+                }
+                Next::Direct(Direct::Ping) => self.feed(Message::Ping(Default::default())).await,
+                Next::Room(frame) if self.replayed(&frame) => Ok(()),
+                Next::Room(frame) => {
+                    committed.push(frame.committed);
+                    self.feed(Message::Text(frame.text.clone())).await
+                }
+            };
+            if fed.is_err() {
                 return ControlFlow::Break(());
             }
-        };
-        Self::go_on_if(written)
+            written += 1;
+            if written < MAX_COALESCED {
+                next = match self.direct.try_recv() {
+                    Ok(direct) => Some(Next::Direct(direct)),
+                    Err(_) => self.frames.try_recv().ok().map(Next::Room),
+                };
+            }
+        }
+        Self::go_on_if(self.flush(&committed).await)
+    }
+
+    /// Whether a live frame was already sent by the replay.
+    fn replayed(&self, frame: &Queued) -> bool {
+        frame
+            .position
+            .is_some_and(|p| self.replayed_through.is_some_and(|r| p <= r))
+    }
+
+    /// Queues a message in the socket's buffer without writing it out.
+    async fn feed(&mut self, message: Message) -> Result<(), WriteFailed> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.sink.feed(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(WriteFailed),
+        }
+    }
+
+    /// Writes out what was fed, and counts the text frames among it (`committed`: when each one's
+    /// message was committed).
+    async fn flush(&mut self, committed: &[Option<SystemTime>]) -> Result<(), WriteFailed> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.sink.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return Err(WriteFailed),
+        }
+        for at in committed {
+            self.metrics.delivered(*at);
+        }
+        Ok(())
     }
 
     fn go_on_if(written: Result<(), WriteFailed>) -> ControlFlow<()> {
