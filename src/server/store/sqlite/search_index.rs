@@ -1,9 +1,9 @@
 //! The full-text index of messages on SQLite, kept in a file of its own beside the database and
 //! written by a follower that trails the message writer's commits.
 //!
-//! Indexing a message (tokenising its text, updating FTS5's segments) cost about as much as the
-//! rest of storing it, and in the writer's transaction it was paid on the one path every send
-//! waits on, holding the database's only write lock. Here the writer commits a message without
+//! Indexing a message (tokenising its text, updating FTS5's segments, several pages written at
+//! every commit) was about a third of storing it, and in the writer's transaction it was paid on
+//! the one path every send waits on, holding the database's only write lock. Here the writer commits a message without
 //! it; the follower, on its own connection and its own file (so its own write lock and its own
 //! thread), indexes everything committed since it last looked, one transaction per pass. A pass
 //! is started by each commit (`nudge`), by a search that wants to be complete, and once a second
@@ -21,6 +21,7 @@
 //! (the retention policy) are listed in `chat_removed` by a trigger and taken out of the index too;
 //! the follower empties that list every few seconds, not at each pass, since that is a write to the
 //! database itself and the message writer would wait behind it.
+//!
 //! A search first waits (briefly) until the index has reached the newest position, so what was
 //! sent before a search is found by it.
 
@@ -78,7 +79,7 @@ pub(super) fn index_path(database: &Path) -> PathBuf {
     database.with_file_name(name)
 }
 
-/// Attaches the index at `path` to `connection` as `SCHEMA`.
+/// Attaches the index at `path` to `connection` as `search`.
 pub(super) async fn attach(connection: &mut SqliteConnection, path: &Path) -> sqlx::Result<()> {
     sqlx::query("attach database $1 as search")
         .bind(path.to_string_lossy().into_owned())
