@@ -40,9 +40,15 @@ const POSITIONS_PER_PASS: i64 = 20_000;
 /// messages flow a pass takes in those of the last few dozen milliseconds rather than each commit's
 /// few; a search waits at most this much longer.
 const PASS_SPACING: Duration = Duration::from_millis(50);
+/// Removals taken out of the index in one pass: the retention policy can remove tens of thousands
+/// of rows while the server is busy, and one pass should not take a core from live traffic for long.
+const REMOVALS_PER_PASS: i64 = 5_000;
 /// How often the follower empties `chat_removed` of what it has applied: a write to the database
-/// itself, which the message writer would wait behind, so not at every pass.
+/// itself, which the message writer would wait behind, so not at every pass, and a few rows at a
+/// time (`FORGET_AT_ONCE`, each its own short transaction, with `FORGET_PAUSE` between them).
 const FORGET_REMOVALS_EVERY: Duration = Duration::from_secs(5);
+const FORGET_AT_ONCE: i64 = 1_000;
+const FORGET_PAUSE: Duration = Duration::from_millis(10);
 /// How often the follower looks without being told: rows written outside the writer (an import,
 /// the retention policy's removals) are indexed within this.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
@@ -257,6 +263,7 @@ async fn pass(connection: &mut SqliteConnection) -> anyhow::Result<Pass> {
         .fetch_one(&mut *transaction)
         .await
         .context("read the newest removal")?;
+    let newest_removal = newest_removal.min(removed + REMOVALS_PER_PASS);
     if newest <= from && newest_removal <= removed {
         return Ok(Pass {
             reached: from,
@@ -320,31 +327,44 @@ async fn pass(connection: &mut SqliteConnection) -> anyhow::Result<Pass> {
         .context("commit an indexing pass")?;
     Ok(Pass {
         reached: to,
-        more: to < newest,
+        more: to < newest || newest_removal == removed + REMOVALS_PER_PASS,
         worked: true,
     })
 }
 
-/// Empties `chat_removed` of the rows the index has applied; nothing to write when there are none.
+/// Empties `chat_removed` of the rows the index has applied, `FORGET_AT_ONCE` at a time; nothing
+/// to write when there are none.
 async fn forget_applied_removals(connection: &mut SqliteConnection) -> anyhow::Result<()> {
     let removed: i64 = sqlx::query_scalar("select removed from search.progress")
         .fetch_one(&mut *connection)
         .await
         .context("read the search index's progress")?;
+    // A delete takes the write lock even when it finds nothing: look first.
     let applied: bool =
         sqlx::query_scalar("select exists (select 1 from main.chat_removed where seq <= $1)")
             .bind(removed)
             .fetch_one(&mut *connection)
             .await
             .context("look for applied removals")?;
-    if applied {
-        sqlx::query("delete from main.chat_removed where seq <= $1")
-            .bind(removed)
-            .execute(&mut *connection)
-            .await
-            .context("forget removals the search index has applied")?;
+    if !applied {
+        return Ok(());
     }
-    Ok(())
+    loop {
+        let forgotten = sqlx::query(
+            "delete from main.chat_removed where seq in
+                 (select seq from main.chat_removed where seq <= $1 order by seq limit $2)",
+        )
+        .bind(removed)
+        .bind(FORGET_AT_ONCE)
+        .execute(&mut *connection)
+        .await
+        .context("forget removals the search index has applied")?
+        .rows_affected();
+        if forgotten < FORGET_AT_ONCE as u64 {
+            return Ok(());
+        }
+        tokio::time::sleep(FORGET_PAUSE).await;
+    }
 }
 
 #[cfg(test)]
