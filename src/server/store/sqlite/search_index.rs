@@ -130,10 +130,7 @@ impl SearchIndex {
             .await
             .context("create the search index")?;
         forget_if_ahead(&mut connection).await?;
-        let start: i64 = sqlx::query_scalar("select position from search.progress")
-            .fetch_one(&mut connection)
-            .await
-            .context("read the search index's progress")?;
+        let start = Marks::read(&mut connection).await?.indexed;
         let (reached, indexed) = watch::channel(start);
         let wake = Arc::new(Notify::new());
         tokio::spawn(follow(connection, Arc::clone(&wake), reached));
@@ -165,26 +162,48 @@ pub(super) const NEWEST_POSITION: &str = "select max((select coalesce(max(id), 0
 const NEWEST_REMOVAL: &str =
     "select coalesce((select seq from main.sqlite_sequence where name = 'chat_removed'), 0)";
 
-/// Empties the index if it claims more than the database holds (the database was replaced by an
-/// older copy): positions after the copy's newest would otherwise never be indexed.
-async fn forget_if_ahead(connection: &mut SqliteConnection) -> anyhow::Result<()> {
-    let newest: i64 = sqlx::query_scalar(NEWEST_POSITION)
+/// Where the index stands against the database, read in one query.
+struct Marks {
+    /// Every position up to this one is indexed.
+    indexed: i64,
+    /// Every row of `chat_removed` up to this `seq` is out of the index.
+    removed: i64,
+    /// The newest position in the database.
+    newest: i64,
+    /// The newest `seq` `chat_removed` has handed out.
+    newest_removal: i64,
+}
+
+impl Marks {
+    async fn read(connection: &mut SqliteConnection) -> anyhow::Result<Self> {
+        let (indexed, removed, newest, newest_removal) = sqlx::query_as(&format!(
+            "select position, removed, ({NEWEST_POSITION}), ({NEWEST_REMOVAL}) from search.progress"
+        ))
         .fetch_one(&mut *connection)
         .await
-        .context("read the newest position")?;
-    let newest_removal: i64 = sqlx::query_scalar(NEWEST_REMOVAL)
-        .fetch_one(&mut *connection)
-        .await
-        .context("read the newest removal")?;
-    let (indexed, removed): (i64, i64) =
-        sqlx::query_as("select position, removed from search.progress")
-            .fetch_one(&mut *connection)
-            .await
-            .context("read the search index's progress")?;
-    if indexed > newest || removed > newest_removal {
-        tracing::warn!(
+        .context("read the search index's progress")?;
+        Ok(Self {
             indexed,
+            removed,
             newest,
+            newest_removal,
+        })
+    }
+
+    /// The index claims more than the database holds: the database was replaced by an older
+    /// copy, and positions after the copy's newest would otherwise never be indexed.
+    fn ahead(&self) -> bool {
+        self.indexed > self.newest || self.removed > self.newest_removal
+    }
+}
+
+/// Empties the index if it is ahead of the database (`Marks::ahead`).
+async fn forget_if_ahead(connection: &mut SqliteConnection) -> anyhow::Result<()> {
+    let marks = Marks::read(connection).await?;
+    if marks.ahead() {
+        tracing::warn!(
+            indexed = marks.indexed,
+            newest = marks.newest,
             "the search index is ahead of the database; rebuilding it"
         );
         connection
@@ -250,19 +269,12 @@ struct Pass {
 /// the database.
 async fn pass(connection: &mut SqliteConnection) -> anyhow::Result<Pass> {
     let mut transaction = connection.begin().await.context("begin an indexing pass")?;
-    let (from, removed): (i64, i64) =
-        sqlx::query_as("select position, removed from search.progress")
-            .fetch_one(&mut *transaction)
-            .await
-            .context("read the search index's progress")?;
-    let newest: i64 = sqlx::query_scalar(NEWEST_POSITION)
-        .fetch_one(&mut *transaction)
-        .await
-        .context("read the newest position")?;
-    let newest_removal: i64 = sqlx::query_scalar(NEWEST_REMOVAL)
-        .fetch_one(&mut *transaction)
-        .await
-        .context("read the newest removal")?;
+    let Marks {
+        indexed: from,
+        removed,
+        newest,
+        newest_removal,
+    } = Marks::read(&mut transaction).await?;
     let newest_removal = newest_removal.min(removed + REMOVALS_PER_PASS);
     if newest <= from && newest_removal <= removed {
         return Ok(Pass {
