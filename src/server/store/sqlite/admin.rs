@@ -1,10 +1,9 @@
 //! The SQLite side of `AdminStore`: rare queries across every user and conversation. Kept apart
 //! from the per-user hot path so its whole-table work is never mistaken for it, or tuned like it.
 
-use super::search_index;
 use super::{
     escape_like, from_millis, message_from_row, millis, optional_user, user_from_columns,
-    user_from_row, SqliteStore, MESSAGE_COLUMNS_C,
+    user_from_row, SqliteStore, MESSAGE_COLUMNS_C, NEWEST_POSITION,
 };
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::UserId;
@@ -105,7 +104,7 @@ impl AdminStore for SqliteStore {
             return Ok(Vec::new());
         };
         // The index trails the writer by a pass: wait for it to hold everything written so far.
-        let newest: i64 = sqlx::query_scalar(search_index::NEWEST_POSITION)
+        let newest: i64 = sqlx::query_scalar(NEWEST_POSITION)
             .fetch_one(&self.pool)
             .await
             .context("read the newest position")?;

@@ -177,6 +177,13 @@ fn classify(err: sqlx::Error, what: &'static str) -> StoreError {
     StoreError::Other(anyhow::Error::new(err).context(what))
 }
 
+/// The newest stream position in the database (messages, edits and deletions share one sequence),
+/// which the writer numbers on from and the search index follows up to. The retention policy may
+/// remove the newest rows; `stream_floor` remembers the highest position it removed.
+const NEWEST_POSITION: &str = "select max((select coalesce(max(id), 0) from main.chat),
+                (select coalesce(max(id), 0) from main.chat_change),
+                (select position from main.stream_floor))";
+
 const MESSAGE_COLUMNS: &str =
     "id, sender, receiver, message, date, client_id, edited_at, deleted_at";
 const MESSAGE_COLUMNS_C: &str =

@@ -25,6 +25,7 @@
 //! A search first waits (briefly) until the index has reached the newest position, so what was
 //! sent before a search is found by it.
 
+use super::NEWEST_POSITION;
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
@@ -151,12 +152,6 @@ impl SearchIndex {
         matches!(reached, Ok(Ok(_)))
     }
 }
-
-/// The newest stream position in the database: as the writer reads it (the retention policy may
-/// remove the newest rows; `stream_floor` remembers the highest position it removed).
-pub(super) const NEWEST_POSITION: &str = "select max((select coalesce(max(id), 0) from main.chat),
-                (select coalesce(max(id), 0) from main.chat_change),
-                (select position from main.stream_floor))";
 
 /// The highest `seq` `chat_removed` has ever handed out.
 const NEWEST_REMOVAL: &str =

@@ -13,7 +13,9 @@
 //! twice: the retention policy may remove the newest rows, so the highest position it removed is
 //! kept (`stream_floor`) and read with the others.
 
-use super::{change_name, classify, from_millis, message_from_row, MESSAGE_COLUMNS};
+use super::{
+    change_name, classify, from_millis, message_from_row, MESSAGE_COLUMNS, NEWEST_POSITION,
+};
 use crate::domain::{Change, ChatMessage, StreamEntry, UserId, EDIT_WINDOW};
 use crate::server::store::group_commit::{
     change_queries, delete_statement, edit_statement, ChangeJob, SendJob, Unchanged, WriteBatch,
@@ -100,14 +102,11 @@ async fn write_batch(
         .begin_with("BEGIN IMMEDIATE")
         .await
         .context("begin a message batch")?;
-    let mut next: i64 = sqlx::query_scalar(
-        "select max((select coalesce(max(id), 0) from chat),
-                    (select coalesce(max(id), 0) from chat_change),
-                    (select position from stream_floor)) + 1",
-    )
-    .fetch_one(&mut *transaction)
-    .await
-    .context("read the newest position")?;
+    let mut next: i64 = sqlx::query_scalar::<_, i64>(NEWEST_POSITION)
+        .fetch_one(&mut *transaction)
+        .await
+        .context("read the newest position")?
+        + 1;
     let sent = if sends.is_empty() {
         Vec::new()
     } else {
