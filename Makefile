@@ -72,9 +72,11 @@ bench-smoke: release
 	cargo bench --profile dev --features ssr --bench loadgen -- smoke
 
 ## bench-page-load: a real Chromium on an emulated slow network (400 kbit/s, 400 ms), empty cache:
-## how long the conversation page and the inbox take to become usable (PAGE_LOAD_RUNS, default 3)
+## how long the conversation page and the inbox take to become usable (PAGE_LOAD_RUNS, default 3),
+## served straight from the node (HTTP/1.1) and then behind nginx with TLS and HTTP/2, as deployed
 bench-page-load: release
-	cd end2end && npx playwright test --config page-load.config.ts
+	cd end2end && PAGE_LOAD_VIA=direct npx playwright test --config page-load.config.ts
+	cd end2end && PAGE_LOAD_VIA=tls-proxy npx playwright test --config page-load.config.ts
 
 ## screenshots: the pictures in docs/screenshots, from a real run of the release build
 screenshots: release
