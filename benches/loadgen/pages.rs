@@ -34,6 +34,7 @@ struct PageRun {
     bytes: (usize, usize),
     wall: f64,
     server_cpu: Option<f64>,
+    server_switches: Option<u64>,
 }
 
 async fn fetch(http: &Client, url: &str, cookie: &str) -> Result<usize, String> {
@@ -61,6 +62,7 @@ async fn hammer(http: &Client, target: &Target, path: &str, who: &Account, p: &P
         let _ = fetch(http, &url, &who.cookie).await;
     }
     let cpu_before = sys::cpu_seconds(target.pid);
+    let switches_before = sys::context_switches(target.pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(120);
     let results: Vec<(Duration, Result<usize, String>)> = futures_util::stream::iter(0..p.requests)
@@ -85,6 +87,9 @@ async fn hammer(http: &Client, target: &Target, path: &str, who: &Account, p: &P
     let server_cpu = cpu_before
         .zip(sys::cpu_seconds(target.pid))
         .map(|(a, b)| b - a);
+    let server_switches = switches_before
+        .zip(sys::context_switches(target.pid))
+        .map(|(a, b)| b.saturating_sub(a));
     let mut run = PageRun {
         h: histogram(),
         ok: 0,
@@ -93,6 +98,7 @@ async fn hammer(http: &Client, target: &Target, path: &str, who: &Account, p: &P
         bytes: (usize::MAX, 0),
         wall,
         server_cpu,
+        server_switches,
     };
     for (took, result) in results {
         match result {
@@ -153,6 +159,7 @@ pub async fn pages(ctx: &Ctx, p: &Params) -> Result<Outcome> {
         errors += run.failed;
         let rps = run.ok as f64 / run.wall.max(1e-9);
         let cpu_ms = run.server_cpu.map(|c| c * 1000.0 / run.ok.max(1) as f64);
+        let switches = run.server_switches.map(|s| s as f64 / run.ok.max(1) as f64);
         let q = |q: f64| format!("{:.2}", run.h.value_at_quantile(q) as f64 / 1000.0);
         rows.push(vec![
             name.to_owned(),
@@ -163,6 +170,7 @@ pub async fn pages(ctx: &Ctx, p: &Params) -> Result<Outcome> {
             q(0.99),
             format!("{:.2}", run.h.max() as f64 / 1000.0),
             cpu_ms.map_or("n/a".into(), |c| format!("{c:.2}")),
+            switches.map_or("n/a".into(), |s| format!("{s:.1}")),
             match run.bytes {
                 (least, most) if least >= most => most.to_string(),
                 (least, most) => format!("{least}-{most}"),
@@ -177,6 +185,7 @@ pub async fn pages(ctx: &Ctx, p: &Params) -> Result<Outcome> {
             "latency_ms": report::summary(&run.h),
             "server_cpu_ms_per_request": report::opt(cpu_ms, 3),
             "server_cpu_cores": report::opt(run.server_cpu.map(|c| c / run.wall), 2),
+            "server_context_switches_per_request": report::opt(switches, 1),
             "bytes": run.bytes.1,
             "bytes_least": run.bytes.0.min(run.bytes.1),
         }));
@@ -195,6 +204,7 @@ pub async fn pages(ctx: &Ctx, p: &Params) -> Result<Outcome> {
             "p99 ms",
             "max ms",
             "server CPU ms/req",
+            "switches/req",
             "bytes",
         ],
         &rows,

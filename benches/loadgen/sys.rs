@@ -34,6 +34,29 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     Some((utime + stime) / clock_ticks())
 }
 
+/// Context switches so far, voluntary and not, summed over `pid`'s threads that are still alive:
+/// each time a thread waits for another (a query handed to a database connection's thread and its
+/// answer handed back) costs two. `None` without a pid (this process is not what is measured).
+pub fn context_switches(pid: Option<u32>) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("{}/task", proc_dir(Some(pid?)))).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue; // the thread ended meanwhile
+        };
+        total += status
+            .lines()
+            .filter_map(|line| {
+                let value = line
+                    .strip_prefix("voluntary_ctxt_switches:")
+                    .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))?;
+                value.trim().parse::<u64>().ok()
+            })
+            .sum::<u64>();
+    }
+    Some(total)
+}
+
 /// A `kB` line of /proc/<pid>/status (`VmRSS`, `VmHWM`), in KiB.
 pub fn status_kib(pid: Option<u32>, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("{}/status", proc_dir(pid))).ok()?;
