@@ -74,7 +74,7 @@ pub async fn load_conversation(peer: String, at: Option<i64>) -> Result<Conversa
     context::respond(async move {
         let (state, me) = context::logged_in().await?;
         let peer = svc::peer_by_name(&state, &peer).await?;
-        let page = svc::history_around(&state, &me, peer.id, at).await?;
+        let page = svc::history_around(&state, &me, &peer, at).await?;
         let read = svc::read_state(&state, &me, peer.id).await?;
         let i_blocked = svc::have_blocked(&state, &me, peer.id).await?;
         let conversations = svc::conversations(&state, &me).await?;

@@ -247,17 +247,22 @@ pub async fn history(
 /// The newest messages of the conversation between `me` and `peer`, as many as it takes (up to
 /// `MAX_PAGE`) to include message `at`, so that the page opens at a search hit with the messages
 /// after it below it and older pages above. A hit older than that opens the page that ends at it.
-#[tracing::instrument(name = "read history around", skip(state, me), fields(me = %me.id))]
+/// The caller has found `peer` already (the conversation page, by name), so it is not looked up
+/// again.
+#[tracing::instrument(name = "read history around", skip(state, me, peer), fields(me = %me.id, peer = %peer.id))]
 pub async fn history_around(
     state: &AppState,
     me: &User,
-    peer: UserId,
+    peer: &User,
     at: Option<i64>,
 ) -> Result<HistoryPage, AppError> {
+    let peer = peer.id;
     let Some(at) = at else {
-        return history(state, me, peer, None, None).await;
+        return Ok(state
+            .store
+            .history(me.id, peer, PageEnd::Latest, DEFAULT_PAGE)
+            .await?);
     };
-    peer_by_id(state, peer).await?;
     let recent = state
         .store
         .history(me.id, peer, PageEnd::Latest, MAX_PAGE)
