@@ -30,4 +30,5 @@ mod retention;
 mod search_index;
 mod storage;
 mod store_contract;
+mod wal_checkpoints;
 mod websocket;
