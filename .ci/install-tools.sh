@@ -58,6 +58,12 @@ if ! [ -x /usr/bin/chromium ]; then
   sudo_if_needed apt-get update -qq && apt_updated=1
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq chromium >/dev/null
 fi
+# openssl: `make bench-page-load` makes a throwaway certificate for nginx (.ci/behind-tls-proxy.sh).
+if ! command -v openssl >/dev/null; then
+  log "installing openssl"
+  [ "$apt_updated" = 1 ] || { sudo_if_needed apt-get update -qq && apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq openssl >/dev/null
+fi
 # The sqlite3 shell: `make screenshots` backdates a few messages of its demo data with it.
 if ! command -v sqlite3 >/dev/null; then
   log "installing sqlite3"
