@@ -11,19 +11,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 listen=${1:?usage: $0 LISTEN_PORT}
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do curl -fsk "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "$1 did not answer" >&2; return 1; }
-
-dir=$(mktemp -d -t parley-tls-XXXXXX)
-# nginx's workers run as an unprivileged user when this runs as root.
-chmod 755 "$dir"
-pids=()
-stop() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap stop EXIT INT TERM
+# shellcheck source=.ci/throwaway.sh
+. "$root/.ci/throwaway.sh"
+throwaway_folder parley-tls
 
 node=$(free_port)
 LEPTOS_SITE_ADDR="127.0.0.1:$node" PARLEY_TRUSTED_PROXIES=127.0.0.1 PARLEY_SECURE_COOKIES=true \

@@ -11,18 +11,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
   exec "$root/.ci/throwaway-postgres.sh" "$0" "$nodes"
 fi
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "$1 did not answer" >&2; return 1; }
-
-dir=$(mktemp -d -t parley-cluster-XXXXXX)
-chmod 755 "$dir"
-pids=()
-stop() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap stop EXIT INT TERM
+# shellcheck source=.ci/throwaway.sh
+. "$root/.ci/throwaway.sh"
+throwaway_folder parley-cluster
 
 nats_port=$(free_port)
 "$(command -v nats-server || echo /usr/sbin/nats-server)" -a 127.0.0.1 -p "$nats_port" >"$dir/nats.log" 2>&1 &

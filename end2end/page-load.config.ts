@@ -28,6 +28,8 @@ export default defineConfig({
       command: JSON.stringify(path.resolve(__dirname, "..", ".ci", "behind-tls-proxy.sh")) + " " + port,
       url: `${baseURL}/login`,
       ignoreHTTPSErrors: true,
+      // Without it the script is killed outright and cannot remove its folder and certificate.
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
     },
   }),
 });
