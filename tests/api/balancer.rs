@@ -85,8 +85,9 @@ impl Drop for Nginx {
     /// SIGTERM, nginx's fast shutdown: the master stops its workers, then exits. Killed outright,
     /// the master would leave its workers running, holding the listening port, after the test.
     fn drop(&mut self) {
-        // SAFETY: kill takes a pid and a signal number; the pid is nginx's master, our child.
-        unsafe { libc::kill(self.server.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.server.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.server.try_wait() {
