@@ -23,6 +23,7 @@ mod parser_invariants;
 mod parser_properties;
 mod postgres;
 mod postgres_store;
+mod page_caches;
 mod privacy;
 mod profiles;
 mod reset_links;

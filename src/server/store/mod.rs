@@ -28,6 +28,7 @@ pub use any::Store;
 pub use backend::Backend;
 pub use postgres::PgStore;
 pub use sessions::{SessionRecords, SessionRow};
+pub use sqlite::release_page_caches;
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;

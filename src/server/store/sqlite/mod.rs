@@ -31,6 +31,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use writer::MessageWriter;
 
+/// Frees what SQLite keeps cached for this process's connections (their pages and the like) that
+/// no running statement holds, and returns the bytes freed. A page freed is read again from the file
+/// (from the kernel's cache, as a rule) when next needed. Process-wide; nothing to free, and no
+/// harm, where SQLite was never opened.
+pub fn release_page_caches() -> usize {
+    // SAFETY: sqlite3_release_memory takes SQLite's own cache lock and frees only pages that no
+    // statement holds; it may be called from any thread, at any time, with connections in use.
+    let freed = unsafe { libsqlite3_sys::sqlite3_release_memory(i32::MAX) };
+    usize::try_from(freed).unwrap_or(0)
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
