@@ -8,14 +8,15 @@
 //!
 //! The session holds the user id and the device it is used from (`domain::Device`: browser,
 //! address, when first and last seen, for the devices list); the account is read on every request,
-//! so a deleted or disabled account is logged out at once. It is read once per request: the answer is kept in
-//! the request's extensions, where a page render's several server functions find it.
+//! so a deleted or disabled account is logged out at once. It is read once per request, together
+//! with the session in one statement, and the answer is kept in the request's extensions, where a
+//! page render's several server functions find it.
 //! (Password hashing is in `hashing`.)
 
 use super::client_addr::ClientAddr;
 use super::events::Event;
 use super::state::AppState;
-use super::store::AccountStore;
+use super::store::{AccountStore, SessionTable};
 use crate::domain::{Device, User, UserId};
 use crate::error::AppError;
 use axum::extract::FromRequestParts;
@@ -57,12 +58,16 @@ pub async fn current_device(session: &Session) -> Result<Option<Device>, AppErro
     Ok(session.get::<Device>(DEVICE_KEY).await?)
 }
 
-/// Keeps the session's device up to date: the address and time it was last seen, written at most
-/// every `SEEN_EVERY_SECS` (or on a new address), since each is a session write. A session from
-/// before devices were kept gets one here.
-async fn note_device(session: &Session, parts: &Parts) -> Result<(), AppError> {
+/// Keeps the session's device (`known`, as stored) up to date: the address and time it was last
+/// seen, written at most every `SEEN_EVERY_SECS` (or on a new address), since each is a session
+/// write. A session from before devices were kept gets one here.
+async fn note_device(
+    session: &Session,
+    parts: &Parts,
+    known: Option<Device>,
+) -> Result<(), AppError> {
     let from = parts.extensions.get::<ClientAddr>().copied();
-    let device = match current_device(session).await? {
+    let device = match known {
         Some(known) => {
             let addr = from.map(|addr| addr.0.to_string()).unwrap_or_default();
             match known.seen(&addr, chrono::Utc::now().timestamp()) {
@@ -98,13 +103,36 @@ pub async fn session_of(parts: &mut Parts, state: &AppState) -> Result<Session, 
 struct Resolved(Option<User>);
 
 /// The logged-in user of this session, if any; a session whose account is gone or disabled is
-/// ended here.
-async fn session_user(session: &Session, state: &AppState) -> Result<Option<User>, AppError> {
-    let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
-        return Ok(None);
+/// ended here. A stored session is read together with its account and device in one statement;
+/// its record is loaded only when something in it must change (the device seen again, or ending
+/// it). A session this request has already changed (a login under way) is read from memory.
+async fn session_user(
+    session: &Session,
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<User>, AppError> {
+    let stored = session.id().filter(|_| !session.is_modified());
+    let (account, device) = match stored {
+        Some(id) => {
+            let now = chrono::Utc::now().timestamp();
+            match state.store.session_caller(&id.to_string(), now).await? {
+                Some(caller) => (caller.account, caller.device),
+                None => return Ok(None),
+            }
+        }
+        None => {
+            let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
+                return Ok(None);
+            };
+            let device = current_device(session).await?;
+            (state.store.account(UserId::new(id)).await?, device)
+        }
     };
-    match state.store.account(UserId::new(id)).await? {
-        Some(account) if !account.disabled => Ok(Some(account.user)),
+    match account {
+        Some(account) if !account.disabled => {
+            note_device(session, parts, device).await?;
+            Ok(Some(account.user))
+        }
         // Gone or disabled: end the stale session rather than keep answering "logged in".
         _ => {
             session.flush().await?;
@@ -135,10 +163,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<User>, Ap
         return Ok(user.clone());
     }
     let session = session_of(parts, state).await?;
-    let user = session_user(&session, state).await?;
-    if user.is_some() {
-        note_device(&session, parts).await?;
-    }
+    let user = session_user(&session, parts, state).await?;
     parts.extensions.insert(Resolved(user.clone()));
     Ok(user)
 }

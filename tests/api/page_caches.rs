@@ -11,7 +11,9 @@ use std::str::FromStr;
 async fn cached_pages_are_freed_and_the_data_stays() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("cache.db").display());
-    let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+    let options = SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .create_if_missing(true);
     let pool = SqlitePool::connect_with(options).await.unwrap();
     sqlx::query("create table note (id integer primary key, body text not null)")
         .execute(&pool)
@@ -38,6 +40,10 @@ async fn cached_pages_are_freed_and_the_data_stays() {
         freed >= 1024 * 1024,
         "SQLite freed {freed} bytes of a connection's cached pages, expected at least the 1 MiB read"
     );
-    assert_eq!(read().await, 2_000_000, "the rows are still there after the caches went");
+    assert_eq!(
+        read().await,
+        2_000_000,
+        "the rows are still there after the caches went"
+    );
     pool.close().await;
 }

@@ -41,6 +41,7 @@ on_both_backends!(
     admin_views_and_the_audit_log,
     search_treats_every_typed_word_as_a_plain_word,
     sessions_by_id_expiry_and_owner,
+    session_callers_with_their_account_and_device,
     devices_by_owner_and_handle,
     changes_and_exports,
     profiles_and_deleted_accounts,
@@ -659,6 +660,65 @@ async fn sessions_by_id_expiry_and_owner(app: TestApp) {
     );
     store.delete_session("b1").await.unwrap();
     assert_eq!(app.session_count().await, 0);
+}
+
+async fn session_callers_with_their_account_and_device(app: TestApp) {
+    let store = &app.state.store;
+    let ann = user(&app, "ann").await;
+    let now = 1_800_000_000;
+    let laptop = Device {
+        id: ClientId::new_v4(),
+        user_agent: "laptop".to_owned(),
+        client_addr: "192.0.2.1".to_owned(),
+        created_at: now - 100,
+        last_seen_at: now - 5,
+    };
+    let row = |id: &str, user: Option<&User>, device: Option<&Device>, expires: i64| SessionRow {
+        id: id.to_owned(),
+        user: user.map(|u| u.id),
+        data: id.as_bytes().to_vec(),
+        expires,
+        device: device.cloned(),
+    };
+    for session in [
+        row("on-laptop", Some(&ann), Some(&laptop), now + 60),
+        row("no-device", Some(&ann), None, now + 60),
+        row("anonymous", None, None, now + 60),
+        row("expired", Some(&ann), Some(&laptop), now - 1),
+    ] {
+        assert!(store.insert_session(&session).await.unwrap());
+    }
+
+    let caller = store
+        .session_caller("on-laptop", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let account = caller.account.expect("the session's account");
+    assert_eq!((account.user, account.disabled), (ann.clone(), false));
+    assert_eq!(caller.device, Some(laptop));
+    let caller = store
+        .session_caller("no-device", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(caller.account.map(|a| a.user), Some(ann.clone()));
+    assert_eq!(caller.device, None);
+    for nobody in ["anonymous", "expired", "unknown"] {
+        assert!(
+            store.session_caller(nobody, now).await.unwrap().is_none(),
+            "{nobody}: no caller"
+        );
+    }
+
+    // A disabled account still comes with its session, flagged: the caller ends that session.
+    store.set_disabled(ann.id, true).await.unwrap();
+    let caller = store
+        .session_caller("on-laptop", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(caller.account.expect("the account").disabled);
 }
 
 async fn devices_by_owner_and_handle(app: TestApp) {

@@ -11,8 +11,8 @@ use super::sqlite::SqliteStore;
 use super::{
     Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
     MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd, ProfileTable,
-    ReadState, RemovedBatch, ResetLinkTable, RetentionTable, SessionRow, SessionTable, StoreError,
-    Stored,
+    ReadState, RemovedBatch, ResetLinkTable, RetentionTable, SessionCaller, SessionRow,
+    SessionTable, StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
@@ -81,6 +81,7 @@ impl SessionTable for Store {
         async fn insert_session(&self, row: &SessionRow) -> Result<bool, StoreError>;
         async fn save_session(&self, row: &SessionRow) -> Result<(), StoreError>;
         async fn load_session(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError>;
+        async fn session_caller(&self, id: &str, now: i64) -> Result<Option<SessionCaller>, StoreError>;
         async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
         async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError>;
         async fn devices_of(&self, user: UserId, now: i64) -> Result<Vec<(String, Device)>, StoreError>;

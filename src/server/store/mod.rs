@@ -68,6 +68,15 @@ pub struct Account {
     pub disabled: bool,
 }
 
+/// What a logged-in session says about who is calling, read with the session in one statement
+/// (`SessionTable::session_caller`).
+pub struct SessionCaller {
+    /// The session's account; `None` when it is no longer there.
+    pub account: Option<Account>,
+    /// The device the session is used from, once it has one.
+    pub device: Option<Device>,
+}
+
 /// Where `me` stands in one conversation and in the account as a whole, read in one statement
 /// for the conversation page (four separate reads cost four trips to the database).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -298,6 +307,10 @@ pub trait SessionTable {
     async fn save_session(&self, row: &SessionRow) -> Result<(), StoreError>;
     /// The record of session `id`, unless it is unknown or expired by `now`.
     async fn load_session(&self, id: &str, now: i64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The account and device of session `id`, in one read: what every request needs to know
+    /// who is calling. `None` when the session is unknown, expired by `now`, or not logged in.
+    async fn session_caller(&self, id: &str, now: i64)
+        -> Result<Option<SessionCaller>, StoreError>;
     async fn delete_session(&self, id: &str) -> Result<(), StoreError>;
     /// Deletes the sessions expired by `now`; returns how many.
     async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError>;

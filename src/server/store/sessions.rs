@@ -218,6 +218,48 @@ macro_rules! session_table {
                 )
             }
 
+            async fn session_caller(
+                &self,
+                id: &str,
+                now: i64,
+            ) -> Result<Option<SessionCaller>, StoreError> {
+                // A left join: a session whose account has gone is still found, and ended.
+                let Some(row) = sqlx::query(
+                    "select s.device_id, s.user_agent, s.client_addr, s.created_at, s.last_seen_at,
+                            u.id as u_id, u.username as u_username, u.is_admin as u_is_admin,
+                            u.display_name as u_display_name, u.deleted_at as u_deleted_at,
+                            u.disabled as u_disabled
+                     from sessions s left join users u on u.id = s.user_id
+                     where s.id = $1 and s.expiry_date > $2 and s.user_id is not null",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .context("select the session's caller")?
+                else {
+                    return Ok(None);
+                };
+                let account = match optional_user(&row, "u_")? {
+                    Some(user) => Some(Account {
+                        user,
+                        disabled: row.try_get("u_disabled").context("disabled")?,
+                    }),
+                    None => None,
+                };
+                let device = match row.try_get::<Option<String>, _>("device_id").context("device id")? {
+                    Some(id) => Some(Device {
+                        id: id.parse().context("stored device id is not a UUID")?,
+                        user_agent: row.try_get("user_agent").context("user agent")?,
+                        client_addr: row.try_get("client_addr").context("client address")?,
+                        created_at: row.try_get("created_at").context("created at")?,
+                        last_seen_at: row.try_get("last_seen_at").context("last seen at")?,
+                    }),
+                    None => None,
+                };
+                Ok(Some(SessionCaller { account, device }))
+            }
+
             async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
                 sqlx::query("delete from sessions where id = $1")
                     .bind(id)

@@ -1,11 +1,12 @@
 //! The session table (`SessionTable`) on PostgreSQL, and the move of sessions out of the table
 //! earlier versions kept them in.
 
-use super::PgStore;
+use super::{optional_user, PgStore};
 use crate::domain::{Device, UserId};
-use crate::server::store::{SessionRow, SessionTable, StoreError};
+use crate::server::store::{Account, SessionCaller, SessionRow, SessionTable, StoreError};
 use anyhow::Context;
 use sqlx::PgPool;
+use sqlx::Row;
 
 super::super::sessions::session_table!(PgStore);
 

@@ -1,10 +1,11 @@
 //! The session table (`SessionTable`) on SQLite, and the move of sessions out of the table earlier
 //! versions kept them in.
 
-use super::SqliteStore;
+use super::{optional_user, SqliteStore};
 use crate::domain::{Device, UserId};
-use crate::server::store::{SessionRow, SessionTable, StoreError};
+use crate::server::store::{Account, SessionCaller, SessionRow, SessionTable, StoreError};
 use anyhow::Context;
+use sqlx::Row;
 use sqlx::SqlitePool;
 
 super::super::sessions::session_table!(SqliteStore);
