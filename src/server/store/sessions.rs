@@ -154,7 +154,8 @@ impl SessionStore for SessionRecords {
 
 /// The session table's queries, which are the same text on every backend (`$n` parameters,
 /// `on conflict`, integers and bytes): written once here, implemented by each backend's
-/// `sessions` module with `session_table!(ItsStore)`, where the names used below are in scope.
+/// `sessions` module with `session_table!(ItsStore)`, where the names used below are in scope
+/// (reads take a connection from the backend's `reader()`, writes go through its pool).
 macro_rules! session_table {
     ($store:ty) => {
         impl SessionTable for $store {
@@ -212,7 +213,7 @@ macro_rules! session_table {
                     sqlx::query_scalar("select data from sessions where id = $1 and expiry_date > $2")
                         .bind(id)
                         .bind(now)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *self.reader().await?)
                         .await
                         .context("load session")?,
                 )
@@ -234,7 +235,7 @@ macro_rules! session_table {
                 )
                 .bind(id)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.reader().await?)
                 .await
                 .context("select the session's caller")?
                 else {
@@ -282,7 +283,7 @@ macro_rules! session_table {
                 )
                 .bind(user.get())
                 .bind(now)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.reader().await?)
                 .await
                 .context("select devices")?;
                 rows.into_iter()

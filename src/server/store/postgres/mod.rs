@@ -23,7 +23,8 @@ use super::encoding::{
 use super::{CommitListener, StoreError};
 use crate::domain::{ChatMessage, StreamEntry, User, UserId};
 use anyhow::Context;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, Postgres};
 use sqlx::{ConnectOptions, Connection, PgPool, Row};
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -83,6 +84,12 @@ impl PgStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// A connection for a read: from the pool, which checks it (a PostgreSQL connection can be
+    /// lost while idle).
+    async fn reader(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        Ok(self.pool.acquire().await.context("take a connection")?)
     }
 }
 

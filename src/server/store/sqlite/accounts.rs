@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::Utc;
 use sqlx::query::Query;
 use sqlx::sqlite::{Sqlite, SqliteArguments};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteExecutor};
 
 impl AccountStore for SqliteStore {
     #[tracing::instrument(name = "store.create_user", level = "debug", skip(self, password_hash))]
@@ -40,7 +40,7 @@ impl AccountStore for SqliteStore {
              where username = $1 and deleted_at is null",
         )
         .bind(name.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.reader().await?)
         .await
         .context("select credentials")?;
         row.map(|row| -> Result<Credentials, StoreError> {
@@ -59,14 +59,14 @@ impl AccountStore for SqliteStore {
             "select id, username, is_admin, display_name, deleted_at from users where id = $1",
         )
         .bind(id.get());
-        fetch_optional_user(&self.pool, query, "select user by id").await
+        fetch_optional_user(&mut *self.reader().await?, query, "select user by id").await
     }
 
     #[tracing::instrument(name = "store.account", level = "debug", skip(self))]
     async fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query("select id, username, is_admin, display_name, deleted_at, disabled from users where id = $1")
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await
             .context("select account")?;
         row.map(|row| -> Result<Account, StoreError> {
@@ -134,7 +134,7 @@ impl AccountStore for SqliteStore {
     async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
         let query =
             sqlx::query("select id, username, is_admin, display_name, deleted_at from users where username = $1").bind(name);
-        fetch_optional_user(&self.pool, query, "select user by name").await
+        fetch_optional_user(&mut *self.reader().await?, query, "select user by name").await
     }
 
     #[tracing::instrument(name = "store.search_users", level = "debug", skip(self))]
@@ -152,7 +152,7 @@ impl AccountStore for SqliteStore {
         .bind(format!("{}%", escape_like(prefix)))
         .bind(exclude.get())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("search users")?;
         Ok(rows
@@ -165,10 +165,10 @@ impl AccountStore for SqliteStore {
 /// Runs `query`, which selects (or returns) the user columns of at most one user: the
 /// lookups by id and by name and `set_disabled` differ only in their SQL.
 async fn fetch_optional_user<'q>(
-    pool: &SqlitePool,
+    executor: impl SqliteExecutor<'_>,
     query: Query<'q, Sqlite, SqliteArguments<'q>>,
     what: &'static str,
 ) -> Result<Option<User>, StoreError> {
-    let row = query.fetch_optional(pool).await.context(what)?;
+    let row = query.fetch_optional(executor).await.context(what)?;
     Ok(row.as_ref().map(user_from_row).transpose()?)
 }

@@ -36,7 +36,7 @@ impl AdminStore for SqliteStore {
         .bind(format!("{}%", escape_like(prefix)))
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select accounts")?;
         rows.iter()
@@ -76,7 +76,7 @@ impl AdminStore for SqliteStore {
         .bind(user.map(UserId::get))
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select chats")?;
         rows.iter()
@@ -105,7 +105,7 @@ impl AdminStore for SqliteStore {
         };
         // The index trails the writer by a pass: wait for it to hold everything written so far.
         let newest: i64 = sqlx::query_scalar(NEWEST_POSITION)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.reader().await?)
             .await
             .context("read the newest position")?;
         if !self.search.reach(newest, SEARCH_PATIENCE).await {
@@ -124,7 +124,7 @@ impl AdminStore for SqliteStore {
         .bind(query)
         .bind(limit)
         .bind(within.map(UserId::get))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("full-text search")?;
         rows.iter()
@@ -177,7 +177,7 @@ impl AdminStore for SqliteStore {
         .bind(limit)
         .bind(offset)
         .bind(action.map(AuditAction::as_str))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select audit log")?;
         rows.iter()

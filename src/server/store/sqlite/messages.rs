@@ -51,7 +51,7 @@ impl MessageStore for SqliteStore {
         .bind(user.get())
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select stream entries after")?;
         Ok(rows
@@ -75,7 +75,7 @@ impl MessageStore for SqliteStore {
         ))
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select committed entries")?;
         Ok(rows
@@ -90,7 +90,7 @@ impl MessageStore for SqliteStore {
             "select max((select coalesce(max(id), 0) from chat),
                         (select coalesce(max(id), 0) from chat_change))",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.reader().await?)
         .await
         .context("select the newest position")?;
         Ok(id)
@@ -103,7 +103,7 @@ impl MessageStore for SqliteStore {
             "select coalesce(max(last_message_id), 0) from conversation where owner = $1",
         )
         .bind(user.get())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.reader().await?)
         .await
         .context("select the newest message id")?;
         Ok(id)
@@ -120,7 +120,7 @@ impl MessageStore for SqliteStore {
                and not exists (select 1 from block where blocker = mine.peer and blocked = $1)",
         )
         .bind(user.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select activity partners")?;
         Ok(ids.into_iter().map(UserId::new).collect())
@@ -137,7 +137,7 @@ impl MessageStore for SqliteStore {
         )
         .bind(me.get())
         .bind(peer.get())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.reader().await?)
         .await
         .context("select relation")?;
         let flag = |name: &str| -> Result<bool, StoreError> {
@@ -182,7 +182,7 @@ impl MessageStore for SqliteStore {
     #[tracing::instrument(name = "store.all_blocks", level = "debug", skip(self))]
     async fn all_blocks(&self) -> Result<Vec<(UserId, UserId)>, StoreError> {
         let pairs: Vec<(i64, i64)> = sqlx::query_as("select blocker, blocked from block")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.reader().await?)
             .await
             .context("select every block")?;
         Ok(pairs
@@ -199,7 +199,7 @@ impl MessageStore for SqliteStore {
              where b.blocker = $1 order by b.created_at desc, u.username",
         )
         .bind(blocker.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select blocks")?;
         rows.iter()
@@ -245,7 +245,7 @@ impl MessageStore for SqliteStore {
         let columns = sqlx::query_as(READ_STATE_QUERY)
             .bind(me.get())
             .bind(peer.get())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.reader().await?)
             .await
             .context("select the read state")?;
         Ok(ReadState::from_columns(columns))
@@ -258,7 +258,7 @@ impl MessageStore for SqliteStore {
              and not exists (select 1 from block where blocker = $1 and blocked = v.peer)",
         )
         .bind(user.get())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.reader().await?)
         .await
         .context("sum unread counts")?;
         Ok(total)
@@ -290,7 +290,7 @@ impl MessageStore for SqliteStore {
         .bind(hi)
         .bind(fetch)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select history page")?;
         let has_more = rows.len() as i64 > i64::from(limit);
@@ -317,7 +317,7 @@ impl MessageStore for SqliteStore {
              order by c.date desc, c.id desc",
         )
         .bind(user.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select conversations")?;
         let summaries = rows
@@ -340,7 +340,7 @@ impl MessageStore for SqliteStore {
              join users u on u.id = v.peer where v.owner = $1 order by u.username",
         )
         .bind(user.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.reader().await?)
         .await
         .context("select conversation peers")?;
         rows.iter()
@@ -381,7 +381,7 @@ impl MessageStore for SqliteStore {
             query = query.bind(after);
         }
         let rows = query
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.reader().await?)
             .await
             .context("select messages after")?;
         Ok(rows

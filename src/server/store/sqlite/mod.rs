@@ -8,6 +8,7 @@ mod admin;
 mod checkpoints;
 mod messages;
 mod profiles;
+mod readers;
 mod reset_links;
 mod retention;
 mod search_index;
@@ -21,6 +22,7 @@ use super::{CommitListener, StoreError};
 use crate::domain::{ChatMessage, StreamEntry, User, UserId};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use readers::{Reader, Readers};
 use search_index::SearchIndex;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -42,9 +44,16 @@ pub fn release_page_caches() -> usize {
     usize::try_from(freed).unwrap_or(0)
 }
 
+/// Connections for reads, and as many again in the pool for the other writes: a page's queries
+/// are short, and each connection is a thread with its own page cache.
+const CONNECTIONS: u32 = 8;
+
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Writes other than messages, and transactions.
     pool: SqlitePool,
+    /// Reads (`readers`).
+    readers: Readers,
     writer: MessageWriter,
     search: SearchIndex,
     _checkpoints: checkpoints::Checkpoints,
@@ -88,8 +97,9 @@ impl SqliteStore {
         // Every connection sees the search index (`search_index`), a file beside the database.
         let index_file = search_index::index_path(file);
         let attached = index_file.clone();
+        let readers = Readers::new(options.clone(), index_file.clone(), CONNECTIONS);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(CONNECTIONS)
             // An in-process connection cannot be lost while idle, so no ping before each use:
             // with it, every query was two trips to the connection's thread instead of one.
             .test_before_acquire(false)
@@ -115,6 +125,7 @@ impl SqliteStore {
         let checkpoints = checkpoints::start(&options).await?;
         Ok(Self {
             pool,
+            readers,
             writer,
             search,
             _checkpoints: checkpoints,
@@ -123,6 +134,11 @@ impl SqliteStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// A connection for a read (`readers`: no trip to its thread but the query's own).
+    async fn reader(&self) -> Result<Reader, StoreError> {
+        Ok(self.readers.get().await?)
     }
 }
 
