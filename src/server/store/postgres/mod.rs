@@ -30,8 +30,8 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use writer::MessageWriter;
 
-/// Connections each node keeps for reads and the other writes: as many as SQLite's pool. Every
-/// node also holds one more, the writer's.
+/// Connections each node keeps for reads and the other writes. Every node also holds one more,
+/// the writer's.
 const POOL_SIZE: u32 = 8;
 
 #[derive(Clone)]

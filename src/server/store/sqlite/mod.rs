@@ -44,9 +44,16 @@ pub fn release_page_caches() -> usize {
     usize::try_from(freed).unwrap_or(0)
 }
 
-/// Connections for reads, and as many again in the pool for the other writes: a page's queries
-/// are short, and each connection is a thread with its own page cache.
-const CONNECTIONS: u32 = 8;
+/// Connections for reads: twice the cores, from 2 to 8. A page's queries are short next to its
+/// rendering, and each connection is a thread with its own caches.
+fn readers_wanted() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).clamp(2, 8)
+}
+
+/// Connections in the pool, for the writes other than messages (SQLite takes one at a time) and
+/// transactions.
+const POOL_CONNECTIONS: u32 = 4;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -97,9 +104,9 @@ impl SqliteStore {
         // Every connection sees the search index (`search_index`), a file beside the database.
         let index_file = search_index::index_path(file);
         let attached = index_file.clone();
-        let readers = Readers::new(options.clone(), index_file.clone(), CONNECTIONS);
+        let readers = Readers::new(options.clone(), index_file.clone(), readers_wanted());
         let pool = SqlitePoolOptions::new()
-            .max_connections(CONNECTIONS)
+            .max_connections(POOL_CONNECTIONS)
             // An in-process connection cannot be lost while idle, so no ping before each use:
             // with it, every query was two trips to the connection's thread instead of one.
             .test_before_acquire(false)
