@@ -1,4 +1,4 @@
-//! Connections for the reads a page makes, handed out without sqlx's pool.
+//! Connections for the SQLite store's reads, handed out without sqlx's pool.
 //!
 //! sqlx's pool pings every connection as it comes back (to find a broken one, and to flush what a
 //! cancelled query left behind). For SQLite a ping is a trip to the connection's own thread and
