@@ -6,6 +6,7 @@
 
 use super::{SessionTable, Store, StoreError, SESSION_DEVICE_KEY, SESSION_USER_ID_KEY};
 use crate::domain::{Device, UserId};
+use anyhow::Context;
 use async_trait::async_trait;
 use std::fmt;
 use std::time::Duration;
@@ -152,6 +153,23 @@ impl SessionStore for SessionRecords {
     }
 }
 
+/// A device from the session table's columns (the devices list and the caller read the same ones).
+pub(super) fn stored_device(
+    id: &str,
+    user_agent: String,
+    client_addr: String,
+    created_at: i64,
+    last_seen_at: i64,
+) -> anyhow::Result<Device> {
+    Ok(Device {
+        id: id.parse().context("stored device id is not a UUID")?,
+        user_agent,
+        client_addr,
+        created_at,
+        last_seen_at,
+    })
+}
+
 /// The session table's queries, which are the same text on every backend (`$n` parameters,
 /// `on conflict`, integers and bytes): written once here, implemented by each backend's
 /// `sessions` module with `session_table!(ItsStore)`, where the names used below are in scope
@@ -249,13 +267,13 @@ macro_rules! session_table {
                     None => None,
                 };
                 let device = match row.try_get::<Option<String>, _>("device_id").context("device id")? {
-                    Some(id) => Some(Device {
-                        id: id.parse().context("stored device id is not a UUID")?,
-                        user_agent: row.try_get("user_agent").context("user agent")?,
-                        client_addr: row.try_get("client_addr").context("client address")?,
-                        created_at: row.try_get("created_at").context("created at")?,
-                        last_seen_at: row.try_get("last_seen_at").context("last seen at")?,
-                    }),
+                    Some(id) => Some($crate::server::store::sessions::stored_device(
+                        &id,
+                        row.try_get("user_agent").context("user agent")?,
+                        row.try_get("client_addr").context("client address")?,
+                        row.try_get("created_at").context("created at")?,
+                        row.try_get("last_seen_at").context("last seen at")?,
+                    )?),
                     None => None,
                 };
                 Ok(Some(SessionCaller { account, device }))
@@ -288,11 +306,10 @@ macro_rules! session_table {
                 .context("select devices")?;
                 rows.into_iter()
                     .map(|(session, id, user_agent, client_addr, created_at, last_seen_at)| {
-                        let id = id.parse().context("stored device id is not a UUID")?;
-                        Ok((
-                            session,
-                            Device { id, user_agent, client_addr, created_at, last_seen_at },
-                        ))
+                        let device = $crate::server::store::sessions::stored_device(
+                            &id, user_agent, client_addr, created_at, last_seen_at,
+                        )?;
+                        Ok((session, device))
                     })
                     .collect()
             }
