@@ -53,15 +53,14 @@ pub struct Conversation {
 pub async fn load_inbox(query: String) -> Result<Inbox, AppError> {
     context::respond(async move {
         let (state, me) = context::logged_in().await?;
-        let conversations = svc::conversations(&state, &me).await?;
+        let list = svc::conversations(&state, &me).await?;
         let people = svc::find_people(&state, &me, &query).await?;
-        let latest_id = svc::latest_message_id(&state, &me).await?;
         Ok(Inbox {
             me,
-            conversations,
+            conversations: list.summaries,
             query,
             people,
-            latest_id,
+            latest_id: list.latest_id,
             read_at: Utc::now(),
         })
     })
@@ -77,7 +76,7 @@ pub async fn load_conversation(peer: String, at: Option<i64>) -> Result<Conversa
         let page = svc::history_around(&state, &me, &peer, at).await?;
         let read = svc::read_state(&state, &me, peer.id).await?;
         let i_blocked = svc::have_blocked(&state, &me, peer.id).await?;
-        let conversations = svc::conversations(&state, &me).await?;
+        let conversations = svc::conversations(&state, &me).await?.summaries;
         Ok(Conversation {
             conversations,
             latest_id: read.latest_id,

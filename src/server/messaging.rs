@@ -6,13 +6,12 @@
 use super::events::Event;
 use super::state::AppState;
 use super::store::{
-    AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewMessage, PageEnd,
-    ReadState, Stored,
+    AccountStore, AdminStore, ChangeKind, ConversationList, MessageChange, MessageStore,
+    NewMessage, PageEnd, ReadState, Stored,
 };
 use crate::domain::admin::{search_words, SearchHit};
 use crate::domain::{
-    BlockedUser, ChatMessage, ClientId, ConversationSummary, HistoryPage, MessageText, Relation,
-    User, UserId,
+    BlockedUser, ChatMessage, ClientId, HistoryPage, MessageText, Relation, User, UserId,
 };
 use crate::error::{AppError, ErrorCode};
 use std::time::Instant;
@@ -282,12 +281,11 @@ pub async fn history_around(
         .await?)
 }
 
-/// `me`'s conversations with their latest message, newest activity first.
+/// `me`'s conversations with their latest message, newest activity first (blocked peers left
+/// out), and the newest message id of them all: where a page's live link resumes, so that it
+/// misses nothing and replays nothing it already shows.
 #[tracing::instrument(name = "list conversations", skip(state, me), fields(me = %me.id))]
-pub async fn conversations(
-    state: &AppState,
-    me: &User,
-) -> Result<Vec<ConversationSummary>, AppError> {
+pub async fn conversations(state: &AppState, me: &User) -> Result<ConversationList, AppError> {
     Ok(state.store.conversations(me.id).await?)
 }
 
@@ -376,13 +374,6 @@ pub async fn mark_read(
 #[tracing::instrument(name = "read state", skip(state, me), fields(me = %me.id))]
 pub async fn read_state(state: &AppState, me: &User, peer: UserId) -> Result<ReadState, AppError> {
     Ok(state.store.read_state(me.id, peer).await?)
-}
-
-/// The newest message id across `me`'s conversations: where a page's live link resumes, so that
-/// it misses nothing and replays nothing it already shows.
-#[tracing::instrument(name = "latest message id", skip(state, me), fields(me = %me.id))]
-pub async fn latest_message_id(state: &AppState, me: &User) -> Result<i64, AppError> {
-    Ok(state.store.latest_message_id(me.id).await?)
 }
 
 /// Unread messages across all of `me`'s conversations.

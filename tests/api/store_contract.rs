@@ -9,8 +9,9 @@ use parley::domain::{
     Change, ChangeRefusal, ClientId, Device, DisplayName, User, UserId, Username,
 };
 use parley::server::store::{
-    AccountStore, AdminStore, ChangeKind, MessageChange, MessageStore, NewAuditEntry, NewMessage,
-    PageEnd, ProfileTable, ReadState, SessionRow, SessionTable, StoreError,
+    AccountStore, AdminStore, ChangeKind, ConversationList, MessageChange, MessageStore,
+    NewAuditEntry, NewMessage, PageEnd, ProfileTable, ReadState, SessionRow, SessionTable,
+    StoreError,
 };
 
 /// Defines each named check (an `async fn(TestApp)` below) as two tests, one per backend.
@@ -169,7 +170,9 @@ async fn conversations_unread_counts_and_read_pointers(app: TestApp) {
     let note = send(&app, &ann, &ann, "a note to self").await;
 
     let inbox = store.conversations(ann.id).await.unwrap();
+    assert_eq!(inbox.latest_id, note);
     let seen: Vec<(&str, &str, i64)> = inbox
+        .summaries
         .iter()
         .map(|c| {
             (
@@ -188,19 +191,25 @@ async fn conversations_unread_counts_and_read_pointers(app: TestApp) {
         ]
     );
     let inbox = store.conversations(bob.id).await.unwrap();
-    assert_eq!(inbox.len(), 1);
-    assert_eq!((inbox[0].last_message.id, inbox[0].unread), (bob_2, 1));
+    assert_eq!(inbox.summaries.len(), 1);
+    let with_ann = &inbox.summaries[0];
+    assert_eq!((with_ann.last_message.id, with_ann.unread), (bob_2, 1));
+    assert_eq!(inbox.latest_id, bob_2);
     assert_eq!(store.unread_total(ann.id).await.unwrap(), 3);
-    assert_eq!(store.latest_message_id(ann.id).await.unwrap(), note);
-    assert_eq!(store.latest_message_id(bob.id).await.unwrap(), bob_2);
-    assert_eq!(store.latest_message_id(lonely.id).await.unwrap(), 0);
+    assert_eq!(
+        store.conversations(lonely.id).await.unwrap(),
+        ConversationList::default()
+    );
 
     // Forward only, clamped to the newest message, `None` when nothing moves.
     assert_eq!(
         store.mark_read(ann.id, bob.id, bob_1).await.unwrap(),
         Some(bob_1)
     );
-    assert_eq!(store.conversations(ann.id).await.unwrap()[2].unread, 1);
+    assert_eq!(
+        store.conversations(ann.id).await.unwrap().summaries[2].unread,
+        1
+    );
     assert_eq!(store.mark_read(ann.id, bob.id, first).await.unwrap(), None);
     assert_eq!(
         store.mark_read(ann.id, bob.id, i64::MAX).await.unwrap(),
@@ -229,7 +238,7 @@ async fn conversations_unread_counts_and_read_pointers(app: TestApp) {
     // The trigger keeps counting after a read.
     send(&app, &bob, &ann, "bob 3").await;
     assert_eq!(store.unread_total(ann.id).await.unwrap(), 2);
-    let inbox = store.conversations(ann.id).await.unwrap();
+    let inbox = store.conversations(ann.id).await.unwrap().summaries;
     assert_eq!(inbox[0].peer.username.as_str(), "bob");
     assert_eq!(inbox[0].last_message.message, "bob 3");
 
@@ -251,7 +260,7 @@ async fn blocks_and_relations(app: TestApp) {
     );
     send(&app, &ann, &bob, "hi bob").await;
     send(&app, &bob, &ann, "hi ann").await;
-    send(&app, &cat, &ann, "hi, it's cat").await;
+    let from_cat = send(&app, &cat, &ann, "hi, it's cat").await;
 
     let with_bob = store.relation(ann.id, bob.id).await.unwrap();
     assert!(with_bob.i_wrote && with_bob.peer_wrote);
@@ -268,9 +277,16 @@ async fn blocks_and_relations(app: TestApp) {
     assert!(store.relation(bob.id, ann.id).await.unwrap().peer_blocked);
     assert!(store.activity_partners(ann.id).await.unwrap().is_empty());
     assert!(store.activity_partners(bob.id).await.unwrap().is_empty());
-    assert!(store.conversations(ann.id).await.unwrap().is_empty());
+    // Every conversation blocked: none listed, but the newest id still counts them, so a page
+    // resumes after them rather than replaying them.
+    let inbox = store.conversations(ann.id).await.unwrap();
+    assert!(inbox.summaries.is_empty());
+    assert_eq!(inbox.latest_id, from_cat);
     assert_eq!(store.unread_total(ann.id).await.unwrap(), 0);
-    assert_eq!(store.conversations(bob.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.conversations(bob.id).await.unwrap().summaries.len(),
+        1
+    );
     let blocked = store.blocks(ann.id).await.unwrap();
     let mut blocked_names: Vec<&str> = blocked.iter().map(|b| b.user.username.as_str()).collect();
     blocked_names.sort_unstable();

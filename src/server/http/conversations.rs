@@ -44,7 +44,7 @@ pub async fn list(
     Caller(me): Caller,
 ) -> Result<Json<Conversations>, AppError> {
     Ok(Json(Conversations {
-        conversations: messaging::conversations(&state, &me).await?,
+        conversations: messaging::conversations(&state, &me).await?.summaries,
     }))
 }
 

@@ -9,15 +9,14 @@ use super::postgres::PgStore;
 use super::sessions::SessionRecords;
 use super::sqlite::SqliteStore;
 use super::{
-    Account, AccountStore, AdminStore, Backend, CommitListener, Credentials, HistoryPage,
-    MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd, ProfileTable,
-    ReadState, RemovedBatch, ResetLinkTable, RetentionTable, SessionCaller, SessionRow,
-    SessionTable, StoreError, Stored,
+    Account, AccountStore, AdminStore, Backend, CommitListener, ConversationList, Credentials,
+    HistoryPage, MessageChange, MessageStore, NewAuditEntry, NewMessage, NewResetLink, PageEnd,
+    ProfileTable, ReadState, RemovedBatch, ResetLinkTable, RetentionTable, SessionCaller,
+    SessionRow, SessionTable, StoreError, Stored,
 };
 use crate::domain::admin::{AccountSummary, AuditAction, AuditEntry, ChatSummary, SearchHit};
 use crate::domain::{
-    BlockedUser, ChatMessage, ConversationSummary, Device, DisplayName, Relation, StreamEntry,
-    User, UserId, Username,
+    BlockedUser, ChatMessage, Device, DisplayName, Relation, StreamEntry, User, UserId, Username,
 };
 
 /// The storage backend in use.
@@ -137,7 +136,6 @@ impl MessageStore for Store {
         async fn insert_message(&self, message: NewMessage<'_>) -> Result<Stored, StoreError>;
         async fn change_message(&self, change: MessageChange<'_>) -> Result<StreamEntry, StoreError>;
         async fn entries_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<StreamEntry>, StoreError>;
-        async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
         async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
         async fn relation(&self, me: UserId, peer: UserId) -> Result<Relation, StoreError>;
         async fn block(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError>;
@@ -148,7 +146,7 @@ impl MessageStore for Store {
         async fn read_state(&self, me: UserId, peer: UserId) -> Result<ReadState, StoreError>;
         async fn unread_total(&self, user: UserId) -> Result<i64, StoreError>;
         async fn history(&self, a: UserId, b: UserId, end: PageEnd, limit: u32) -> Result<HistoryPage, StoreError>;
-        async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
+        async fn conversations(&self, user: UserId) -> Result<ConversationList, StoreError>;
         async fn conversation_peers(&self, user: UserId) -> Result<Vec<(User, i64)>, StoreError>;
         async fn messages_after(&self, a: UserId, b: UserId, after: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError>;
     }

@@ -87,7 +87,7 @@ pub struct ReadState {
     pub peer_read_up_to: i64,
     /// Unread messages across all of `me`'s conversations, as `unread_total` counts them.
     pub unread_total: i64,
-    /// The newest message id in any of `me`'s conversations, as `latest_message_id` reads it.
+    /// The newest message id in any of `me`'s conversations, as `ConversationList::latest_id`.
     pub latest_id: i64,
 }
 
@@ -110,6 +110,44 @@ impl ReadState {
             unread_total,
             latest_id,
         }
+    }
+}
+
+/// `me`'s inbox: the conversations whose peer `me` has not blocked, newest activity first, and
+/// the newest message id of all `me`'s conversations, blocked ones included (where the page's live
+/// link resumes). Both come from one statement, `CONVERSATIONS_QUERY`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConversationList {
+    pub summaries: Vec<ConversationSummary>,
+    /// 0 when `me` has no conversation at all.
+    pub latest_id: i64,
+}
+
+/// Every conversation of `$1` with its latest message, its peer and whether `$1` has blocked the
+/// peer, newest activity first; the same text on every backend. Blocked ones are read rather than
+/// filtered out so that `ConversationList::latest_id` counts them without a second statement.
+const CONVERSATIONS_QUERY: &str = "select c.id, c.sender, c.receiver, c.message, c.date,
+        c.client_id, c.edited_at, c.deleted_at, v.unread,
+        exists (select 1 from block where blocker = $1 and blocked = v.peer) as blocked,
+        u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin,
+        u.display_name as peer_display_name, u.deleted_at as peer_deleted_at
+    from conversation v
+    join chat c on c.id = v.last_message_id
+    join users u on u.id = v.peer
+    where v.owner = $1
+    order by c.date desc, c.id desc";
+
+impl ConversationList {
+    /// From every conversation, each with whether its peer is blocked, in the inbox's order.
+    fn from_all(all: impl IntoIterator<Item = (ConversationSummary, bool)>) -> Self {
+        let mut list = Self::default();
+        for (summary, blocked) in all {
+            list.latest_id = list.latest_id.max(summary.last_message.id);
+            if !blocked {
+                list.summaries.push(summary);
+            }
+        }
+        list
     }
 }
 
@@ -360,9 +398,6 @@ pub trait MessageStore {
         -> Result<Vec<StreamEntry>, StoreError>;
     /// The newest stream position of all (0: none yet).
     async fn newest_position(&self) -> Result<i64, StoreError>;
-    /// The newest message id in any of `user`'s conversations (0: none): where a client that has
-    /// everything up to now resumes from.
-    async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError>;
     /// Everyone `user` shares activity with (presence, typing, receipts): both have written in
     /// their conversation and neither has blocked the other. See `Relation::shares_activity`.
     async fn activity_partners(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
@@ -397,8 +432,8 @@ pub trait MessageStore {
         end: PageEnd,
         limit: u32,
     ) -> Result<HistoryPage, StoreError>;
-    /// Every conversation `user` is in with its latest message, newest activity first.
-    async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError>;
+    /// `user`'s inbox (see `ConversationList`).
+    async fn conversations(&self, user: UserId) -> Result<ConversationList, StoreError>;
     /// Everyone `user` has a conversation with, blocked or not, by username, each with how far
     /// `user` has read (for the export).
     async fn conversation_peers(&self, user: UserId) -> Result<Vec<(User, i64)>, StoreError>;

@@ -11,8 +11,8 @@ use crate::domain::{
     BlockedUser, ChatMessage, ConversationSummary, Relation, StreamEntry, User, UserId,
 };
 use crate::server::store::{
-    HistoryPage, MessageChange, MessageStore, NewMessage, PageEnd, ReadState, StoreError, Stored,
-    READ_STATE_QUERY,
+    ConversationList, HistoryPage, MessageChange, MessageStore, NewMessage, PageEnd, ReadState,
+    StoreError, Stored, CONVERSATIONS_QUERY, READ_STATE_QUERY,
 };
 use anyhow::Context;
 use sqlx::Row;
@@ -94,19 +94,6 @@ impl MessageStore for PgStore {
         .fetch_one(&self.pool)
         .await
         .context("select the newest position")?;
-        Ok(id)
-    }
-
-    #[tracing::instrument(name = "store.latest_message_id", level = "debug", skip(self))]
-    async fn latest_message_id(&self, user: UserId) -> Result<i64, StoreError> {
-        // Dates follow ids, so each conversation's newest is its highest id.
-        let id: i64 = sqlx::query_scalar(
-            "select coalesce(max(last_message_id), 0) from conversation where owner = $1",
-        )
-        .bind(user.get())
-        .fetch_one(&self.pool)
-        .await
-        .context("select the newest message id")?;
         Ok(id)
     }
 
@@ -308,33 +295,24 @@ impl MessageStore for PgStore {
     }
 
     #[tracing::instrument(name = "store.conversations", level = "debug", skip(self))]
-    async fn conversations(&self, user: UserId) -> Result<Vec<ConversationSummary>, StoreError> {
-        let rows = sqlx::query(
-            "select c.id, c.sender, c.receiver, c.message, c.date, c.client_id, c.edited_at,
-                    c.deleted_at, v.unread,
-                    u.id as peer_id, u.username as peer_username, u.is_admin as peer_is_admin, u.display_name as peer_display_name, u.deleted_at as peer_deleted_at
-             from conversation v
-             join chat c on c.id = v.last_message_id
-             join users u on u.id = v.peer
-             where v.owner = $1
-               and not exists (select 1 from block where blocker = $1 and blocked = v.peer)
-             order by c.date desc, c.id desc",
-        )
-        .bind(user.get())
-        .fetch_all(&self.pool)
-        .await
-        .context("select conversations")?;
-        let summaries = rows
+    async fn conversations(&self, user: UserId) -> Result<ConversationList, StoreError> {
+        let rows = sqlx::query(CONVERSATIONS_QUERY)
+            .bind(user.get())
+            .fetch_all(&self.pool)
+            .await
+            .context("select conversations")?;
+        let all = rows
             .iter()
-            .map(|row| -> anyhow::Result<ConversationSummary> {
-                Ok(ConversationSummary {
+            .map(|row| -> anyhow::Result<(ConversationSummary, bool)> {
+                let summary = ConversationSummary {
                     peer: user_from_columns(row, "peer_")?,
                     last_message: message_from_row(row)?,
                     unread: row.try_get("unread")?,
-                })
+                };
+                Ok((summary, row.try_get("blocked")?))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(summaries)
+        Ok(ConversationList::from_all(all))
     }
 
     #[tracing::instrument(name = "store.conversation_peers", level = "debug", skip(self))]
