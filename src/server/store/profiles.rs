@@ -1,6 +1,7 @@
 //! Profiles and account deletion in the store (`ProfileTable`): their queries are the same text on
 //! every backend, so they are written once here, and each backend's `profiles` module implements
-//! the trait with `profile_table!(ItsStore)`, where the names used below are in scope.
+//! the trait with `profile_table!(ItsStore)`, where the names used below are in scope (reads take a
+//! connection from the backend's `reader()`, writes go through its pool).
 
 macro_rules! profile_table {
     ($store:ty) => {
@@ -75,7 +76,7 @@ macro_rules! profile_table {
                      order by c.id limit $1",
                 )
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.reader().await?)
                 .await
                 .context("find messages of deleted accounts")?;
                 Ok(rows
@@ -88,7 +89,7 @@ macro_rules! profile_table {
             async fn deleted_accounts(&self) -> Result<Vec<UserId>, StoreError> {
                 let ids: Vec<i64> =
                     sqlx::query_scalar("select id from users where deleted_at is not null")
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut *self.reader().await?)
                         .await
                         .context("list deleted accounts")?;
                 Ok(ids.into_iter().map(UserId::new).collect())

@@ -1,6 +1,7 @@
 //! Password reset links in the store (`ResetLinkTable`): their queries are the same text on every
 //! backend, so they are written once here, and each backend's `reset_links` module implements the
-//! trait with `reset_link_table!(ItsStore)`, where the names used below are in scope.
+//! trait with `reset_link_table!(ItsStore)`, where the names used below are in scope (reads take a
+//! connection from the backend's `reader()`, writes go through its pool).
 
 macro_rules! reset_link_table {
     ($store:ty) => {
@@ -40,7 +41,7 @@ macro_rules! reset_link_table {
                 )
                 .bind(token_hash)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.reader().await?)
                 .await
                 .context("select reset link")?;
                 Ok(row.as_ref().map(user_from_row).transpose()?)
